@@ -1,0 +1,63 @@
+# tenantgate — build, test and run. Every target is idempotent; tools are cached in bin/ (git-ignored).
+include versions.mk
+
+SHELL        := /usr/bin/env bash
+.SHELLFLAGS  := -euo pipefail -c
+BIN          := $(CURDIR)/bin
+NODE_BIN     := $(CURDIR)/node_modules/.bin
+NODE         := $(NODE_BIN)/node
+export PATH  := $(NODE_BIN):$(BIN):$(PATH)
+export TENANTGATE_BIN_DIR := $(BIN)
+
+KUBE_MINOR   := $(word 2,$(subst ., ,$(KUBE_VERSION)))
+KUBE_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+  -X $(p).gitVersion=v$(KUBE_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=$(KUBE_MINOR) \
+  -X $(p).gitTreeState=clean -X $(p).buildDate=1970-01-01T00:00:00Z)
+ETCD_LDFLAGS := -X go.etcd.io/etcd/api/v3/version.GitSHA=v$(ETCD_VERSION)
+OPA_LDFLAGS  := -X github.com/open-policy-agent/opa/v1/version.Version=$(OPA_VERSION)
+GWAPI_CRDS   := $(BIN)/gateway-api-crds/v$(GATEWAY_API_VERSION)
+
+.PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration \
+        test-policies lint format run bench conformance clean
+
+all: build
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | sort
+
+## ---- dependencies ---------------------------------------------------------------------------
+deps: node_modules/.installed ## npm dependencies, including a pinned Node 24 in node_modules/.bin
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> npm ci (installs the pinned Node 24 runtime and dependencies)"
+	npm ci --no-audit --no-fund
+	@touch $@
+
+tools: tools-verify $(BIN)/kube-apiserver $(BIN)/kubectl $(BIN)/etcd $(BIN)/opa $(GWAPI_CRDS)/.ok ## Build kube-apiserver, kubectl, etcd, opa; fetch Gateway API CRDs
+
+tools-verify: ## Check the wrapper modules pin what versions.mk says
+	@hack/verify-tool-versions.sh
+
+tools-pin: ## Rewrite the wrapper modules after changing versions.mk
+	@hack/pin-tool-versions.sh
+
+$(BIN)/kube-apiserver: versions.mk test/tools/kube/go.mod test/tools/kube/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh kube-apiserver test/tools/kube k8s.io/kubernetes/cmd/kube-apiserver $@ "$(KUBE_LDFLAGS)"
+
+$(BIN)/kubectl: versions.mk test/tools/kube/go.mod test/tools/kube/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh kubectl test/tools/kube k8s.io/kubernetes/cmd/kubectl $@ "$(KUBE_LDFLAGS)"
+
+$(BIN)/etcd: versions.mk test/tools/etcd/go.mod test/tools/etcd/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh etcd test/tools/etcd go.etcd.io/etcd/server/v3 $@ "$(ETCD_LDFLAGS)"
+
+$(BIN)/opa: versions.mk test/tools/opa/go.mod test/tools/opa/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh opa test/tools/opa github.com/open-policy-agent/opa $@ "$(OPA_LDFLAGS)"
+
+$(GWAPI_CRDS)/.ok: versions.mk
+	@hack/fetch-gateway-api-crds.sh v$(GATEWAY_API_VERSION) $(GWAPI_CRDS)
+	@ln -sfn v$(GATEWAY_API_VERSION) $(BIN)/gateway-api-crds/current
+	@touch $@

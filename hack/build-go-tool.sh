@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds one Go command from a wrapper module under test/tools/ into bin/, with progress.
+# usage: hack/build-go-tool.sh NAME MODULE_DIR PACKAGE OUTPUT [LDFLAGS]
+set -euo pipefail
+name=$1 moddir=$2 pkg=$3 out=$4 ldflags=${5:-}
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "error: '$name' is built from Go modules, but no 'go' command is on PATH." >&2
+  echo "       Install Go >= 1.24 (Debian: apt-get install golang, or https://go.dev/dl) and rerun 'make tools'." >&2
+  exit 1
+fi
+
+cd "$moddir"
+echo "==> $name: resolving modules in $moddir (needs the Go module proxy on first run)"
+if ! go mod download >/tmp/tenantgate-go-download.$$ 2>&1; then
+  cat /tmp/tenantgate-go-download.$$ >&2; rm -f /tmp/tenantgate-go-download.$$
+  echo "error: could not download the Go modules for '$name'. Is the Go module proxy (GOPROXY=$(go env GOPROXY)) reachable?" >&2
+  exit 1
+fi
+rm -f /tmp/tenantgate-go-download.$$
+total=$(CGO_ENABLED=0 go list -deps "$pkg" | wc -l)
+echo "==> $name: compiling $pkg ($total packages; cached packages are skipped, a cold kube-apiserver takes 10-20 min on 2 cores)"
+start=$(date +%s)
+log=$(mktemp)
+CGO_ENABLED=0 go build -v -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg" 2>"$log" &
+pid=$!
+while kill -0 "$pid" 2>/dev/null; do
+  sleep 30
+  kill -0 "$pid" 2>/dev/null || break
+  done_count=$(grep -c -v '^#' "$log" || true)
+  echo "    $name: $done_count/$total packages compiled, $(( $(date +%s) - start ))s elapsed"
+done
+if ! wait "$pid"; then
+  tail -40 "$log" >&2; rm -f "$log" "$out.tmp"
+  echo "error: building '$name' failed (last lines above)." >&2
+  exit 1
+fi
+rm -f "$log"
+mv "$out.tmp" "$out"
+echo "==> $name: built $out in $(( $(date +%s) - start ))s"

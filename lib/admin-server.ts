@@ -1,0 +1,63 @@
+// The admin HTTP endpoint every component serves: /healthz (the process is alive), /readyz (every
+// registered readiness check passes) and /metrics (Prometheus text from the shared registry).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { registry } from './metrics.ts';
+
+export type ReadinessCheck = () => boolean | string;
+
+export interface AdminServerOptions {
+  /** host:port, e.g. 127.0.0.1:9901; port 0 picks a free one */
+  address: string;
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+export interface AdminServer {
+  readonly address: string;
+  addReadinessCheck(name: string, check: ReadinessCheck): void;
+  close(): Promise<void>;
+}
+
+export function parseHostPort(address: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  if (!m) throw new Error(`invalid address '${address}': expected host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid address '${address}': port ${port} is above 65535`);
+  return { host: m[1] ?? (m[2] || defaultHost), port };
+}
+
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const checks = new Map<string, ReadinessCheck>(Object.entries(options.readiness ?? {}));
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' || path === '/livez') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const failing = [...checks].flatMap(([name, check]) => {
+        const result = check();
+        return result === true ? [] : [`${name}: ${result === false ? 'not ready' : result}`];
+      });
+      res
+        .writeHead(failing.length ? 503 : 200, { 'content-type': 'text/plain' })
+        .end(failing.length ? failing.join('\n') + '\n' : 'ok\n');
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  const { host, port } = parseHostPort(options.address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: `${bound.address}:${bound.port}`,
+    addReadinessCheck: (name, check) => void checks.set(name, check),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

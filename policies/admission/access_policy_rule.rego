@@ -1,0 +1,34 @@
+# access-policy-rule: an AccessPolicy names a data-path rule that a loaded bundle provides, with parameters
+# of the shape that rule's schema describes. data.access_rules is filled by the engine from the
+# `tenantgate/access/catalog` of every loaded bundle (built-in and custom).
+package tenantgate.admission.access_policy_rule
+
+import data.tenantgate.lib.schema
+import data.tenantgate.lib.tenancy
+
+default rules := {}
+
+rules := data.access_rules
+
+is_access_policy_write if {
+	tenancy.is_kind(tenancy.tenantgate_group, "AccessPolicy")
+	tenancy.writing
+}
+
+violation contains msg if {
+	is_access_policy_write
+	rule := tenancy.obj.spec.rule
+	not rules[rule]
+	msg := concat("", [
+		"spec.rule '", rule, "' is not a data-path rule of any loaded policy bundle — use one of ",
+		tenancy.quoted_list(object.keys(rules)), ", or ask the platform team to load a bundle that provides it",
+	])
+}
+
+violation contains msg if {
+	is_access_policy_write
+	rule := tenancy.obj.spec.rule
+	definition := rules[rule]
+	some problem in schema.errors(object.get(tenancy.obj.spec, "parameters", {}), definition.schema, "spec.parameters")
+	msg := concat("", [problem, " — give rule '", rule, "' the parameters it takes: ", definition.description])
+}

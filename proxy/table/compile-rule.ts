@@ -1,0 +1,122 @@
+// One route rule, as attached to one listener, compiled into what the pipeline executes: filters,
+// weighted backends with their endpoints (and their own filters), mirrors, timeouts, retries and the
+// policies the AttachPolicies hook returns for this attachment point.
+import { compileFilters, type CompiledFilterSet } from './compile-filters.ts';
+import { parseDuration } from './duration.ts';
+import type { BackendResolution } from '../analysis/backends.ts';
+import type { RouteInfo } from '../analysis/routes.ts';
+import type { HTTPBackendRef, HTTPRouteRule } from '../model/gateway-api.ts';
+import type { AttachPolicies } from '../request-policy.ts';
+import type { CompiledBackend, CompiledListener, CompiledMirror, CompiledRetry, CompiledRule, UpstreamEndpoint } from './types.ts';
+
+const DEFAULT_RETRY_BACKOFF_MS = 25;
+
+export interface RuleContext {
+  route: RouteInfo;
+  ruleIndex: number;
+  listener: CompiledListener;
+  attachPolicies?: AttachPolicies;
+  /** collects every upstream key the table uses */
+  upstreamKeys: Set<string>;
+}
+
+function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, upstreamKeys: Set<string>): UpstreamEndpoint[] {
+  return resolution.endpoints.map((ep) => {
+    const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
+    const key = `${resolution.protocol}|${host}:${ep.port}`;
+    upstreamKeys.add(key);
+    return { key, origin: `http://${host}:${ep.port}`, protocol: resolution.protocol };
+  });
+}
+
+function backendFrom(resolution: BackendResolution | undefined, label: string, weight: number, ctx: RuleContext): CompiledBackend {
+  const base = { label, weight, cursor: 0, mirrors: [] as CompiledMirror[] };
+  if (!resolution) return { ...base, errorStatus: 500, errorMessage: `${label}: not resolved`, endpoints: [], protocol: 'http1' };
+  if (!resolution.ok) return { ...base, errorStatus: 500, errorMessage: resolution.message, endpoints: [], protocol: 'http1' };
+  const endpoints = endpointsFor(resolution, ctx.upstreamKeys);
+  const backend: CompiledBackend = { ...base, endpoints, protocol: resolution.protocol };
+  if (!endpoints.length) {
+    backend.errorStatus = 503;
+    backend.errorMessage = `no ready endpoints for Service ${resolution.namespace}/${resolution.name} port ${resolution.port}`;
+  }
+  return backend;
+}
+
+function refLabel(ref: { namespace?: string; name: string; port?: number }, routeNamespace: string): string {
+  return `${ref.namespace ?? routeNamespace}/${ref.name}${ref.port !== undefined ? `:${ref.port}` : ''}`;
+}
+
+function mirrorsFrom(set: CompiledFilterSet, resolutions: BackendResolution[], cursor: { i: number }, ctx: RuleContext): CompiledMirror[] {
+  return set.mirrors.map(({ filter, percent }) => {
+    const resolution = resolutions[cursor.i++];
+    const label = refLabel(filter.requestMirror!.backendRef, ctx.route.namespace);
+    return { percent, backend: backendFrom(resolution, label, 1, ctx) };
+  });
+}
+
+function compileRetry(rule: HTTPRouteRule): CompiledRetry | undefined {
+  const r = rule.retry;
+  if (!r) return undefined;
+  const attempts = r.attempts ?? 1;
+  if (attempts <= 0) return undefined;
+  return { codes: new Set(r.codes ?? []), attempts, backoffMs: parseDuration(r.backoff) ?? DEFAULT_RETRY_BACKOFF_MS };
+}
+
+export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule {
+  const { route, ruleIndex, listener } = ctx;
+  const where = `${route.kind} ${route.key} rule ${ruleIndex}`;
+  const filters = compileFilters(rule.filters, where);
+  const refs = route.rules[ruleIndex] ?? { backends: [], mirrors: [] };
+  const mirrorCursor = { i: 0 };
+  const mirrors = mirrorsFrom(filters, refs.mirrors, mirrorCursor, ctx);
+  let invalid = filters.invalid;
+  const backendRefs: HTTPBackendRef[] = rule.backendRefs ?? [];
+  const backends = backendRefs.map((ref, i) => {
+    const b = backendFrom(refs.backends[i], refLabel(ref, route.namespace), ref.weight ?? 1, ctx);
+    const bf = compileFilters(ref.filters, `${where} backendRef ${i}`);
+    if (bf.invalid) {
+      b.errorStatus = 500;
+      b.errorMessage = bf.invalid;
+    }
+    b.requestHeaders = bf.requestHeaders;
+    b.responseHeaders = bf.responseHeaders;
+    b.rewrite = bf.rewrite;
+    b.redirect = bf.redirect;
+    b.mirrors = mirrorsFrom(bf, refs.mirrors, mirrorCursor, ctx);
+    return b;
+  });
+  const requestMs = parseDuration(rule.timeouts?.request);
+  const backendMs = parseDuration(rule.timeouts?.backendRequest);
+  if ((rule.timeouts?.request && requestMs === undefined) || (rule.timeouts?.backendRequest && backendMs === undefined)) {
+    invalid ??= `${where}: timeouts must be Gateway API durations such as 500ms or 1m30s`;
+  }
+  const policies =
+    ctx.attachPolicies?.({
+      gateway: { namespace: listener.gatewayNamespace, name: listener.gatewayName },
+      listener: listener.name,
+      route: { kind: route.kind, namespace: route.namespace, name: route.name },
+      ruleIndex,
+      ruleName: rule.name,
+    }) ?? [];
+  return {
+    routeKind: route.kind,
+    routeNamespace: route.namespace,
+    routeName: route.name,
+    routeLabel: route.key,
+    ruleIndex,
+    ruleName: rule.name,
+    invalid,
+    policies,
+    requestHeaders: filters.requestHeaders,
+    responseHeaders: filters.responseHeaders,
+    redirect: filters.redirect,
+    rewrite: filters.rewrite,
+    mirrors,
+    cors: filters.cors,
+    backends,
+    totalWeight: backends.reduce((sum, b) => sum + Math.max(0, b.weight), 0),
+    requestTimeoutMs: requestMs ?? 0,
+    backendTimeoutMs: backendMs ?? 0,
+    retry: compileRetry(rule),
+  };
+}
