@@ -61,3 +61,74 @@ $(GWAPI_CRDS)/.ok: versions.mk
 	@hack/fetch-gateway-api-crds.sh v$(GATEWAY_API_VERSION) $(GWAPI_CRDS)
 	@ln -sfn v$(GATEWAY_API_VERSION) $(BIN)/gateway-api-crds/current
 	@touch $@
+
+## ---- build -----------------------------------------------------------------------------------
+build: deps ts policies ## Compile TypeScript to dist/ and the Rego policies to WebAssembly
+
+ts: deps
+	@echo "==> tsc: compiling to dist/"
+	$(NODE_BIN)/tsc -p tsconfig.build.json
+
+# The built-in Rego policies, compiled to one WebAssembly bundle that policies/engine.ts loads. They are
+# compiled against the builtins the opa-wasm SDK implements (policies/capabilities.ts), so a policy that
+# would fail at evaluation fails here instead.
+POLICY_OUT         := dist/policies
+POLICY_SOURCES     := $(shell find policies -name '*.rego' ! -name '*_test.rego' 2>/dev/null)
+POLICY_ENTRYPOINTS := tenantgate/admission/violations tenantgate/admission/policies tenantgate/access/catalog \
+  tenantgate/access/allow_cidrs/decision tenantgate/access/require_headers/decision \
+  tenantgate/access/methods/decision tenantgate/access/api_key/decision
+
+policies: $(POLICY_OUT)/bundle.tar.gz ## Compile the Rego policies to WebAssembly (dist/policies/bundle.tar.gz)
+
+$(POLICY_OUT)/bundle.tar.gz: $(BIN)/opa node_modules/.installed $(POLICY_SOURCES) policies/capabilities.ts policies/builtins.ts
+	@echo "==> opa build -t wasm: $@"
+	@mkdir -p $(POLICY_OUT)
+	$(NODE) policies/capabilities.ts $(BIN)/opa > $(POLICY_OUT)/capabilities.json
+	$(BIN)/opa build -t wasm --capabilities $(POLICY_OUT)/capabilities.json --ignore '*_test.rego' \
+	  $(addprefix -e ,$(POLICY_ENTRYPOINTS)) -o $@ policies/
+
+test-policies: $(BIN)/opa ## Rego policy tests (opa test) and a strict compile check
+	$(BIN)/opa check --strict policies/
+	$(BIN)/opa test policies/
+
+typecheck: deps ## Type-check everything, tests included
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+
+generate: deps ## Regenerate config/crd/ from the schemas in api/
+	$(NODE) hack/gen-crds.ts
+
+## ---- test ------------------------------------------------------------------------------------
+# The whole suite: type check, policy tests (opa test), unit, end-to-end and integration tests
+# (a real kube-apiserver + etcd), and the Gateway API conformance suite against the proxy.
+test: deps tools build typecheck test-policies test-vitest conformance ## Run every test
+
+test-vitest: deps tools build
+	$(NODE_BIN)/vitest run
+
+test-unit: deps ## Unit tests only (no cluster, no tools needed)
+	$(NODE_BIN)/vitest run --project unit
+
+test-integration: deps tools build ## Integration tests against a real control plane
+	$(NODE_BIN)/vitest run --project integration
+
+test-e2e: deps tools build ## End-to-end tests through real processes
+	$(NODE_BIN)/vitest run --project e2e
+
+CONFORMANCE_REPORT ?= .tenantgate/conformance-report.json
+conformance: deps build ## Gateway API HTTPRoute conformance (../shared/conformance) against the proxy
+	@mkdir -p .tenantgate
+	$(NODE) ../shared/conformance/run.mjs --report $(CONFORMANCE_REPORT)
+
+lint: deps ## ESLint and Prettier
+	$(NODE_BIN)/eslint .
+	$(NODE_BIN)/prettier --check .
+
+format: deps ## Apply Prettier
+	$(NODE_BIN)/prettier --write .
+
+## ---- run -------------------------------------------------------------------------------------
+run: deps tools build ## tenantgate local: a local control plane with every component
+	$(NODE) dist/cmd/tenantgate.js local
+
+clean: ## Remove build outputs (keeps the tools in bin/)
+	rm -rf dist .tenantgate

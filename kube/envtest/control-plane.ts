@@ -12,6 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { createCertificateAuthority, createKeyPair, issueCertificate } from '../../lib/certs.ts';
 import { defineError, errorMessage } from '../../lib/errors.ts';
 import { ContentType, KubeClient } from '../client.ts';
+import { defaultBinDir } from './paths.ts';
 import { freePorts } from './ports.ts';
 import { ProcessExitedError, SupervisedProcess } from './process.ts';
 
@@ -23,7 +24,7 @@ export const StartTimeoutError = defineError('TG_ENVTEST_START_TIMEOUT', '%s did
 export const CrdInstallError = defineError('TG_ENVTEST_CRD', 'installing CRD %s failed: %s');
 
 export interface ControlPlaneOptions {
-  /** where etcd, kube-apiserver live (default: $TENANTGATE_BIN_DIR or ./bin) */
+  /** where etcd, kube-apiserver live (default: $TENANTGATE_BIN_DIR or the project's bin/) */
   binDir?: string;
   /** directory for data, certs and logs; kept on stop when given, a fresh temp dir (removed) otherwise */
   dir?: string;
@@ -50,10 +51,6 @@ export interface ControlPlane {
 }
 
 const PORT_ATTEMPTS = 3;
-
-export function defaultBinDir(): string {
-  return process.env.TENANTGATE_BIN_DIR ?? join(process.cwd(), 'bin');
-}
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binDir = options.binDir ?? defaultBinDir();

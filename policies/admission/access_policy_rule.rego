@@ -21,7 +21,7 @@ violation contains msg if {
 	not rules[rule]
 	msg := concat("", [
 		"spec.rule '", rule, "' is not a data-path rule of any loaded policy bundle — use one of ",
-		tenancy.quoted_list(object.keys(rules)), ", or ask the platform team to load a bundle that provides it",
+		tenancy.quoted_list({k | some k, _ in rules}), ", or ask the platform team to load a bundle that provides it",
 	])
 }
 

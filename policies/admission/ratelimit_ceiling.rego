@@ -12,6 +12,7 @@ violation contains msg if {
 	tenant := tenancy.request_tenant
 	ceiling := tenancy.tenant_spec(tenant).limits.rateLimit
 	some i, limit in object.get(tenancy.obj.spec, "limits", [])
+
 	# r1/u1 > r2/u2  <=>  r1*u2 > r2*u1, in integers
 	limit.requests * seconds[ceiling.unit] > ceiling.requests * seconds[limit.unit]
 	most := floor((ceiling.requests * seconds[limit.unit]) / seconds[ceiling.unit])

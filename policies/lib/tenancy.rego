@@ -118,3 +118,22 @@ is_tenant_user if count(user_tenants) > 0
 quoted_list(xs) := "(none)" if count(xs) == 0
 
 quoted_list(xs) := concat(", ", sort([concat("", ["'", x, "'"]) | some x in xs])) if count(xs) > 0
+
+# Tenant requests: what the change adds. On UPDATE only additions are checked, so that an existing
+# conflict (made before the policy, or by the platform) never blocks unrelated edits such as finalizers.
+is_tenant_write if {
+	is_kind(tenantgate_group, "Tenant")
+	writing
+}
+
+default old_tenant_namespaces := set()
+
+old_tenant_namespaces := {n.name | some n in old_obj.spec.namespaces}
+
+added_namespaces := {n.name | some n in object.get(obj.spec, "namespaces", [])} - old_tenant_namespaces
+
+default old_tenant_hostnames := set()
+
+old_tenant_hostnames := {h | some h in old_obj.spec.hostnames}
+
+added_hostnames := {h | some h in object.get(obj.spec, "hostnames", [])} - old_tenant_hostnames

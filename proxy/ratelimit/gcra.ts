@@ -11,6 +11,9 @@ export const UNIT_MS: Readonly<Record<RateUnit, number>> = {
   Day: 86_400_000,
 };
 
+/** See gcraCheck; redis-script.ts uses the same value. */
+export const MAX_SLACK_MS = 0.05;
+
 /** A limit reduced to what the arithmetic needs. */
 export interface GcraLimit {
   /** requests allowed per period (the burst) */
@@ -39,13 +42,15 @@ export interface CounterState {
 /**
  * One step of GCRA for a counter whose stored TAT is `storedTat` (undefined: never seen). Returns whether
  * a request arriving at `now` conforms and the TAT to store if it is admitted. Admission tests
- * `newTat - now <= period` with half an interval of slack: TATs are spaced one interval apart, so the slack
- * admits nothing extra and only absorbs floating-point rounding (intervals are fractions of a ms).
+ * `newTat - now <= period` with a slack of at most 0.05 ms: intervals are fractions of a ms, and the slack
+ * absorbs the rounding of a burst of additions so the Nth request of a burst is never refused by a
+ * rounding error. It is below half an interval, so it can never admit an extra request, only one that
+ * arrives up to 0.05 ms early.
  */
 export function gcraCheck(storedTat: number | undefined, now: number, limit: GcraLimit): CounterState & { newTat: number } {
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const newTat = tat + limit.intervalMs;
-  const slack = limit.intervalMs / 2;
+  const slack = Math.min(limit.intervalMs / 2, MAX_SLACK_MS);
   if (newTat - now <= limit.periodMs + slack) {
     const remaining = Math.floor((limit.periodMs - (newTat - now)) / limit.intervalMs + 0.5);
     return { allowed: true, newTat, remaining: clamp(remaining, 0, limit.requests - 1), resetMs: newTat - now, retryAfterMs: 0 };

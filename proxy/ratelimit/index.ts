@@ -2,7 +2,7 @@
 // every route-table compile turn the RateLimitPolicies into the attach hook, and compute their status.
 export { compileRateLimitPolicies, counterScope } from './attach.ts';
 export type { CompiledRateLimits, GatewayLimitScope, RateLimitCompileOptions } from './attach.ts';
-export { LocalStore, DEFAULT_LOCAL_MAX_KEYS } from './local-store.ts';
+export { createLocalStore, LocalStore, DEFAULT_LOCAL_MAX_KEYS } from './local-store.ts';
 export type { LocalStoreOptions } from './local-store.ts';
 export { createRedisStore, RedisStore, RedisStoreUnavailableError } from './redis-store.ts';
 export type { FailMode, RedisStoreOptions } from './redis-store.ts';
@@ -14,9 +14,3 @@ export type { RateLimitStatusInputs, RateLimitStatusResult, PolicyAncestorStatus
 export { validateRateLimitPolicy } from './validate.ts';
 export { governing, indexPolicies, policyId } from './precedence.ts';
 export type { PolicyIndex } from './precedence.ts';
-
-import { LocalStore, type LocalStoreOptions } from './local-store.ts';
-
-export function createLocalStore(options: LocalStoreOptions = {}): LocalStore {
-  return new LocalStore(options);
-}

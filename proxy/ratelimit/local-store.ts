@@ -89,3 +89,7 @@ export class LocalStore implements RateLimitStore {
     this.young = new Map();
   }
 }
+
+export function createLocalStore(options: LocalStoreOptions = {}): LocalStore {
+  return new LocalStore(options);
+}

@@ -3,7 +3,7 @@
 // interleave between the read and the write). Time comes from the Redis server's clock, so replicas with
 // skewed clocks still agree; tests may pass their own clock instead.
 import { createHash } from 'node:crypto';
-import type { CounterState } from './gcra.ts';
+import { MAX_SLACK_MS, type CounterState } from './gcra.ts';
 
 /** Times are ms since this epoch (2024-01-01T00:00:00Z): small numbers keep sub-µs precision in doubles. */
 export const SCRIPT_EPOCH_S = 1_704_067_200;
@@ -23,7 +23,7 @@ end
 local stored = redis.call('MGET', unpack(KEYS))
 local n = #KEYS
 local all = 1
-local tats, news = {}, {}
+local news = {}
 local reply = {0}
 for i = 1, n do
   local period = tonumber(ARGV[2 * i])
@@ -31,8 +31,10 @@ for i = 1, n do
   local tat = tonumber(stored[i])
   if tat == nil or tat < now then tat = now end
   local newTat = tat + interval
-  tats[i], news[i] = tat, newTat
-  if newTat - now <= period + interval / 2 then
+  news[i] = newTat
+  local slack = interval / 2
+  if slack > ${MAX_SLACK_MS} then slack = ${MAX_SLACK_MS} end
+  if newTat - now <= period + slack then
     local remaining = math.floor((period - (newTat - now)) / interval + 0.5)
     if remaining < 0 then remaining = 0 end
     reply[#reply + 1] = 1

@@ -3,7 +3,7 @@
 // `testKubeConfig()` (test/env/test-cluster.ts) and isolate themselves by unique names.
 import type { TestProject } from 'vitest/node';
 import { startControlPlane } from '../../kube/envtest/control-plane.ts';
-import { crdPaths } from './crd-paths.ts';
+import { crdPaths } from '../../kube/envtest/paths.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
