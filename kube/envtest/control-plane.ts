@@ -47,6 +47,8 @@ export interface ControlPlane {
   kubeConfig(): KubeConfig;
   /** the processes' last log lines, for error reports */
   lastLogLines(): string;
+  /** pids of etcd and kube-apiserver (while running) */
+  pids(): Record<string, number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -114,6 +116,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       caPem: pki.caPem,
       kubeConfig,
       lastLogLines: () => processes.map((p) => `--- ${p.name} (${p.logFile})\n${p.lastLines()}`).join('\n'),
+      pids: () => Object.fromEntries(processes.map((p) => [p.name, p.running ? p.pid : undefined])),
       stop,
     };
   } catch (err) {
@@ -176,16 +179,16 @@ async function ensurePki(dir: string): Promise<Pki> {
   };
 }
 
-interface Launched {
+export interface Launched {
   process: SupervisedProcess;
   url: string;
 }
 
 /** Starts something on fresh ports, again on other ports when one was taken in between (EADDRINUSE). */
-async function startWithPortRetry(
+export async function startWithPortRetry(
   launch: (ports: number[]) => Promise<Launched>,
   portCount: number,
-  options: ControlPlaneOptions,
+  options: Pick<ControlPlaneOptions, 'progress'>,
 ): Promise<Launched> {
   for (let attempt = 1; ; attempt++) {
     const ports = await freePorts(portCount);

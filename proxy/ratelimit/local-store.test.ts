@@ -16,9 +16,9 @@ describe('LocalStore', () => {
     const store = new LocalStore({ clock: () => now });
     const check = [{ key: 'k', limit: perSecond(3) }];
     expect([1, 2, 3, 4].map(() => allowed(store.consume(check)))).toEqual([true, true, true, false]);
-    now += 999;
+    now += 333; // one request refills every 333.3 ms
     expect(allowed(store.consume(check))).toBe(false);
-    now += 1;
+    now += 667; // a full unit after the burst: the whole burst is back
     expect([1, 2, 3, 4].map(() => allowed(store.consume(check)))).toEqual([true, true, true, false]);
   });
 

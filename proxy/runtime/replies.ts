@@ -1,9 +1,12 @@
 // Answers the proxy gives itself: short plain-text errors (or a gRPC status for gRPC clients, who cannot
 // read an HTTP error page), redirects, and CORS preflight responses.
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 
-export type ClientResponse = ServerResponse | Http2ServerResponse;
+/**
+ * The client response. HTTP/2 responses (Http2ServerResponse) share every member the pipeline uses, so
+ * the servers hand them over under this one type.
+ */
+export type ClientResponse = ServerResponse;
 
 const GRPC_STATUS: Record<number, number> = { 400: 3, 403: 7, 404: 12, 413: 8, 421: 14, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4 };
 

@@ -6,6 +6,7 @@ import type { SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { RequestPolicy } from '../request-policy.ts';
 import type { BackendProtocol } from '../analysis/backends.ts';
+import type { StatsSlot } from '../runtime/metrics.ts';
 
 export interface HeaderMatcher {
   /** lower-cased */
@@ -88,6 +89,8 @@ export interface CompiledBackend {
   rewrite?: CompiledRewrite;
   redirect?: CompiledRedirect;
   mirrors: CompiledMirror[];
+  /** memo: metrics children for requests that ended on this backend */
+  stats?: StatsSlot;
 }
 
 export interface CompiledRetry {
@@ -118,6 +121,8 @@ export interface CompiledRule {
   requestTimeoutMs: number;
   backendTimeoutMs: number;
   retry?: CompiledRetry;
+  /** memo: metrics children for requests answered by the rule itself (redirects, errors) */
+  stats?: StatsSlot;
 }
 
 export type PathKind = 'Exact' | 'PathPrefix' | 'RegularExpression' | 'GRPC';
@@ -162,6 +167,8 @@ export interface CompiledListener {
   wildcardHosts: { suffix: string; group: MatchGroup }[];
   anyHost?: MatchGroup;
   secureContext?: SecureContext;
+  /** memo: metrics children for requests that matched no route on this listener */
+  stats?: StatsSlot;
 }
 
 export interface HostSelection {

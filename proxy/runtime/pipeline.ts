@@ -1,0 +1,241 @@
+// The request pipeline: route → policies → filters (CORS preflight, redirect) → backend choice →
+// request headers and URL rewrite → mirrors → the upstream exchange; then metrics and the access log.
+// Every failure becomes a short answer with the right status; nothing here throws at the client.
+import type { Http2ServerRequest } from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../lib/logger.ts';
+import type { AccessLog } from './access-log.ts';
+import { preflightHeaders, responseCorsHeaders } from './cors.ts';
+import { BodyTooLargeError, Exchange, nextEndpoint, type ExchangeDone } from './forward.ts';
+import { connectionTokens, modifyFlatHeaders, setFlatHeader, upstreamHeaders } from './headers.ts';
+import { statsSlot } from './metrics.ts';
+import { evaluatePolicies, requestContext, type PolicyOutcome } from './policies.ts';
+import { replyEmpty, replyRedirect, replyText, type ClientResponse } from './replies.ts';
+import { chooseBackend, routeRequest, type ClientRequest, type RoutedRequest } from './route-request.ts';
+import { hostWithoutPort, redirectLocation, rewritePath } from './url-filters.ts';
+import type { UpstreamRegistry } from './upstreams.ts';
+import type { CompiledBackend, CompiledBind, CompiledListener, CompiledMirror, CompiledRule } from '../table/types.ts';
+import type { Dispatcher } from 'undici';
+
+export interface PipelineDeps {
+  upstreams: UpstreamRegistry;
+  accessLog: AccessLog;
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+/** What the end of a request is recorded against. */
+interface Outcome {
+  listener?: CompiledListener;
+  rule?: CompiledRule;
+  backend?: CompiledBackend;
+  status: number;
+  error?: string;
+  upstream?: string;
+}
+
+export function clientIp(req: ClientRequest): string {
+  const ip = req.socket?.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function record(deps: PipelineDeps, req: ClientRequest, started: number, o: Outcome): void {
+  const seconds = (performance.now() - started) / 1000;
+  const gateway = o.listener?.gatewayLabel ?? '';
+  const route = o.rule?.routeLabel ?? '';
+  const backend = o.backend?.label ?? '';
+  const slot = o.backend ?? o.rule ?? o.listener;
+  if (slot !== undefined) (slot.stats ??= statsSlot(gateway, route, backend)).record(o.status, seconds);
+  else statsSlot('', '', '').record(o.status, seconds);
+  if (!deps.accessLog.wants(o.status)) return;
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  deps.accessLog.log({
+    gateway: gateway || undefined,
+    listener: o.listener?.name,
+    route: route || undefined,
+    rule: o.rule?.ruleIndex,
+    backend: backend || undefined,
+    upstream: o.upstream,
+    method: req.method ?? '',
+    host: String(req.headers.host ?? req.headers[':authority'] ?? ''),
+    path: q < 0 ? url : url.slice(0, q),
+    protocol: `HTTP/${req.httpVersion}`,
+    status: o.status,
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+    client: clientIp(req),
+    error: o.error,
+  });
+}
+
+function hasBody(req: ClientRequest): boolean {
+  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  const cl = req.headers['content-length'];
+  if (cl !== undefined) return cl !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+async function* limitedBody(req: ClientRequest, max: number): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > max) throw new BodyTooLargeError(`request body exceeds ${max} bytes`);
+    yield chunk;
+  }
+}
+
+async function bufferBody(req: ClientRequest, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of limitedBody(req, max)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+const DISCARD: Dispatcher.DispatchHandler = {
+  onRequestStart() {},
+  onResponseStart() {},
+  onResponseData() {},
+  onResponseEnd() {},
+  onResponseError() {},
+};
+
+function sendMirrors(deps: PipelineDeps, mirrors: readonly CompiledMirror[], method: string, path: string, headers: string[], body: Buffer | null): void {
+  for (const m of mirrors) {
+    if (m.percent < 100 && Math.random() * 100 >= m.percent) continue;
+    if (m.backend.errorStatus !== undefined || !m.backend.endpoints.length) continue;
+    try {
+      deps.upstreams.get(nextEndpoint(m.backend)).dispatch({ method, path, headers, body }, DISCARD);
+    } catch (err) {
+      deps.log.debug('mirror dispatch failed', { backend: m.backend.label, err });
+    }
+  }
+}
+
+/** Everything decided before the upstream call, carried through the (possibly async) steps. */
+interface Pending {
+  req: ClientRequest;
+  res: ClientResponse;
+  deps: PipelineDeps;
+  started: number;
+  routed: RoutedRequest;
+  policyHeaders?: Record<string, string>;
+}
+
+function forward(p: Pending): void {
+  const { req, res, deps, routed } = p;
+  const { rule, listener, entry } = routed;
+  const done = (o: Omit<Outcome, 'listener' | 'rule'>) => record(deps, req, p.started, { listener, rule, ...o });
+  const reply = (status: number, message: string, backend?: CompiledBackend) => {
+    replyText(res, status, message, p.policyHeaders, routed.grpc);
+    done({ status, error: message, backend });
+  };
+  if (rule.invalid !== undefined) return reply(500, 'route rule is invalid');
+  // CORS preflight is answered here and never forwarded
+  const origin = req.headers.origin;
+  let extra = p.policyHeaders;
+  if (rule.cors !== undefined && origin !== undefined) {
+    const acrm = req.headers['access-control-request-method'];
+    if (req.method === 'OPTIONS' && acrm !== undefined) {
+      replyEmpty(res, 200, { ...preflightHeaders(rule.cors, origin, String(acrm), req.headers['access-control-request-headers'] as string | undefined), ...extra });
+      return done({ status: 200 });
+    }
+    const h = responseCorsHeaders(rule.cors, origin);
+    if (h) extra = { ...extra, ...h };
+  }
+  const redirectReq = () => ({ scheme: listener.scheme, host: hostWithoutPort(routed.rawHost), path: routed.path, query: routed.search.slice(1), listenerPort: listener.port });
+  if (rule.redirect !== undefined) {
+    const status = rule.redirect.statusCode;
+    replyRedirect(res, status, redirectLocation(rule.redirect, redirectReq(), entry));
+    return done({ status });
+  }
+  if (rule.backends.length === 0) return reply(500, 'route rule has no backends');
+  const backend = chooseBackend(rule);
+  if (backend === undefined) return reply(500, 'route rule has no backend with a weight above zero');
+  if (backend.redirect !== undefined) {
+    const status = backend.redirect.statusCode;
+    replyRedirect(res, status, redirectLocation(backend.redirect, redirectReq(), entry));
+    return done({ status, backend });
+  }
+  if (backend.errorStatus !== undefined) return reply(backend.errorStatus, backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved', backend);
+
+  const rawConnection = req.httpVersionMajor === 1 ? req.headers.connection : undefined;
+  let headers = upstreamHeaders(req.rawHeaders, { clientIp: clientIp(req), proto: listener.scheme, host: routed.rawHost }, rawConnection === undefined || rawConnection === 'keep-alive' || rawConnection === 'close' ? undefined : connectionTokens(rawConnection));
+  if (rule.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, rule.requestHeaders);
+  if (backend.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, backend.requestHeaders);
+  const rewrite = backend.rewrite ?? rule.rewrite;
+  let path = routed.path;
+  if (rewrite !== undefined) {
+    if (rewrite.hostname !== undefined) headers = setFlatHeader(headers, 'host', rewrite.hostname);
+    path = rewritePath(path, rewrite.path, entry);
+  }
+  const upstreamPath = routed.search ? path + routed.search : path;
+  const method = req.method ?? 'GET';
+  const mirrors = backend.mirrors.length ? [...rule.mirrors, ...backend.mirrors] : rule.mirrors;
+  const withBody = hasBody(req);
+  const start = (body: Buffer | ClientRequest | AsyncIterable<Buffer> | null) => {
+    if (mirrors.length) sendMirrors(deps, mirrors, method, upstreamPath, headers, body === null || Buffer.isBuffer(body) ? body : null);
+    new Exchange({
+      res,
+      rule,
+      backend,
+      method,
+      path: upstreamPath,
+      headers,
+      body: body as Buffer | null,
+      extraResponseHeaders: extra,
+      grpc: routed.grpc,
+      upstreams: deps.upstreams,
+      onDone: (d: ExchangeDone) => done({ status: d.status, error: d.error, upstream: d.endpoint, backend }),
+    }).start();
+  };
+  if (!withBody) return start(null);
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > deps.maxBodyBytes) return reply(413, 'request body too large');
+  if (rule.retry !== undefined || mirrors.length) {
+    // a body that may be sent more than once is read first
+    bufferBody(req, deps.maxBodyBytes).then(start, (err: unknown) => reply(err instanceof BodyTooLargeError ? 413 : 400, err instanceof BodyTooLargeError ? 'request body too large' : 'could not read the request body'));
+    return;
+  }
+  start(Number.isFinite(declared) ? req : limitedBody(req, deps.maxBodyBytes));
+}
+
+function afterPolicies(p: Pending, outcome: PolicyOutcome): void {
+  if (!outcome.allow) {
+    replyText(p.res, outcome.status, outcome.reason, outcome.headers, p.routed.grpc);
+    record(p.deps, p.req, p.started, { listener: p.routed.listener, rule: p.routed.rule, status: outcome.status, error: outcome.reason });
+    return;
+  }
+  p.policyHeaders = outcome.headers;
+  forward(p);
+}
+
+export function handleRequest(req: ClientRequest, res: ClientResponse, bind: CompiledBind | undefined, deps: PipelineDeps): void {
+  const started = performance.now();
+  if (bind === undefined) {
+    replyText(res, 404, 'this listener is no longer served');
+    return record(deps, req, started, { status: 404 });
+  }
+  const routed = routeRequest(req, bind);
+  if (!('entry' in routed)) {
+    replyText(res, routed.status, routed.message, undefined, routed.grpc);
+    return record(deps, req, started, { listener: routed.listener, status: routed.status, error: routed.message });
+  }
+  const p: Pending = { req, res, deps, started, routed };
+  const policies = routed.rule.policies;
+  if (policies.length === 0) return forward(p);
+  let outcome: PolicyOutcome | Promise<PolicyOutcome>;
+  try {
+    outcome = evaluatePolicies(policies, requestContext(req, routed, clientIp(req)));
+  } catch (err) {
+    deps.log.error('policy evaluation failed', { route: routed.rule.routeLabel, err });
+    outcome = { allow: false, status: 500, reason: 'policy evaluation failed' };
+  }
+  if (outcome instanceof Promise) {
+    outcome.then(
+      (o) => afterPolicies(p, o),
+      (err: unknown) => {
+        deps.log.error('policy evaluation failed', { route: routed.rule.routeLabel, err });
+        afterPolicies(p, { allow: false, status: 500, reason: 'policy evaluation failed' });
+      },
+    );
+  } else afterPolicies(p, outcome);
+}
