@@ -36,7 +36,11 @@ export const condition = object(
     status: stringEnum(['True', 'False', 'Unknown']),
     observedGeneration: integer({ minimum: 0, format: 'int64' }),
     lastTransitionTime: string({ format: 'date-time' }),
-    reason: string({ maxLength: 1024, minLength: 1, description: 'CamelCase reason for the last transition' }),
+    reason: string({
+      maxLength: 1024,
+      minLength: 1,
+      description: 'CamelCase reason for the last transition',
+    }),
     message: string({ maxLength: 32768 }),
   },
   { required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'] },

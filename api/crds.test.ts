@@ -8,14 +8,23 @@ import type { RateLimitPolicySpec } from './ratelimitpolicy.ts';
 import type { TenantSpec } from './tenant.ts';
 
 describe('CRDs', () => {
-  it.each(crds.map((c) => [c.metadata.name, c] as const))('config/crd YAML of %s is generated from api/', (_name, crd) => {
-    const committed = readFileSync(join(import.meta.dirname, '..', 'config', 'crd', crdFileName(crd)), 'utf8');
-    expect(committed, 'config/crd is stale: run `make generate`').toBe(renderCrdYaml(crd));
-  });
+  it.each(crds.map((c) => [c.metadata.name, c] as const))(
+    'config/crd YAML of %s is generated from api/',
+    (_name, crd) => {
+      const committed = readFileSync(
+        join(import.meta.dirname, '..', 'config', 'crd', crdFileName(crd)),
+        'utf8',
+      );
+      expect(committed, 'config/crd is stale: run `make generate`').toBe(renderCrdYaml(crd));
+    },
+  );
 
   it('marks policy CRDs as inherited Gateway API policies', () => {
     const policies = crds.filter((c) => c.metadata.name !== tenantCrd.metadata.name);
-    expect(policies.map((c) => c.metadata.labels?.['gateway.networking.k8s.io/policy'])).toEqual(['Inherited', 'Inherited']);
+    expect(policies.map((c) => c.metadata.labels?.['gateway.networking.k8s.io/policy'])).toEqual([
+      'Inherited',
+      'Inherited',
+    ]);
   });
 
   it('keeps the Tenant schema and the TenantSpec type in step', () => {
@@ -27,7 +36,9 @@ describe('CRDs', () => {
       gateways: [{ name: 'shared', namespace: 'infra', sectionNames: ['http'] }],
       hostnames: ['acme.example.com'],
       limits: { maxRoutes: 50, rateLimit: { requests: 1000, unit: 'Second' } },
-      additionalRoleBindings: [{ clusterRoleName: 'view', subjects: [{ kind: 'Group', name: 'acme-auditors' }] }],
+      additionalRoleBindings: [
+        { clusterRoleName: 'view', subjects: [{ kind: 'Group', name: 'acme-auditors' }] },
+      ],
       namespaceDeletionPolicy: 'Retain',
     };
     // every field of the type is a property of the schema, and the reverse
@@ -36,10 +47,13 @@ describe('CRDs', () => {
   });
 
   it('infers enums and optionality from the schema', () => {
-    expectTypeOf<RateLimitPolicySpec['limits'][number]['unit']>().toEqualTypeOf<'Second' | 'Minute' | 'Hour' | 'Day'>();
+    expectTypeOf<RateLimitPolicySpec['limits'][number]['unit']>().toEqualTypeOf<
+      'Second' | 'Minute' | 'Hour' | 'Day'
+    >();
     expectTypeOf<TenantSpec['namespaces'][number]['name']>().toEqualTypeOf<string>();
     expectTypeOf<TenantSpec['limits']>().toEqualTypeOf<
-      { maxRoutes?: number; rateLimit?: { requests: number; unit: 'Second' | 'Minute' | 'Hour' | 'Day' } } | undefined
+      | { maxRoutes?: number; rateLimit?: { requests: number; unit: 'Second' | 'Minute' | 'Hour' | 'Day' } }
+      | undefined
     >();
   });
 });

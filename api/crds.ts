@@ -58,7 +58,13 @@ function crd(o: CrdOptions): CustomResourceDefinition {
     metadata: { name: `${o.plural}.${GROUP}`, ...(o.labels ? { labels: o.labels } : {}) },
     spec: {
       group: GROUP,
-      names: { kind: o.kind, listKind: `${o.kind}List`, plural: o.plural, singular: o.singular, shortNames: o.shortNames },
+      names: {
+        kind: o.kind,
+        listKind: `${o.kind}List`,
+        plural: o.plural,
+        singular: o.singular,
+        shortNames: o.shortNames,
+      },
       scope: o.scope,
       versions: [
         {
@@ -94,14 +100,20 @@ export const tenantCrd = crd({
   rootValidations: [
     {
       rule: `size(self.metadata.name) <= 63 && self.metadata.name.matches('${DNS1123_LABEL}')`,
-      message: 'metadata.name must be a DNS-1123 label (at most 63 characters: a-z, 0-9, -), as it is used as a label value',
+      message:
+        'metadata.name must be a DNS-1123 label (at most 63 characters: a-z, 0-9, -), as it is used as a label value',
     },
   ],
   columns: [
     readyColumn('Ready'),
     { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces[*].name' },
     { name: 'Routes', type: 'integer', jsonPath: '.status.routes', priority: 1 },
-    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
   ],
 });
 
@@ -114,7 +126,8 @@ export const rateLimitPolicyCrd = crd({
   spec: rateLimitPolicySpec,
   status: policyStatus,
   labels: policyLabels,
-  description: 'Request-rate limits attached to HTTPRoutes, GRPCRoutes or Gateways (Gateway API policy attachment).',
+  description:
+    'Request-rate limits attached to HTTPRoutes, GRPCRoutes or Gateways (Gateway API policy attachment).',
   columns: [{ name: 'Targets', type: 'string', jsonPath: '.spec.targetRefs[*].name' }],
 });
 

@@ -1,5 +1,6 @@
 // RateLimitPolicy (namespaced): Gateway API policy attachment of request-rate limits.
-import { API_VERSION, policyStatus, rateUnit, targetRefs, type ObjectMeta } from './common.ts';
+import type { API_VERSION, policyStatus } from './common.ts';
+import { rateUnit, targetRefs, type ObjectMeta } from './common.ts';
 import { array, DNS1123_LABEL, integer, object, string, stringEnum, type Infer } from './schema.ts';
 
 const matchType = stringEnum(['Exact', 'Distinct'], {
@@ -8,13 +9,15 @@ const matchType = stringEnum(['Exact', 'Distinct'], {
 
 const headerSelector = object(
   {
-    name: string({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9!#$%&\'*+\\-.^_`|~]+$' }),
+    name: string({ minLength: 1, maxLength: 256, pattern: "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$" }),
     type: matchType,
     value: string({ maxLength: 4096 }),
   },
   {
     required: ['name', 'type'],
-    'x-kubernetes-validations': [{ rule: "self.type != 'Exact' || has(self.value)", message: 'an Exact header selector needs a value' }],
+    'x-kubernetes-validations': [
+      { rule: "self.type != 'Exact' || has(self.value)", message: 'an Exact header selector needs a value' },
+    ],
   },
 );
 
@@ -22,7 +25,9 @@ const sourceCIDRSelector = object(
   { type: matchType, value: string({ minLength: 1, maxLength: 64, description: 'a CIDR, e.g. 10.0.0.0/8' }) },
   {
     required: ['type', 'value'],
-    'x-kubernetes-validations': [{ rule: 'isCIDR(self.value)', message: 'value must be a CIDR such as 10.0.0.0/8' }],
+    'x-kubernetes-validations': [
+      { rule: 'isCIDR(self.value)', message: 'value must be a CIDR such as 10.0.0.0/8' },
+    ],
   },
 );
 

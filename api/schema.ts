@@ -66,13 +66,19 @@ export function boolean(opts: Common & { default?: boolean } = {}): Node<boolean
 export function array<T>(
   items: Node<T>,
   opts: Common &
-    Pick<JSONSchemaProps, 'minItems' | 'maxItems' | 'x-kubernetes-list-type' | 'x-kubernetes-list-map-keys'> = {},
+    Pick<
+      JSONSchemaProps,
+      'minItems' | 'maxItems' | 'x-kubernetes-list-type' | 'x-kubernetes-list-map-keys'
+    > = {},
 ): Node<T[]> {
   return { schema: { type: 'array', items: items.schema, ...opts } };
 }
 
 /** A string-keyed map of one value type (e.g. labels). */
-export function record<T>(values: Node<T>, opts: Common & Pick<JSONSchemaProps, 'maxLength'> = {}): Node<Record<string, T>> {
+export function record<T>(
+  values: Node<T>,
+  opts: Common & Pick<JSONSchemaProps, 'maxLength'> = {},
+): Node<Record<string, T>> {
   return { schema: { type: 'object', additionalProperties: values.schema, ...opts } };
 }
 

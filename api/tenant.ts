@@ -1,10 +1,6 @@
 // Tenant (cluster-scoped): one object onboards a team. Shape in docs and design.md.
-import {
-  API_VERSION,
-  conditions,
-  rateUnit,
-  type ObjectMeta,
-} from './common.ts';
+import type { API_VERSION } from './common.ts';
+import { conditions, rateUnit, type ObjectMeta } from './common.ts';
 import {
   array,
   boolean,
@@ -32,7 +28,10 @@ const subject = object(
   {
     required: ['kind', 'name'],
     'x-kubernetes-validations': [
-      { rule: "self.kind != 'ServiceAccount' || has(self.namespace)", message: 'a ServiceAccount owner needs a namespace' },
+      {
+        rule: "self.kind != 'ServiceAccount' || has(self.namespace)",
+        message: 'a ServiceAccount owner needs a namespace',
+      },
     ],
   },
 );
@@ -94,7 +93,8 @@ export const tenantSpec = object(
     ),
     namespaceDeletionPolicy: stringEnum(['Retain', 'Delete'], {
       default: 'Retain',
-      description: 'Retain releases a removed namespace (label and owner reference removed); Delete deletes it',
+      description:
+        'Retain releases a removed namespace (label and owner reference removed); Delete deletes it',
     }),
   },
   { required: ['namespaces'] },

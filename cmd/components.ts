@@ -7,7 +7,10 @@ import { defineError } from '../lib/errors.ts';
 export const COMPONENT_NAMES = ['operator', 'webhook', 'proxy'] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
 
-export const UnknownComponentError = defineError('TG_UNKNOWN_COMPONENT', "unknown component '%s' in --components (known: %s)");
+export const UnknownComponentError = defineError(
+  'TG_UNKNOWN_COMPONENT',
+  "unknown component '%s' in --components (known: %s)",
+);
 
 export interface ComponentContext {
   kubeConfig: KubeConfig;
@@ -58,13 +61,17 @@ export function parseComponents(list: string): ComponentName[] {
     .map((s) => s.trim())
     .filter(Boolean);
   for (const n of names) {
-    if (!(COMPONENT_NAMES as readonly string[]).includes(n)) throw new UnknownComponentError([n, COMPONENT_NAMES.join(', ')]);
+    if (!(COMPONENT_NAMES as readonly string[]).includes(n))
+      throw new UnknownComponentError([n, COMPONENT_NAMES.join(', ')]);
   }
   return [...new Set(names)] as ComponentName[];
 }
 
 /** Starts the admin server, then each component in order; on a failure stops what had started. */
-export async function startComponents(names: ComponentName[], ctx: ComponentContext): Promise<RunningComponent[]> {
+export async function startComponents(
+  names: ComponentName[],
+  ctx: ComponentContext,
+): Promise<RunningComponent[]> {
   const admin = await startAdminServer({ address: ctx.adminAddress });
   const running: RunningComponent[] = [{ name: 'admin server', stop: () => admin.close() }];
   try {

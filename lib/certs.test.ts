@@ -7,19 +7,28 @@ import { createCertificateAuthority, createKeyPair, issueCertificate } from './c
 describe('certificates', () => {
   it('issues a serving certificate a TLS client accepts with the CA, for the names it lists', async () => {
     const ca = await createCertificateAuthority('test-ca');
-    const serving = await issueCertificate(ca, { commonName: 'server', hosts: ['127.0.0.1', 'localhost'], usage: 'server' });
-    const server = https.createServer({ cert: serving.certPem, key: serving.keyPem }, (_req, res) => res.end('hello'));
+    const serving = await issueCertificate(ca, {
+      commonName: 'server',
+      hosts: ['127.0.0.1', 'localhost'],
+      usage: 'server',
+    });
+    const server = https.createServer({ cert: serving.certPem, key: serving.keyPem }, (_req, res) =>
+      res.end('hello'),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
     try {
       const get = (servername?: string) =>
         new Promise<string>((resolve, reject) => {
           https
-            .get({ host: '127.0.0.1', port, ca: ca.certPem, ...(servername ? { servername } : {}) }, (res) => {
-              let body = '';
-              res.on('data', (c: Buffer) => (body += c));
-              res.on('end', () => resolve(body));
-            })
+            .get(
+              { host: '127.0.0.1', port, ca: ca.certPem, ...(servername ? { servername } : {}) },
+              (res) => {
+                let body = '';
+                res.on('data', (c: Buffer) => (body += c));
+                res.on('end', () => resolve(body));
+              },
+            )
             .on('error', reject);
         });
       await expect(get()).resolves.toBe('hello');
@@ -39,7 +48,11 @@ describe('certificates', () => {
 
   it('puts groups in O= and marks client usage for Kubernetes client certs', async () => {
     const ca = await createCertificateAuthority('test-ca');
-    const client = await issueCertificate(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
+    const client = await issueCertificate(ca, {
+      commonName: 'admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
     const cert = new X509Certificate(client.certPem);
     expect(cert.subject).toContain('CN=admin');
     expect(cert.subject).toContain('O=system:masters');
@@ -51,7 +64,12 @@ describe('certificates', () => {
 
   it('lists IP and DNS subject alternative names', async () => {
     const ca = await createCertificateAuthority('test-ca');
-    const serving = await issueCertificate(ca, { commonName: 's', hosts: ['127.0.0.1', 'webhook.svc'], usage: 'server', validDays: 2 });
+    const serving = await issueCertificate(ca, {
+      commonName: 's',
+      hosts: ['127.0.0.1', 'webhook.svc'],
+      usage: 'server',
+      validDays: 2,
+    });
     const cert = new X509Certificate(serving.certPem);
     expect(cert.subjectAltName).toBe('IP Address:127.0.0.1, DNS:webhook.svc');
     const days = (serving.notAfter.getTime() - Date.now()) / 86_400_000;

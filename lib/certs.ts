@@ -66,7 +66,10 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
   return { notBefore, notAfter: new Date(notBefore.getTime() + days * DAY_MS) };
 }
 
-export async function createCertificateAuthority(commonName: string, validDays = 365): Promise<CertificateAuthority> {
+export async function createCertificateAuthority(
+  commonName: string,
+  validDays = 365,
+): Promise<CertificateAuthority> {
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: subjectName(commonName),
@@ -75,21 +78,35 @@ export async function createCertificateAuthority(commonName: string, validDays =
     signingAlgorithm,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await privateKeyPem(keys), notAfter: cert.notAfter, signer: { cert, keys } };
+  return {
+    certPem: cert.toString('pem') + '\n',
+    keyPem: await privateKeyPem(keys),
+    notAfter: cert.notAfter,
+    signer: { cert, keys },
+  };
 }
 
-export async function issueCertificate(ca: CertificateAuthority, options: CertificateOptions): Promise<CertificatePem> {
+export async function issueCertificate(
+  ca: CertificateAuthority,
+  options: CertificateOptions,
+): Promise<CertificatePem> {
   const keys = await generateKeys();
   const usages: string[] = [];
   if (options.usage !== 'client') usages.push(x509.ExtendedKeyUsage.serverAuth);
   if (options.usage !== 'server') usages.push(x509.ExtendedKeyUsage.clientAuth);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+      true,
+    ),
     new x509.ExtendedKeyUsageExtension(usages),
     await x509.AuthorityKeyIdentifierExtension.create(ca.signer.keys.publicKey),
   ];

@@ -8,8 +8,14 @@ const level = process.env.TENANTGATE_LOG_LEVEL ?? (process.env.VITEST ? 'error' 
 
 export const rootLogger: Logger = winston.createLogger({
   level,
-  format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
-  transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose'] })],
+  format: winston.format.combine(
+    winston.format.timestamp(),
+    winston.format.errors({ stack: true }),
+    winston.format.json(),
+  ),
+  transports: [
+    new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose'] }),
+  ],
 });
 
 export function componentLogger(component: string, fields: Record<string, unknown> = {}): Logger {

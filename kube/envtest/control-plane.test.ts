@@ -51,7 +51,9 @@ describe('startControlPlane without binaries', () => {
     try {
       const err = await startControlPlane({ binDir: empty }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MissingBinaryError);
-      expect((err as Error).message).toBe(`etcd not found at ${join(empty, 'etcd')}: run \`make tools\` (it builds kube-apiserver, etcd, kubectl and opa into bin/)`);
+      expect((err as Error).message).toBe(
+        `etcd not found at ${join(empty, 'etcd')}: run \`make tools\` (it builds kube-apiserver, etcd, kubectl and opa into bin/)`,
+      );
     } finally {
       rmSync(empty, { recursive: true });
     }
@@ -66,7 +68,10 @@ describe('SupervisedProcess', () => {
         new SupervisedProcess({
           name: 'fake-etcd',
           command: 'bash',
-          args: ['-c', 'for i in $(seq 1 50); do echo "line $i"; done; echo "fatal: disk on fire" >&2; exit 3'],
+          args: [
+            '-c',
+            'for i in $(seq 1 50); do echo "line $i"; done; echo "fatal: disk on fire" >&2; exit 3',
+          ],
           logFile: join(dir, 'log'),
           onUnexpectedExit: resolve,
         });
@@ -102,9 +107,13 @@ describe('SupervisedProcess', () => {
 describe('hack/build-go-tool.sh', () => {
   it('fails with a clear message when Go is missing', async () => {
     const run = promisify(execFile);
-    const err = (await run('/usr/bin/bash', [join(projectRoot, 'hack/build-go-tool.sh'), 'etcd', '.', 'x', '/tmp/x'], {
-      env: { PATH: '/usr/bin:/bin' },
-    }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await run(
+      '/usr/bin/bash',
+      [join(projectRoot, 'hack/build-go-tool.sh'), 'etcd', '.', 'x', '/tmp/x'],
+      {
+        env: { PATH: '/usr/bin:/bin' },
+      },
+    ).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);
     expect(err.stderr).toContain("no 'go' command is on PATH");
     expect(err.stderr).toContain('Install Go >= 1.24');

@@ -3,7 +3,15 @@
 // `tenantgate local`. Generates its own PKI (CA, serving cert, admin client cert in system:masters,
 // service-account keys), runs with RBAC, installs CRDs and waits until they are Established.
 // Everything lives in one directory that stop() removes (unless it was given by the caller).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +28,10 @@ export const MissingBinaryError = defineError(
   'TG_ENVTEST_MISSING_BINARY',
   '%s not found at %s: run `make tools` (it builds kube-apiserver, etcd, kubectl and opa into bin/)',
 );
-export const StartTimeoutError = defineError('TG_ENVTEST_START_TIMEOUT', '%s did not become ready within %ss; last lines of %s:\n%s');
+export const StartTimeoutError = defineError(
+  'TG_ENVTEST_START_TIMEOUT',
+  '%s did not become ready within %ss; last lines of %s:\n%s',
+);
 export const CrdInstallError = defineError('TG_ENVTEST_CRD', 'installing CRD %s failed: %s');
 
 export interface ControlPlaneOptions {
@@ -86,7 +97,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const started = Date.now();
     const pki = await ensurePki(dir);
     progress('starting etcd');
-    const etcd = await startWithPortRetry((ports) => launchEtcd({ binDir, dir, ports, onUnexpectedExit }), 2, options);
+    const etcd = await startWithPortRetry(
+      (ports) => launchEtcd({ binDir, dir, ports, onUnexpectedExit }),
+      2,
+      options,
+    );
     processes.push(etcd.process);
     progress(`etcd ready at ${etcd.url}; starting kube-apiserver`);
     const apiserver = await startWithPortRetry(
@@ -270,7 +285,11 @@ async function launchApiServer(o: {
   return { process: proc, url };
 }
 
-async function waitUntil(proc: SupervisedProcess, seconds: number, ready: () => Promise<boolean>): Promise<void> {
+async function waitUntil(
+  proc: SupervisedProcess,
+  seconds: number,
+  ready: () => Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     if (!proc.running) throw proc.exitError(await proc.whenExited());
@@ -364,7 +383,9 @@ export async function installCrds(kc: KubeConfig, paths: string[], timeoutSecond
     for (const crd of crds) {
       const name = crd.metadata?.name ?? '?';
       for (;;) {
-        const current = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
+        const current = await client.request<{
+          status?: { conditions?: { type: string; status: string }[] };
+        }>({
           method: 'GET',
           path: path(name),
         });

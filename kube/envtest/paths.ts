@@ -4,7 +4,10 @@
 import { join } from 'node:path';
 
 /** The project root, whether running from source (kube/envtest/) or compiled (dist/kube/envtest/). */
-export const projectRoot = join(import.meta.dirname, import.meta.dirname.includes('/dist/') ? '../../..' : '../..');
+export const projectRoot = join(
+  import.meta.dirname,
+  import.meta.dirname.includes('/dist/') ? '../../..' : '../..',
+);
 
 export function defaultBinDir(): string {
   return process.env.TENANTGATE_BIN_DIR ?? join(projectRoot, 'bin');

@@ -4,7 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { defineError } from '../../lib/errors.ts';
 
-export const ProcessExitedError = defineError('TG_ENVTEST_PROCESS_EXITED', '%s exited (%s); last lines of %s:\n%s');
+export const ProcessExitedError = defineError(
+  'TG_ENVTEST_PROCESS_EXITED',
+  '%s exited (%s); last lines of %s:\n%s',
+);
 
 const TAIL_LINES = 40;
 

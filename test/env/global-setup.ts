@@ -23,7 +23,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       process.exit(1);
     },
   });
-  process.stderr.write(`[control plane] ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${controlPlane.server}\n`);
+  process.stderr.write(
+    `[control plane] ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${controlPlane.server}\n`,
+  );
   project.provide('kubeconfigYaml', controlPlane.kubeconfigYaml);
   project.provide('kubeconfigPath', controlPlane.kubeconfigPath);
   process.env.TENANTGATE_TEST_KUBECONFIG = controlPlane.kubeconfigPath;

@@ -35,7 +35,9 @@ describe('control plane', () => {
     expect(alive(pids['kube-apiserver'])).toBe(true);
     process.kill(pids['kube-apiserver']!, 'SIGKILL');
     await eventually(() => died !== undefined);
-    expect(died!.message).toMatch(/^kube-apiserver exited \(signal SIGKILL\); last lines of .*kube-apiserver\.log:\n/);
+    expect(died!.message).toMatch(
+      /^kube-apiserver exited \(signal SIGKILL\); last lines of .*kube-apiserver\.log:\n/,
+    );
     expect(died!.message.split('\n').length).toBeGreaterThan(3);
     await cp.stop();
     expect(alive(pids['etcd'])).toBe(false);
@@ -46,7 +48,16 @@ describe('control plane', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tg-local-'));
     const child = spawn(
       join(projectRoot, 'node_modules/.bin/node'),
-      [join(projectRoot, 'cmd/tenantgate.ts'), 'local', '--dir', dir, '--components', '', '--admin-address', '127.0.0.1:0'],
+      [
+        join(projectRoot, 'cmd/tenantgate.ts'),
+        'local',
+        '--dir',
+        dir,
+        '--components',
+        '',
+        '--admin-address',
+        '127.0.0.1:0',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -59,11 +70,25 @@ describe('control plane', () => {
       });
       const kubeconfig = join(dir, 'kubeconfig');
       expect(stdout).toContain(`export KUBECONFIG=`);
-      const crds = execFileSync(join(projectRoot, 'bin/kubectl'), ['--kubeconfig', kubeconfig, 'get', 'crd', '-o', 'name'], { encoding: 'utf8' });
+      const crds = execFileSync(
+        join(projectRoot, 'bin/kubectl'),
+        ['--kubeconfig', kubeconfig, 'get', 'crd', '-o', 'name'],
+        { encoding: 'utf8' },
+      );
       expect(crds).toContain('customresourcedefinition.apiextensions.k8s.io/tenants.tenantgate.io');
-      expect(crds).toContain('customresourcedefinition.apiextensions.k8s.io/httproutes.gateway.networking.k8s.io');
-      const version = JSON.parse(execFileSync(join(projectRoot, 'bin/kubectl'), ['--kubeconfig', kubeconfig, 'version', '-o', 'json'], { encoding: 'utf8' })) as { serverVersion: { gitVersion: string } };
-      const pinned = /KUBE_VERSION\s*:=\s*(\S+)/.exec(readFileSync(join(projectRoot, 'versions.mk'), 'utf8'))![1];
+      expect(crds).toContain(
+        'customresourcedefinition.apiextensions.k8s.io/httproutes.gateway.networking.k8s.io',
+      );
+      const version = JSON.parse(
+        execFileSync(
+          join(projectRoot, 'bin/kubectl'),
+          ['--kubeconfig', kubeconfig, 'version', '-o', 'json'],
+          { encoding: 'utf8' },
+        ),
+      ) as { serverVersion: { gitVersion: string } };
+      const pinned = /KUBE_VERSION\s*:=\s*(\S+)/.exec(
+        readFileSync(join(projectRoot, 'versions.mk'), 'utf8'),
+      )![1];
       expect(version.serverVersion.gitVersion).toBe(`v${pinned}`);
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.once('exit', r));

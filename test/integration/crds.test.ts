@@ -35,13 +35,20 @@ async function refusal(obj: KubernetesObject): Promise<string> {
 describe('Tenant CRD', () => {
   it('stores a valid Tenant and reads it back, defaulting the deletion policy', async () => {
     const t = tenant({
-      owners: [{ kind: 'Group', name: 'acme-devs' }, { kind: 'ServiceAccount', name: 'deployer', namespace: 'acme-web' }],
+      owners: [
+        { kind: 'Group', name: 'acme-devs' },
+        { kind: 'ServiceAccount', name: 'deployer', namespace: 'acme-web' },
+      ],
       gateways: [{ name: 'shared', namespace: 'infra', sectionNames: ['http'] }],
       hostnames: ['acme.example.com', '*.acme.example.com'],
       limits: { maxRoutes: 50, rateLimit: { requests: 1000, unit: 'Second' } },
     });
     await api.create(t);
-    const back = (await api.read({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.metadata.name } })) as Tenant;
+    const back = (await api.read({
+      apiVersion: t.apiVersion,
+      kind: t.kind,
+      metadata: { name: t.metadata.name },
+    })) as Tenant;
     expect(back.spec.hostnames).toEqual(['acme.example.com', '*.acme.example.com']);
     expect(back.spec.limits?.rateLimit).toEqual({ requests: 1000, unit: 'Second' });
     expect(back.spec.namespaceDeletionPolicy).toBe('Retain');
@@ -92,7 +99,14 @@ describe('RateLimitPolicy CRD', () => {
     metadata: { name: uniqueName('rl'), namespace: 'default' },
     spec: {
       targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'api' }],
-      limits: [{ name: 'per-ip', requests: 20, unit: 'Second', clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }] }],
+      limits: [
+        {
+          name: 'per-ip',
+          requests: 20,
+          unit: 'Second',
+          clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }],
+        },
+      ],
       ...spec,
     },
   });
@@ -114,7 +128,18 @@ describe('RateLimitPolicy CRD', () => {
   });
 
   it('refuses a source CIDR that is not a CIDR', async () => {
-    const msg = await refusal(policy({ limits: [{ name: 'a', requests: 1, unit: 'Second', clientSelectors: [{ sourceCIDR: { type: 'Exact', value: 'banana' } }] }] }));
+    const msg = await refusal(
+      policy({
+        limits: [
+          {
+            name: 'a',
+            requests: 1,
+            unit: 'Second',
+            clientSelectors: [{ sourceCIDR: { type: 'Exact', value: 'banana' } }],
+          },
+        ],
+      }),
+    );
     expect(msg).toContain('value must be a CIDR');
   });
 });
@@ -132,9 +157,16 @@ describe('Gateway API CRDs', () => {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
       metadata: { name: uniqueName('route'), namespace: ns },
-      spec: { parentRefs: [{ name: gw.metadata!.name }], rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }] },
+      spec: {
+        parentRefs: [{ name: gw.metadata!.name }],
+        rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }],
+      },
     } as KubernetesObject);
-    const back = (await api.read({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: route.metadata!.name!, namespace: ns } })) as KubernetesObject & { spec: { rules: { matches?: unknown[] }[] } };
+    const back = (await api.read({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: route.metadata!.name!, namespace: ns },
+    })) as KubernetesObject & { spec: { rules: { matches?: unknown[] }[] } };
     // the API server applied the Gateway API defaults: a rule without matches matches PathPrefix /
     expect(back.spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
     await api.delete(route);
