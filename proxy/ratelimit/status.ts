@@ -118,7 +118,9 @@ function policyOutcomes(
     const at = `spec.targetRefs[${targetIndex}]`;
     const relevant = points.filter((p) => reaches(ref, ns(policy), p));
     const found = targetFound(ref, ns(policy), world);
-    const ancestors = ancestorsOf(ref, ns(policy), relevant, found.exists);
+    // A rule or listener name that does not exist is still reported under the Gateways the route uses.
+    const around = ref.sectionName ? points.filter((p) => reaches({ ...ref, sectionName: undefined }, ns(policy), p)) : relevant;
+    const ancestors = ancestorsOf(ref, ns(policy), around);
     for (const ancestor of ancestors) {
       const base = { ancestor, governed: 0, reachable: 0, overriddenBy: new Set<string>() };
       if (problems) {
@@ -179,17 +181,15 @@ function targetFound(ref: TargetRef, namespace: string, world: World): { exists:
 }
 
 /** The Gateways a target is reached through; the target itself when there is no Gateway to name. */
-function ancestorsOf(ref: TargetRef, namespace: string, relevant: readonly PolicyAttachmentPoint[], exists: boolean): AncestorRef[] {
+function ancestorsOf(ref: TargetRef, namespace: string, points: readonly PolicyAttachmentPoint[]): AncestorRef[] {
   if (ref.kind === 'Gateway') return [{ group: GW_GROUP, kind: 'Gateway', namespace, name: ref.name }];
   const seen = new Map<string, AncestorRef>();
-  for (const p of relevant) {
+  for (const p of points) {
     const a = { group: GW_GROUP, kind: 'Gateway', namespace: p.gateway.namespace, name: p.gateway.name };
     seen.set(`${a.namespace}/${a.name}`, a);
   }
-  if (seen.size > 0) return [...seen.values()];
-  // A route that is missing, or that exists but has no rule of that name (so no point reaches it), or that
-  // is not attached anywhere: only the first two have something to report.
-  return exists && !ref.sectionName ? [] : [{ group: GW_GROUP, kind: ref.kind, namespace, name: ref.name }];
+  // A route attached nowhere has no ancestor; a missing one is reported under its own name.
+  return seen.size > 0 ? [...seen.values()] : [{ group: GW_GROUP, kind: ref.kind, namespace, name: ref.name }];
 }
 
 function isUnder(p: PolicyAttachmentPoint, a: AncestorRef): boolean {

@@ -25,7 +25,7 @@ function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, upst
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
     const key = `${resolution.protocol}|${host}:${ep.port}`;
     upstreamKeys.add(key);
-    return { key, origin: `http://${host}:${ep.port}`, protocol: resolution.protocol };
+    return { key, origin: `http://${host}:${ep.port}`, address: ep.address, port: ep.port, protocol: resolution.protocol };
   });
 }
 

@@ -65,6 +65,9 @@ export interface CompiledCors {
 export interface UpstreamEndpoint {
   key: string;
   origin: string;
+  /** address (IPv6 without brackets) and port, for raw connections (WebSocket) */
+  address: string;
+  port: number;
   protocol: BackendProtocol;
   dispatcher?: Dispatcher;
 }
