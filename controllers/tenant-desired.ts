@@ -30,8 +30,6 @@ export type NamespacedChild = Named<RoleBinding> | Named<ReferenceGrant>;
 export interface DesiredTenant {
   /** by namespace name, in spec order */
   namespaces: Map<string, Named<Namespace>>;
-  /** RoleBindings and ReferenceGrants, by namespace */
-  children: Map<string, NamespacedChild[]>;
   /** shared Gateways that were not found or whose selectors cannot be satisfied by labels */
   gatewayProblems: string[];
 }
@@ -45,14 +43,24 @@ const RESERVED_PREFIX = 'tenantgate.io/';
 
 export function desiredTenant(tenant: Tenant, lookupGateway: GatewayLookup): DesiredTenant {
   const { labels: gatewayLabels, problems } = gatewaySelectorLabels(tenant, lookupGateway);
-  const names = tenant.spec.namespaces.map((n) => n.name);
   const namespaces = new Map<string, Named<Namespace>>();
-  const children = new Map<string, NamespacedChild[]>();
   for (const entry of tenant.spec.namespaces) {
     namespaces.set(entry.name, desiredNamespace(tenant, entry.labels ?? {}, gatewayLabels, entry.name));
-    children.set(entry.name, [...desiredRoleBindings(tenant, entry.name), ...desiredReferenceGrants(tenant, entry.name, names)]);
   }
-  return { namespaces, children, gatewayProblems: problems };
+  return { namespaces, gatewayProblems: problems };
+}
+
+/**
+ * RoleBindings and ReferenceGrants for each namespace the Tenant is proven to own. Only owned namespaces
+ * appear as ReferenceGrant sources: a namespace the Tenant lists but does not own (another tenant's,
+ * a pre-existing one) must never be able to reach the Tenant's Services.
+ */
+export function desiredChildren(tenant: Tenant, ownedNamespaces: string[]): Map<string, NamespacedChild[]> {
+  const children = new Map<string, NamespacedChild[]>();
+  for (const ns of ownedNamespaces) {
+    children.set(ns, [...desiredRoleBindings(tenant, ns), ...desiredReferenceGrants(tenant, ns, ownedNamespaces)]);
+  }
+  return children;
 }
 
 function childLabels(tenant: Tenant): Record<string, string> {

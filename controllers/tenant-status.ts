@@ -17,6 +17,8 @@ export interface NamespaceResult {
   name: string;
   ready: boolean;
   message?: string;
+  /** proven to be the tenant's (owner reference to its UID) */
+  owned?: boolean;
   conflict?: boolean;
   terminating?: boolean;
 }

@@ -4,7 +4,7 @@
 // as it wants it makes no API call at all.
 //
 //   await applyObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-//   await applyStatus(client, { apiVersion, kind: 'Tenant', metadata: { name }, status });
+//   await applyStatus(client, { apiVersion, kind: 'Tenant', metadata: { name } }, status);
 //   await mergePatch(client, ns, { metadata: { resourceVersion, labels: { x: null } } });
 //   await deleteObject(client, obj, { preconditions: { uid } });     // false when it was already gone
 //
@@ -12,7 +12,7 @@
 // them (that is how drift gets repaired). Callers that must not take over an object they do not own
 // check ownership first and pass metadata.resourceVersion, which apply treats as a precondition.
 import { ContentType, isNotFound, type KubeClient } from './client.ts';
-import { resourcePath, type KindRef } from './resources.ts';
+import { resourcePath } from './resources.ts';
 import type { KubeObject, ManagedFieldsEntry, OwnerReference } from './types.ts';
 
 /** The one field manager every tenantgate write uses. */
@@ -31,9 +31,10 @@ export interface ApplyOptions extends WriteOptions {
   force?: boolean;
 }
 
-type Named = KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+/** Any object with apiVersion, kind and metadata.name (and namespace for namespaced kinds). */
+export type Named = KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 
-async function pathFor(client: KubeClient, obj: KindRef & KubeObject, subresource?: string, collection = false): Promise<string> {
+async function pathFor(client: KubeClient, obj: Named, subresource?: string, collection = false): Promise<string> {
   const info = await client.resources.resolve(obj);
   const { name, namespace } = obj.metadata ?? {};
   return resourcePath(info, { namespace, name: collection ? undefined : name, subresource });
@@ -44,7 +45,7 @@ function writeQuery(options: WriteOptions) {
 }
 
 /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML). Returns the object as stored. */
-export async function applyObject<T extends KubeObject>(client: KubeClient, obj: T & Named, options: ApplyOptions = {}): Promise<T> {
+export async function applyObject<T extends KubeObject = KubeObject>(client: KubeClient, obj: Named, options: ApplyOptions = {}): Promise<T> {
   return client.request<T>({
     method: 'PATCH',
     path: await pathFor(client, obj, options.subresource),
@@ -55,13 +56,15 @@ export async function applyObject<T extends KubeObject>(client: KubeClient, obj:
   });
 }
 
-/** Server-side apply of the status subresource: pass apiVersion, kind, metadata.name(/namespace), status. */
-export function applyStatus<T extends KubeObject>(client: KubeClient, obj: T & Named, options: ApplyOptions = {}): Promise<T> {
-  return applyObject(client, obj, { ...options, subresource: 'status' });
+/** Server-side apply of the status subresource of `target` (apiVersion, kind, metadata.name/namespace). */
+export function applyStatus<T extends KubeObject = KubeObject>(client: KubeClient, target: Named, status: unknown, options: ApplyOptions = {}): Promise<T> {
+  const { name, namespace } = target.metadata;
+  const body = { apiVersion: target.apiVersion, kind: target.kind, metadata: { name, namespace }, status };
+  return applyObject<T>(client, body, { ...options, subresource: 'status' });
 }
 
 /** POST; fails with 409 AlreadyExists when the name is taken (unlike apply, which would merge into it). */
-export async function createObject<T extends KubeObject>(client: KubeClient, obj: T & Named, options: WriteOptions = {}): Promise<T> {
+export async function createObject<T extends KubeObject = KubeObject>(client: KubeClient, obj: Named, options: WriteOptions = {}): Promise<T> {
   return client.request<T>({
     method: 'POST',
     path: await pathFor(client, obj, undefined, true),
@@ -72,7 +75,7 @@ export async function createObject<T extends KubeObject>(client: KubeClient, obj
 }
 
 /** PUT (optimistic concurrency through metadata.resourceVersion). */
-export async function replaceObject<T extends KubeObject>(client: KubeClient, obj: T & Named, options: WriteOptions = {}): Promise<T> {
+export async function replaceObject<T extends KubeObject = KubeObject>(client: KubeClient, obj: Named, options: WriteOptions = {}): Promise<T> {
   return client.request<T>({
     method: 'PUT',
     path: await pathFor(client, obj, options.subresource),
@@ -157,7 +160,9 @@ export function needsApply(desired: KubeObject, actual: KubeObject | undefined, 
   if (!(dm.finalizers ?? []).every((f) => am.finalizers?.includes(f))) return true;
   if (!ownerRefsContain(am.ownerReferences ?? [], dm.ownerReferences ?? [])) return true;
 
-  const owned = ownedMetadata(am.managedFields ?? [], fieldManager);
+  // only what the manager *applied* is removed by its next apply (fields it set with create/update/patch
+  // stay until removed explicitly)
+  const owned = ownedMetadata(am.managedFields ?? [], fieldManager, 'Apply');
   if ([...owned.labels].some((key) => !(key in (dm.labels ?? {})))) return true;
   if ([...owned.annotations].some((key) => !(key in (dm.annotations ?? {})))) return true;
   if ([...owned.finalizers].some((f) => !(dm.finalizers ?? []).includes(f))) return true;
@@ -198,11 +203,12 @@ export interface OwnedMetadata {
   ownerUids: Set<string>;
 }
 
-/** The metadata keys a manager owns (any operation, main resource), read from managedFields. */
-export function ownedMetadata(entries: ManagedFieldsEntry[], fieldManager = FIELD_MANAGER): OwnedMetadata {
+/** The metadata keys a manager owns on the main resource (through one operation, or any), from managedFields. */
+export function ownedMetadata(entries: ManagedFieldsEntry[], fieldManager = FIELD_MANAGER, operation?: 'Apply' | 'Update'): OwnedMetadata {
   const out: OwnedMetadata = { labels: new Set(), annotations: new Set(), finalizers: new Set(), ownerUids: new Set() };
   for (const entry of entries) {
     if (entry.manager !== fieldManager || entry.subresource) continue;
+    if (operation && entry.operation !== operation) continue;
     const meta = (entry.fieldsV1?.['f:metadata'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
     for (const key of Object.keys(meta['f:labels'] ?? {})) if (key.startsWith('f:')) out.labels.add(key.slice(2));
     for (const key of Object.keys(meta['f:annotations'] ?? {})) if (key.startsWith('f:')) out.annotations.add(key.slice(2));

@@ -224,12 +224,18 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Read-your-writes: make get/list reflect an object the API server just returned to a write. */
   noteWrite(obj: T): void {
+    // the watch may already have delivered this version (or a later one) before our response arrived
+    if (!isNewer(obj.metadata?.resourceVersion, this.#rv)) return;
     this.#overlay.set(objectKey(obj), { obj, deleted: false, expires: Date.now() + OVERLAY_TTL_MS });
   }
 
   /** Read-your-writes: make get/list forget an object we just deleted. */
   noteDelete(obj: T): void {
-    this.#overlay.set(objectKey(obj), { obj, deleted: true, expires: Date.now() + OVERLAY_TTL_MS });
+    const key = objectKey(obj);
+    const cached = this.#store.get(key);
+    // already gone from the cache, or what is cached is a new incarnation: nothing to hide
+    if (!cached || cached.metadata?.uid !== obj.metadata?.uid) return;
+    this.#overlay.set(key, { obj: cached, deleted: true, expires: Date.now() + OVERLAY_TTL_MS });
   }
 
   /** Test hook: drop the watch and resume from `resourceVersion` (e.g. a compacted one, to provoke 410). */
@@ -264,7 +270,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           // our resourceVersion is too old for the server: list again and diff
           this.#rv = '';
           restarts.inc({ kind: this.#metricKind, reason: 'gone' });
-          this.#log.info('resource version expired; re-listing', { kind: this.#metricKind });
+          this.#log.info('resource version expired; re-listing', { kind: this.#metricKind, error: errorMessage(err) });
           continue;
         }
         if (healthy) delay = initial;
@@ -403,10 +409,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   #settleOverlay(key: string, obj: T, deleted: boolean): void {
     const o = this.#overlay.get(key);
     if (!o) return;
-    // the watch has caught up with our write (same version, or the deletion we made)
-    if ((deleted && o.deleted) || (!deleted && o.obj.metadata?.resourceVersion === obj.metadata?.resourceVersion)) {
-      this.#overlay.delete(key);
-    }
+    // the watch has caught up with our write: any deletion, or this version or a later one
+    if (deleted || !isNewer(o.obj.metadata?.resourceVersion, obj.metadata?.resourceVersion)) this.#overlay.delete(key);
   }
 
   #overlayGet(key: string): OverlayEntry<T> | undefined {
@@ -459,6 +463,17 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.#wake = done;
     });
   }
+}
+
+/**
+ * Whether resourceVersion `a` is later than `b`. Resource versions are opaque by contract; in practice
+ * they are etcd revisions (decimal integers, one sequence per resource). When either is not a decimal
+ * integer, `a` counts as newer (the overlay then lives until the watch delivers the same version or TTL).
+ */
+export function isNewer(a: string | undefined, b: string | undefined): boolean {
+  if (!a) return false;
+  if (!b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return a !== b;
+  return a.length !== b.length ? a.length > b.length : a > b;
 }
 
 function indexAdd(index: Map<string, Set<string>>, values: string[], key: string): void {

@@ -137,3 +137,12 @@ export async function createKeyPair(): Promise<KeyPairPem> {
     publicKeyPem: pem('PUBLIC KEY', await crypto.subtle.exportKey('spki', keys.publicKey)),
   };
 }
+
+/** A CA kept as PEM (e.g. in a Secret), made able to sign again. Only ECDSA P-256 CAs made here. */
+export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+  const cert = new x509.X509Certificate(certPem);
+  const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const privateKey = await crypto.subtle.importKey('pkcs8', der, keyAlgorithm, true, ['sign']);
+  const publicKey = await cert.publicKey.export(keyAlgorithm, ['verify'], crypto);
+  return { certPem, keyPem, notAfter: cert.notAfter, signer: { cert, keys: { privateKey, publicKey } } };
+}

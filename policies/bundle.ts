@@ -114,7 +114,10 @@ function smokeTest(name: string, policy: LoadedPolicy): void {
 
 /** opa-wasm throws strings and errors alike. */
 export function wasmError(err: unknown): string {
-  return typeof err === 'string' ? err : errorMessage(err);
+  if (typeof err === 'string') return err;
+  if (err instanceof Error) return err.message;
+  if (isRecord(err) && typeof err.message === 'string') return err.message;
+  return errorMessage(err);
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

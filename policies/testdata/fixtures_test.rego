@@ -46,7 +46,7 @@ inventory := {
 		"legacy.acme.example.com": [{"tenant": "globex", "kind": "HTTPRoute", "namespace": "globex-web", "name": "legacy"}],
 		"www.acme.example.com": [{"tenant": "acme", "kind": "HTTPRoute", "namespace": "acme-web", "name": "www"}],
 	},
-	"route_counts": {"acme": 2, "globex": 1},
+	"route_counts": {"acme": 2, "globex": 2},
 	"gateway_selector_labels": ["gateway-access"],
 }
 

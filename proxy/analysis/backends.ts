@@ -38,7 +38,11 @@ function protocolFor(source: RouteRefSource, appProtocol: string | undefined): B
 }
 
 function endpointsOf(index: InputsIndex, namespace: string, service: Service, servicePort: ServicePort): Endpoint[] {
+  const memoKey = `${namespace}/${service.metadata.name}|${servicePort.name ?? ''}`;
+  const memo = index.endpointsMemo.get(memoKey) as Endpoint[] | undefined;
+  if (memo) return memo;
   const out: Endpoint[] = [];
+  index.endpointsMemo.set(memoKey, out);
   const seen = new Set<string>();
   const wantName = servicePort.name ?? '';
   for (const slice of index.slicesByService.get(keyOf(namespace, service.metadata.name)) ?? []) {

@@ -15,6 +15,8 @@ export interface InputsIndex {
   /** grants by the namespace they live in (the target namespace) */
   grantsByNamespace: Map<string, ReferenceGrant[]>;
   namespaceLabels: Map<string, Record<string, string>>;
+  /** memo: "ns/service|portName" → ready endpoints (many backendRefs name the same Service) */
+  endpointsMemo: Map<string, unknown>;
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {
@@ -44,6 +46,7 @@ export function indexInputs(inputs: ProxyInputs): InputsIndex {
     secrets: new Map(inputs.secrets.map((s) => [objectKey(s), s])),
     grantsByNamespace: groupBy(inputs.referenceGrants, (g) => g.metadata.namespace ?? 'default'),
     namespaceLabels,
+    endpointsMemo: new Map(),
   };
 }
 

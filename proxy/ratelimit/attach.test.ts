@@ -6,9 +6,18 @@ import { point, rateLimitPolicy, request } from './test-helpers.ts';
 
 const one = (name: string) => [{ name, requests: 1, unit: 'Hour' as const }];
 const gatewayPolicy = (name: string, sectionName?: string, creationTimestamp?: string) =>
-  rateLimitPolicy({ name, namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared', sectionName }], limits: one(name), creationTimestamp });
+  rateLimitPolicy({
+    name,
+    namespace: 'infra',
+    targetRefs: [{ kind: 'Gateway', name: 'shared', sectionName }],
+    limits: one(name),
+    creationTimestamp,
+  });
 
-function governor(attach: ReturnType<typeof compileRateLimitPolicies>['attach'], p: Parameters<typeof point>[0]): string | undefined {
+function governor(
+  attach: ReturnType<typeof compileRateLimitPolicies>['attach'],
+  p: Parameters<typeof point>[0],
+): string | undefined {
   const list = attach(point(p));
   expect(list.length).toBeLessThanOrEqual(1);
   return list[0]?.name;
@@ -23,7 +32,11 @@ describe('compileRateLimitPolicies', () => {
         gatewayPolicy('gw'),
         gatewayPolicy('gw-https', 'https'),
         rateLimitPolicy({ name: 'route', targetRefs: [{ name: 'api' }], limits: one('r') }),
-        rateLimitPolicy({ name: 'rule', targetRefs: [{ name: 'api', sectionName: 'login' }], limits: one('l') }),
+        rateLimitPolicy({
+          name: 'rule',
+          targetRefs: [{ name: 'api', sectionName: 'login' }],
+          limits: one('l'),
+        }),
       ],
       { store },
     );
@@ -37,12 +50,23 @@ describe('compileRateLimitPolicies', () => {
   });
 
   it('resolves two policies on one target in favour of the older, then by name', () => {
-    const older = rateLimitPolicy({ name: 'b-older', limits: one('x'), creationTimestamp: '2025-01-01T00:00:00Z' });
-    const newer = rateLimitPolicy({ name: 'a-newer', limits: one('x'), creationTimestamp: '2025-06-01T00:00:00Z' });
+    const older = rateLimitPolicy({
+      name: 'b-older',
+      limits: one('x'),
+      creationTimestamp: '2025-01-01T00:00:00Z',
+    });
+    const newer = rateLimitPolicy({
+      name: 'a-newer',
+      limits: one('x'),
+      creationTimestamp: '2025-06-01T00:00:00Z',
+    });
     const { attach, index } = compileRateLimitPolicies([newer, older], { store });
     expect(governor(attach, {})).toBe('team/b-older');
     expect(index.conflicts.get('team/a-newer')).toEqual([{ targetIndex: 0, winner: 'team/b-older' }]);
-    const untimed = compileRateLimitPolicies([rateLimitPolicy({ name: 'z', limits: one('x') }), rateLimitPolicy({ name: 'y', limits: one('x') })], { store });
+    const untimed = compileRateLimitPolicies(
+      [rateLimitPolicy({ name: 'z', limits: one('x') }), rateLimitPolicy({ name: 'y', limits: one('x') })],
+      { store },
+    );
     expect(governor(untimed.attach, {})).toBe('team/y');
   });
 
@@ -50,14 +74,25 @@ describe('compileRateLimitPolicies', () => {
     const broken = rateLimitPolicy({ name: 'broken', limits: [{ name: 'x', requests: 0, unit: 'Second' }] });
     const { attach, index } = compileRateLimitPolicies([broken, gatewayPolicy('gw')], { store });
     expect(governor(attach, {})).toBe('infra/gw');
-    expect(index.invalid.get('team/broken')).toEqual(['spec.limits[0].requests: must be an integer from 1 to 1000000000 (got 0)']);
+    expect(index.invalid.get('team/broken')).toEqual([
+      'spec.limits[0].requests: must be an integer from 1 to 1000000000 (got 0)',
+    ]);
   });
 
   it('counts a Gateway-level limit per route by default, and shared when asked', () => {
-    const perRoute = compileRateLimitPolicies([gatewayPolicy('gw')], { store: new LocalStore({ clock: () => 0 }) }).attach;
-    const shared = compileRateLimitPolicies([gatewayPolicy('gw')], { store: new LocalStore({ clock: () => 0 }), gatewayLimitScope: 'Shared' }).attach;
+    const perRoute = compileRateLimitPolicies([gatewayPolicy('gw')], {
+      store: new LocalStore({ clock: () => 0 }),
+    }).attach;
+    const shared = compileRateLimitPolicies([gatewayPolicy('gw')], {
+      store: new LocalStore({ clock: () => 0 }),
+      gatewayLimitScope: 'Shared',
+    }).attach;
     const hit = (attach: typeof perRoute, route: string) =>
-      (attach(point({ route }))[0]!.evaluate(request({ route: { kind: 'HTTPRoute', namespace: 'team', name: route, ruleIndex: 0 } })) as { allow: boolean }).allow;
+      (
+        attach(point({ route }))[0]!.evaluate(
+          request({ route: { kind: 'HTTPRoute', namespace: 'team', name: route, ruleIndex: 0 } }),
+        ) as { allow: boolean }
+      ).allow;
     expect([hit(perRoute, 'a'), hit(perRoute, 'b'), hit(perRoute, 'a')]).toEqual([true, true, false]);
     expect([hit(shared, 'a'), hit(shared, 'b')]).toEqual([true, false]);
   });
@@ -66,9 +101,13 @@ describe('compileRateLimitPolicies', () => {
     const s = new LocalStore({ clock: () => 0 });
     const policy = rateLimitPolicy({ targetRefs: [{ name: 'a' }, { name: 'b' }], limits: one('x') });
     const first = compileRateLimitPolicies([policy], { store: s }).attach;
-    const hit = (attach: typeof first, route: string) => (attach(point({ route }))[0]!.evaluate(request()) as { allow: boolean }).allow;
+    const hit = (attach: typeof first, route: string) =>
+      (attach(point({ route }))[0]!.evaluate(request()) as { allow: boolean }).allow;
     expect([hit(first, 'a'), hit(first, 'b')]).toEqual([true, true]);
-    const second = compileRateLimitPolicies([{ ...policy, metadata: { ...policy.metadata, generation: 2 } }], { store: s }).attach;
+    const second = compileRateLimitPolicies(
+      [{ ...policy, metadata: { ...policy.metadata, generation: 2 } }],
+      { store: s },
+    ).attach;
     expect([hit(second, 'a'), hit(second, 'b')]).toEqual([false, false]);
   });
 

@@ -42,7 +42,14 @@ export function compileRateLimitPolicies(
     const key = `${governor.id}\u0000${scope}`;
     let list = instances.get(key);
     if (!list) {
-      list = [new RateLimitRequestPolicy({ policy: governor.policy, scope, store: options.store, headers: options.headers })];
+      list = [
+        new RateLimitRequestPolicy({
+          policy: governor.policy,
+          scope,
+          store: options.store,
+          headers: options.headers,
+        }),
+      ];
       instances.set(key, list);
     }
     return list;
@@ -55,7 +62,11 @@ export function compileRateLimitPolicies(
  * listing two routes limits each on its own; one naming a rule counts that rule alone). Gateway-level ones
  * count per route unless told to share.
  */
-export function counterScope(governor: Attachment, point: PolicyAttachmentPoint, mode: GatewayLimitScope): string {
+export function counterScope(
+  governor: Attachment,
+  point: PolicyAttachmentPoint,
+  mode: GatewayLimitScope,
+): string {
   const isGateway = governor.level === 'Gateway' || governor.level === 'Listener';
   if (!isGateway || mode === 'Shared') return governor.target;
   const r = point.route;

@@ -41,3 +41,25 @@ describe('cidr', () => {
     expect(parseIp('not-an-ip')).toBeUndefined();
   });
 });
+
+describe('parseIp fast IPv4 path', () => {
+  it('agrees with node:net on what is an IPv4 address', () => {
+    const good = ['0.0.0.0', '255.255.255.255', '10.1.2.3', '192.168.0.10'];
+    const bad = [
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      '1..2.3',
+      '1.2.3.',
+      '.1.2.3',
+      '1.2.3.4 ',
+      'a.b.c.d',
+      '1.2.3.1000',
+    ];
+    for (const ip of good) expect(parseIp(ip), ip).toEqual({ family: 4, words: [expect.any(Number)] });
+    for (const ip of bad) expect(parseIp(ip), ip).toBeUndefined();
+    expect(canonicalIp(parseIp('255.255.255.255')!)).toBe('255.255.255.255');
+    expect(canonicalIp(parseIp('10.1.2.3')!)).toBe('10.1.2.3');
+  });
+});

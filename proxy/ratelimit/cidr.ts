@@ -14,6 +14,8 @@ export interface Cidr extends ParsedIp {
 }
 
 export function parseIp(text: string): ParsedIp | undefined {
+  const v4 = fastIpv4(text);
+  if (v4 !== undefined) return { family: 4, words: [v4] };
   const zone = text.indexOf('%');
   const ip = zone >= 0 ? text.slice(0, zone) : text;
   if (isIPv4(ip)) return { family: 4, words: [ipv4Word(ip)] };
@@ -42,7 +44,7 @@ export function cidrContains(cidr: Cidr, ip: ParsedIp): boolean {
   let bits = cidr.prefix;
   for (let i = 0; i < cidr.words.length && bits > 0; i++, bits -= 32) {
     const mask = bits >= 32 ? 0xffffffff : ~(0xffffffff >>> bits) >>> 0;
-    if (((cidr.words[i]! & mask) >>> 0) !== ((ip.words[i]! & mask) >>> 0)) return false;
+    if ((cidr.words[i]! & mask) >>> 0 !== (ip.words[i]! & mask) >>> 0) return false;
   }
   return true;
 }
@@ -54,6 +56,28 @@ export function canonicalIp(ip: ParsedIp): string {
     return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
   }
   return ip.words.map((w) => w.toString(16).padStart(8, '0')).join('');
+}
+
+/** Dotted-quad IPv4 without regex or allocation (the common case, once per request); else undefined. */
+function fastIpv4(text: string): number | undefined {
+  let word = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      word = word * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return undefined;
+  }
+  return dots === 3 && digits > 0 ? word * 256 + part : undefined;
 }
 
 function ipv4Word(ip: string): number {

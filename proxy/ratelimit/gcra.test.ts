@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { gcraCheck, gcraLimit, UNIT_MS } from './gcra.ts';
 
 /** Runs `count` requests at `now` against one counter, returning how many were admitted. */
-function burst(state: { tat: number | undefined }, now: number, count: number, limit = gcraLimit(5, 1000)): number {
+function burst(
+  state: { tat: number | undefined },
+  now: number,
+  count: number,
+  limit = gcraLimit(5, 1000),
+): number {
   let admitted = 0;
   for (let i = 0; i < count; i++) {
     const r = gcraCheck(state.tat, now, limit);

@@ -47,15 +47,31 @@ export interface CounterState {
  * rounding error. It is below half an interval, so it can never admit an extra request, only one that
  * arrives up to 0.05 ms early.
  */
-export function gcraCheck(storedTat: number | undefined, now: number, limit: GcraLimit): CounterState & { newTat: number } {
+export function gcraCheck(
+  storedTat: number | undefined,
+  now: number,
+  limit: GcraLimit,
+): CounterState & { newTat: number } {
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const newTat = tat + limit.intervalMs;
   const slack = Math.min(limit.intervalMs / 2, MAX_SLACK_MS);
   if (newTat - now <= limit.periodMs + slack) {
     const remaining = Math.floor((limit.periodMs - (newTat - now)) / limit.intervalMs + 0.5);
-    return { allowed: true, newTat, remaining: clamp(remaining, 0, limit.requests - 1), resetMs: newTat - now, retryAfterMs: 0 };
+    return {
+      allowed: true,
+      newTat,
+      remaining: clamp(remaining, 0, limit.requests - 1),
+      resetMs: newTat - now,
+      retryAfterMs: 0,
+    };
   }
-  return { allowed: false, newTat: tat, remaining: 0, resetMs: tat - now, retryAfterMs: newTat - limit.periodMs - now };
+  return {
+    allowed: false,
+    newTat: tat,
+    remaining: 0,
+    resetMs: tat - now,
+    retryAfterMs: newTat - limit.periodMs - now,
+  };
 }
 
 function clamp(n: number, lo: number, hi: number): number {

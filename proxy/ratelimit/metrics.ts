@@ -1,13 +1,34 @@
-// Rate-limit metrics, registered once per process on the shared registry. Per-request counters are bound
-// to their label values when a policy is compiled, so the hot path does no label hashing.
+// Rate-limit metrics, registered once per process on the shared registry. The per-request decision count
+// is a plain number bumped on the hot path and handed to prom-client at scrape time: prom-client hashes
+// the label set on every inc(), which cost more than the whole rate-limit decision.
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../../lib/metrics.ts';
+
+const DECISIONS = ['allowed', 'limited', 'failed_open', 'failed_closed'] as const;
+export type DecisionTally = Record<(typeof DECISIONS)[number], number>;
+
+/** Per policy (namespace/name); kept for the life of the process, like any counter series. */
+const tallies = new Map<string, DecisionTally>();
+
+export function decisionTally(policy: string): DecisionTally {
+  let t = tallies.get(policy);
+  if (!t) {
+    t = { allowed: 0, limited: 0, failed_open: 0, failed_closed: 0 };
+    tallies.set(policy, t);
+  }
+  return t;
+}
 
 export const decisionsTotal = new Counter({
   name: 'tenantgate_ratelimit_decisions_total',
   help: 'Rate-limit decisions by policy (namespace/name) and outcome (allowed, limited, failed_open, failed_closed)',
   labelNames: ['policy', 'decision'] as const,
   registers: [registry],
+  collect() {
+    this.reset();
+    for (const [policy, t] of tallies)
+      for (const d of DECISIONS) if (t[d] > 0) this.labels(policy, d).inc(t[d]);
+  },
 });
 
 export const storeUnavailableTotal = new Counter({
@@ -17,12 +38,26 @@ export const storeUnavailableTotal = new Counter({
   registers: [registry],
 });
 
+/** Redis stores report their connection state at scrape time (events arrive a tick late). */
+const redisStores = new Set<{ readonly name: string; readonly connected: boolean }>();
+
 export const redisConnected = new Gauge({
   name: 'tenantgate_ratelimit_redis_connected',
   help: '1 while the Redis rate-limit store is connected and ready, else 0',
   labelNames: ['store'] as const,
   registers: [registry],
+  collect() {
+    for (const s of redisStores) this.labels(s.name).set(s.connected ? 1 : 0);
+  },
 });
+
+export function trackRedisStore(store: { readonly name: string; readonly connected: boolean }): () => void {
+  redisStores.add(store);
+  return () => {
+    redisStores.delete(store);
+    redisConnected.labels(store.name).set(0);
+  };
+}
 
 export const redisScriptLoadsTotal = new Counter({
   name: 'tenantgate_ratelimit_redis_script_loads_total',

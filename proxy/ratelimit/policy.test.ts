@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { registry } from '../../lib/metrics.ts';
 import type { RateLimit } from '../../api/ratelimitpolicy.ts';
 import type { PolicyVerdict } from '../request-policy.ts';
 import { LocalStore } from './local-store.ts';
@@ -9,7 +10,12 @@ import { rateLimitPolicy, request } from './test-helpers.ts';
 function setup(limits: RateLimit[], opts: { headers?: RateLimitHeaderOptions; store?: RateLimitStore } = {}) {
   const clock = { now: 0 };
   const store = opts.store ?? new LocalStore({ clock: () => clock.now });
-  const policy = new RateLimitRequestPolicy({ policy: rateLimitPolicy({ limits }), scope: 'HTTPRoute/team/api', store, headers: opts.headers });
+  const policy = new RateLimitRequestPolicy({
+    policy: rateLimitPolicy({ limits }),
+    scope: 'HTTPRoute/team/api',
+    store,
+    headers: opts.headers,
+  });
   return { clock, policy };
 }
 
@@ -23,19 +29,30 @@ describe('RateLimitRequestPolicy', () => {
     const { clock, policy } = setup([{ name: 'all', requests: 3, unit: 'Minute' }]);
     const verdicts = [1, 2, 3, 4].map(() => sync(policy.evaluate(request())));
     expect(verdicts.slice(0, 3).map((v) => v.headers?.['x-ratelimit-remaining'])).toEqual(['2', '1', '0']);
-    expect(verdicts[0]!.headers).toEqual({ 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '2', 'x-ratelimit-reset': '20' });
+    expect(verdicts[0]!.headers).toEqual({
+      'x-ratelimit-limit': '3',
+      'x-ratelimit-remaining': '2',
+      'x-ratelimit-reset': '20',
+    });
     expect(verdicts[3]).toEqual({
       allow: false,
       status: 429,
       reason: 'rate limit all of RateLimitPolicy team/limits exceeded (3 per minute)',
-      headers: { 'retry-after': '20', 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '60' },
+      headers: {
+        'retry-after': '20',
+        'x-ratelimit-limit': '3',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': '60',
+      },
     });
     clock.now = 60_000;
     expect([1, 2, 3, 4].map(() => sync(policy.evaluate(request())).allow)).toEqual([true, true, true, false]);
   });
 
   it('can leave the X-RateLimit headers off (Retry-After stays on a 429)', () => {
-    const { policy } = setup([{ name: 'all', requests: 1, unit: 'Second' }], { headers: { onAllowed: false, onLimited: false } });
+    const { policy } = setup([{ name: 'all', requests: 1, unit: 'Second' }], {
+      headers: { onAllowed: false, onLimited: false },
+    });
     expect(sync(policy.evaluate(request()))).toEqual({ allow: true });
     expect(sync(policy.evaluate(request()))).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
     expect(Object.keys(sync(policy.evaluate(request())).headers ?? {})).toEqual(['retry-after']);
@@ -43,7 +60,12 @@ describe('RateLimitRequestPolicy', () => {
 
   it('counts each distinct header value apart, and skips requests without the header', () => {
     const { policy } = setup([
-      { name: 'per-key', requests: 2, unit: 'Hour', clientSelectors: [{ headers: [{ name: 'X-API-Key', type: 'Distinct' }] }] },
+      {
+        name: 'per-key',
+        requests: 2,
+        unit: 'Hour',
+        clientSelectors: [{ headers: [{ name: 'X-API-Key', type: 'Distinct' }] }],
+      },
     ]);
     const withKey = (k: string) => request({ headers: { 'x-api-key': k } });
     expect([1, 2, 3].map(() => sync(policy.evaluate(withKey('alpha'))).allow)).toEqual([true, true, false]);
@@ -54,7 +76,12 @@ describe('RateLimitRequestPolicy', () => {
 
   it('applies an Exact header limit only to that value, with one shared counter', () => {
     const { policy } = setup([
-      { name: 'free', requests: 1, unit: 'Hour', clientSelectors: [{ headers: [{ name: 'x-plan', type: 'Exact', value: 'free' }] }] },
+      {
+        name: 'free',
+        requests: 1,
+        unit: 'Hour',
+        clientSelectors: [{ headers: [{ name: 'x-plan', type: 'Exact', value: 'free' }] }],
+      },
     ]);
     const plan = (p: string, ip: string) => request({ headers: { 'x-plan': p }, sourceIp: ip });
     expect(sync(policy.evaluate(plan('free', '10.0.0.1'))).allow).toBe(true);
@@ -64,8 +91,18 @@ describe('RateLimitRequestPolicy', () => {
 
   it('keys sourceCIDR Distinct per address inside the CIDR and Exact as one counter', () => {
     const { policy } = setup([
-      { name: 'per-ip', requests: 1, unit: 'Hour', clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '10.0.0.0/8' } }] },
-      { name: 'office', requests: 2, unit: 'Hour', clientSelectors: [{ sourceCIDR: { type: 'Exact', value: '192.168.0.0/16' } }] },
+      {
+        name: 'per-ip',
+        requests: 1,
+        unit: 'Hour',
+        clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '10.0.0.0/8' } }],
+      },
+      {
+        name: 'office',
+        requests: 2,
+        unit: 'Hour',
+        clientSelectors: [{ sourceCIDR: { type: 'Exact', value: '192.168.0.0/16' } }],
+      },
     ]);
     const from = (ip: string) => sync(policy.evaluate(request({ sourceIp: ip }))).allow;
     expect([from('10.0.0.1'), from('::ffff:10.0.0.1'), from('10.0.0.2')]).toEqual([true, false, true]);
@@ -97,8 +134,14 @@ describe('RateLimitRequestPolicy', () => {
       { name: 'burst', requests: 2, unit: 'Second' },
       { name: 'daily', requests: 3, unit: 'Day' },
     ]);
-    expect(sync(policy.evaluate(request())).headers).toMatchObject({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1' });
-    expect(sync(policy.evaluate(request())).headers).toMatchObject({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '0' });
+    expect(sync(policy.evaluate(request())).headers).toMatchObject({
+      'x-ratelimit-limit': '2',
+      'x-ratelimit-remaining': '1',
+    });
+    expect(sync(policy.evaluate(request())).headers).toMatchObject({
+      'x-ratelimit-limit': '2',
+      'x-ratelimit-remaining': '0',
+    });
     const refused = sync(policy.evaluate(request()));
     expect(refused).toMatchObject({ status: 429, headers: { 'x-ratelimit-limit': '2', 'retry-after': '1' } });
   });
@@ -116,7 +159,9 @@ describe('RateLimitRequestPolicy', () => {
       close: async () => {},
     });
     const open = setup([{ name: 'all', requests: 1, unit: 'Second' }], { store: unavailable(true) }).policy;
-    const closed = setup([{ name: 'all', requests: 1, unit: 'Second' }], { store: unavailable(false) }).policy;
+    const closed = setup([{ name: 'all', requests: 1, unit: 'Second' }], {
+      store: unavailable(false),
+    }).policy;
     expect(await open.evaluate(request())).toEqual({ allow: true });
     expect(await closed.evaluate(request())).toEqual({
       allow: false,
@@ -124,5 +169,22 @@ describe('RateLimitRequestPolicy', () => {
       reason: 'rate-limit store unavailable',
       headers: { 'retry-after': '1' },
     });
+  });
+
+  it('counts decisions per policy in tenantgate_ratelimit_decisions_total', async () => {
+    const { policy } = setup([{ name: 'all', requests: 2, unit: 'Hour' }]);
+    for (let i = 0; i < 5; i++) policy.evaluate(request());
+    const text = await registry.getSingleMetricAsString('tenantgate_ratelimit_decisions_total');
+    expect(text).toContain('tenantgate_ratelimit_decisions_total{policy="team/limits",decision="allowed"}');
+    const value = (d: string) =>
+      Number(new RegExp(`policy="team/limits",decision="${d}"} (\\d+)`).exec(text)?.[1]);
+    // other tests in this file used the same policy name: compare what this one added
+    expect(value('limited')).toBeGreaterThanOrEqual(3);
+    const before = value('limited');
+    policy.evaluate(request());
+    const after = await registry.getSingleMetricAsString('tenantgate_ratelimit_decisions_total');
+    expect(Number(new RegExp(`policy="team/limits",decision="limited"} (\\d+)`).exec(after)?.[1])).toBe(
+      before + 1,
+    );
   });
 });

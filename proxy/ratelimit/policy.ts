@@ -4,7 +4,7 @@
 import type { RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../request-policy.ts';
 import { gcraLimit, UNIT_MS, type CounterState, type GcraLimit } from './gcra.ts';
-import { decisionsTotal } from './metrics.ts';
+import { decisionTally, type DecisionTally } from './metrics.ts';
 import { compileClientSelectors, type ClientKeyFn } from './selectors.ts';
 import type { ConsumeResult, CounterCheck, RateLimitStore } from './store.ts';
 
@@ -44,7 +44,7 @@ export class RateLimitRequestPolicy implements RequestPolicy {
   private readonly store: RateLimitStore;
   private readonly onLimited: boolean;
   private readonly onAllowed: boolean;
-  private readonly count;
+  private readonly count: DecisionTally;
 
   constructor(options: RateLimitRequestPolicyOptions) {
     const { policy, scope, store } = options;
@@ -62,12 +62,7 @@ export class RateLimitRequestPolicy implements RequestPolicy {
       keyPrefix: `${base}${l.name}:`,
       refusal: `rate limit ${l.name} of RateLimitPolicy ${this.name} exceeded (${l.requests} per ${l.unit.toLowerCase()})`,
     }));
-    this.count = {
-      allowed: decisionsTotal.labels(this.name, 'allowed'),
-      limited: decisionsTotal.labels(this.name, 'limited'),
-      failedOpen: decisionsTotal.labels(this.name, 'failed_open'),
-      failedClosed: decisionsTotal.labels(this.name, 'failed_closed'),
-    };
+    this.count = decisionTally(this.name);
   }
 
   evaluate(ctx: RequestContext): PolicyVerdict | Promise<PolicyVerdict> {
@@ -81,29 +76,38 @@ export class RateLimitRequestPolicy implements RequestPolicy {
     }
     if (checks.length === 0) return ALLOW;
     const result = this.store.consume(checks);
-    return result instanceof Promise ? result.then((r) => this.verdict(r, applied)) : this.verdict(result, applied);
+    return result instanceof Promise
+      ? result.then((r) => this.verdict(r, applied))
+      : this.verdict(result, applied);
   }
 
   private verdict(result: ConsumeResult, applied: readonly CompiledLimit[]): PolicyVerdict {
     if (result.kind === 'unavailable') {
       if (result.allowed) {
-        this.count.failedOpen.inc();
+        this.count.failed_open++;
         return ALLOW;
       }
-      this.count.failedClosed.inc();
-      return { allow: false, status: 503, reason: 'rate-limit store unavailable', headers: { 'retry-after': '1' } };
+      this.count.failed_closed++;
+      return {
+        allow: false,
+        status: 503,
+        reason: 'rate-limit store unavailable',
+        headers: { 'retry-after': '1' },
+      };
     }
     if (result.allowed) {
-      this.count.allowed.inc();
+      this.count.allowed++;
       if (!this.onAllowed) return ALLOW;
       const i = indexOfMin(result.counters, (c) => c.remaining);
       return { allow: true, headers: rateHeaders(applied[i]!, result.counters[i]!) };
     }
-    this.count.limited.inc();
+    this.count.limited++;
     const i = indexOfMin(result.counters, (c) => (c.allowed ? Infinity : -c.retryAfterMs));
     const counter = result.counters[i]!;
     const retryAfter = String(Math.max(1, Math.ceil(counter.retryAfterMs / 1000)));
-    const headers = this.onLimited ? { 'retry-after': retryAfter, ...rateHeaders(applied[i]!, counter) } : { 'retry-after': retryAfter };
+    const headers = this.onLimited
+      ? { 'retry-after': retryAfter, ...rateHeaders(applied[i]!, counter) }
+      : { 'retry-after': retryAfter };
     return { allow: false, status: 429, reason: applied[i]!.refusal, headers };
   }
 }

@@ -51,7 +51,9 @@ for i = 1, n do
 end
 if all == 1 then
   for i = 1, n do
-    redis.call('SET', KEYS[i], string.format('%.17g', news[i]), 'PX', math.ceil(news[i] - now))
+    local ttl = math.ceil(news[i] - now)
+    if ttl < 1 then ttl = 1 end
+    redis.call('SET', KEYS[i], string.format('%.17g', news[i]), 'PX', ttl)
   end
 end
 reply[1] = all

@@ -1,6 +1,6 @@
 // Counters shared by every proxy replica, in Redis. One request is one EVALSHA (all of its counters,
-// atomically, in one round trip); ioredis auto-pipelining packs the calls made in the same tick into one
-// write. If the script is missing (NOSCRIPT: a restarted or flushed Redis) it is loaded once and the call
+// atomically, in one round trip); concurrent requests share the connection without waiting for each
+// other's replies (Redis pipelining), and ioredis auto-pipelining can batch them further (option). If the script is missing (NOSCRIPT: a restarted or flushed Redis) it is loaded once and the call
 // retried. When Redis cannot answer, the store does not queue or wait: it answers with the configured
 // fail mode at once (open by default: allow, count it, log at most once per interval) and ioredis keeps
 // reconnecting in the background.
@@ -8,7 +8,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { defineError, errorMessage } from '../../lib/errors.ts';
 import { componentLogger } from '../../lib/logger.ts';
 import { decodeReply, GCRA_LUA, GCRA_SHA, SCRIPT_EPOCH_S } from './redis-script.ts';
-import { redisConnected, redisScriptLoadsTotal, storeUnavailableTotal } from './metrics.ts';
+import { redisScriptLoadsTotal, storeUnavailableTotal, trackRedisStore } from './metrics.ts';
 import type { ConsumeResult, CounterCheck, RateLimitStore } from './store.ts';
 import { throttledLog, type ThrottledLog } from './throttled-log.ts';
 
@@ -38,13 +38,20 @@ export interface RedisStoreOptions {
   clock?: () => number;
   /** interval between "store unavailable" log lines; default 10,000 ms */
   logIntervalMs?: number;
+  /**
+   * ioredis auto-pipelining: calls made in one event-loop turn go out as one write, but a batch waits for
+   * the previous one's replies. Off by default: on a low-latency link it measured slower (see
+   * bench/ratelimit/micro.ts); turn it on when the Redis round trip is long compared with the request rate.
+   */
+  autoPipelining?: boolean;
 }
 
 export class RedisStore implements RateLimitStore {
   readonly kind = 'redis' as const;
   readonly failMode: FailMode;
   readonly redis: Redis;
-  private readonly name: string;
+  readonly name: string;
+  private readonly untrack: () => void;
   private readonly prefix: string;
   private readonly clock: (() => number) | undefined;
   private readonly logUnavailable: ThrottledLog;
@@ -58,7 +65,11 @@ export class RedisStore implements RateLimitStore {
     this.prefix = options.keyPrefix ?? 'tenantgate:rl:';
     this.clock = options.clock;
     this.unavailableResult = { kind: 'unavailable', allowed: this.failMode === 'open' };
-    this.logUnavailable = throttledLog({ logger: this.log, level: 'warn', intervalMs: options.logIntervalMs });
+    this.logUnavailable = throttledLog({
+      logger: this.log,
+      level: 'warn',
+      intervalMs: options.logIntervalMs,
+    });
     const maxDelay = options.maxReconnectDelayMs ?? 2_000;
     this.redis = new Redis(options.url ?? 'redis://127.0.0.1:6379', {
       ...options.redisOptions,
@@ -67,11 +78,19 @@ export class RedisStore implements RateLimitStore {
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout: options.commandTimeoutMs ?? 250,
-      enableAutoPipelining: true,
+      enableAutoPipelining: options.autoPipelining ?? false,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
     });
-    redisConnected.labels(this.name).set(0);
+    this.untrack = trackRedisStore(this);
     this.watchConnection();
+  }
+
+  /** Ready and writable: ioredis reports a dead socket's 'close' only on a later event-loop turn. */
+  get connected(): boolean {
+    return (
+      this.redis.status === 'ready' &&
+      (this.redis.stream as { writable?: boolean } | undefined)?.writable === true
+    );
   }
 
   /** Resolves once connected (or rejects after `timeoutMs`); requests before that get the fail mode. */
@@ -104,7 +123,7 @@ export class RedisStore implements RateLimitStore {
 
   async close(): Promise<void> {
     this.redis.disconnect(false);
-    redisConnected.labels(this.name).set(0);
+    this.untrack();
   }
 
   private async run(args: (string | number)[]): Promise<unknown> {
@@ -138,15 +157,14 @@ export class RedisStore implements RateLimitStore {
   }
 
   private watchConnection(): void {
-    const gauge = redisConnected.labels(this.name);
     const logError = throttledLog({ logger: this.log, level: 'warn', intervalMs: 10_000 });
     this.redis.on('ready', () => {
-      gauge.set(1);
       this.log.info('rate-limit store connected', { store: this.name });
     });
-    this.redis.on('close', () => gauge.set(0));
     // Without a listener ioredis would print every failed reconnect attempt; keep one line per interval.
-    this.redis.on('error', (err: unknown) => logError('rate-limit store connection error', { store: this.name, error: errorMessage(err) }));
+    this.redis.on('error', (err: unknown) =>
+      logError('rate-limit store connection error', { store: this.name, error: errorMessage(err) }),
+    );
   }
 }
 

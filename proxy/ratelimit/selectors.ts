@@ -28,7 +28,8 @@ export function compileClientSelectors(selectors: readonly ClientSelector[] | un
     for (const h of s.headers ?? []) {
       headers.push({ name: h.name.toLowerCase(), distinct: h.type === 'Distinct', value: h.value });
     }
-    if (s.sourceCIDR) cidrs.push({ cidr: parseCidr(s.sourceCIDR.value)!, distinct: s.sourceCIDR.type === 'Distinct' });
+    if (s.sourceCIDR)
+      cidrs.push({ cidr: parseCidr(s.sourceCIDR.value)!, distinct: s.sourceCIDR.type === 'Distinct' });
   }
   if (headers.length === 0 && cidrs.length === 0) return () => '';
   const distinctHeaders = headers.some((h) => h.distinct);

@@ -14,7 +14,7 @@
 import { GATEWAY_CONTROLLER_NAME, type Condition, type TargetRef } from '../../api/common.ts';
 import type { RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import type { PolicyAttachmentPoint } from '../request-policy.ts';
-import { governing, indexPolicies, policyId, targetKey, type PolicyIndex } from './precedence.ts';
+import { governing, indexPolicies, targetKey, type PolicyIndex } from './precedence.ts';
 
 export const RATE_LIMIT_AFFECTED = 'tenantgate.io/RateLimitPolicyAffected';
 const GW_GROUP = 'gateway.networking.k8s.io';
@@ -55,7 +55,13 @@ export interface PolicyAncestorStatus {
 export interface RateLimitStatusResult {
   policies: { namespace: string; name: string; status: { ancestors: PolicyAncestorStatus[] } }[];
   /** apply `condition` to every status.parents entry of the route whose parentRef is `gateway` */
-  routes: { kind: RouteKind; namespace: string; name: string; gateway: { namespace: string; name: string }; condition: Condition }[];
+  routes: {
+    kind: RouteKind;
+    namespace: string;
+    name: string;
+    gateway: { namespace: string; name: string };
+    condition: Condition;
+  }[];
 }
 
 type Reason = 'Accepted' | 'Invalid' | 'TargetNotFound' | 'Conflicted';
@@ -78,7 +84,12 @@ export function computeRateLimitPolicyStatus(input: RateLimitStatusInputs): Rate
   const policies: RateLimitStatusResult['policies'] = [];
   for (const [id, policy] of index.policies) {
     const outcomes = policyOutcomes(id, policy, index, world, input.points);
-    const ancestors = aggregate(outcomes, policy.metadata.generation, input.now, input.controllerName ?? GATEWAY_CONTROLLER_NAME);
+    const ancestors = aggregate(
+      outcomes,
+      policy.metadata.generation,
+      input.now,
+      input.controllerName ?? GATEWAY_CONTROLLER_NAME,
+    );
     policies.push({ namespace: ns(policy), name: policy.metadata.name, status: { ancestors } });
   }
   return { policies, routes: routeConditions(index, input) };
@@ -91,7 +102,8 @@ interface World {
 
 function describeWorld(input: RateLimitStatusInputs): World {
   const gateways = new Map<string, Set<string>>();
-  for (const g of input.gateways) gateways.set(`${ns(g)}/${g.metadata.name}`, new Set(g.spec.listeners.map((l) => l.name)));
+  for (const g of input.gateways)
+    gateways.set(`${ns(g)}/${g.metadata.name}`, new Set(g.spec.listeners.map((l) => l.name)));
   const routes = new Map<string, Set<string>>();
   const addRoutes = (kind: RouteKind, list: RateLimitStatusInputs['httpRoutes']) => {
     for (const r of list) {
@@ -119,8 +131,10 @@ function policyOutcomes(
     const relevant = points.filter((p) => reaches(ref, ns(policy), p));
     const found = targetFound(ref, ns(policy), world);
     // A rule or listener name that does not exist is still reported under the Gateways the route uses.
-    const around = ref.sectionName ? points.filter((p) => reaches({ ...ref, sectionName: undefined }, ns(policy), p)) : relevant;
-    const ancestors = ancestorsOf(ref, ns(policy), around);
+    const around = ref.sectionName
+      ? points.filter((p) => reaches({ ...ref, sectionName: undefined }, ns(policy), p))
+      : relevant;
+    const ancestors = ancestorsOf(ref, ns(policy), around, found.exists);
     for (const ancestor of ancestors) {
       const base = { ancestor, governed: 0, reachable: 0, overriddenBy: new Set<string>() };
       if (problems) {
@@ -155,7 +169,8 @@ function usableTargetRefs(policy: RateLimitPolicy): { ref: TargetRef; targetInde
   if (!Array.isArray(refs)) return [];
   const out: { ref: TargetRef; targetIndex: number }[] = [];
   refs.forEach((r: Partial<TargetRef> | null, targetIndex) => {
-    const ok = r && typeof r.name === 'string' && ['Gateway', 'HTTPRoute', 'GRPCRoute'].includes(r.kind as string);
+    const ok =
+      r && typeof r.name === 'string' && ['Gateway', 'HTTPRoute', 'GRPCRoute'].includes(r.kind as string);
     if (ok) out.push({ ref: r as TargetRef, targetIndex });
   });
   return out;
@@ -163,33 +178,63 @@ function usableTargetRefs(policy: RateLimitPolicy): { ref: TargetRef; targetInde
 
 function reaches(ref: TargetRef, namespace: string, p: PolicyAttachmentPoint): boolean {
   if (ref.kind === 'Gateway') {
-    return p.gateway.namespace === namespace && p.gateway.name === ref.name && (!ref.sectionName || p.listener === ref.sectionName);
+    return (
+      p.gateway.namespace === namespace &&
+      p.gateway.name === ref.name &&
+      (!ref.sectionName || p.listener === ref.sectionName)
+    );
   }
   const r = p.route;
-  return r.kind === ref.kind && r.namespace === namespace && r.name === ref.name && (!ref.sectionName || p.ruleName === ref.sectionName);
+  return (
+    r.kind === ref.kind &&
+    r.namespace === namespace &&
+    r.name === ref.name &&
+    (!ref.sectionName || p.ruleName === ref.sectionName)
+  );
 }
 
-function targetFound(ref: TargetRef, namespace: string, world: World): { exists: boolean; missingSection: boolean; message: string } {
+function targetFound(
+  ref: TargetRef,
+  namespace: string,
+  world: World,
+): { exists: boolean; missingSection: boolean; message: string } {
   const isGw = ref.kind === 'Gateway';
-  const sections = isGw ? world.gateways.get(`${namespace}/${ref.name}`) : world.routes.get(`${ref.kind}/${namespace}/${ref.name}`);
-  if (!sections) return { exists: false, missingSection: false, message: `${ref.kind} ${namespace}/${ref.name} not found` };
+  const sections = isGw
+    ? world.gateways.get(`${namespace}/${ref.name}`)
+    : world.routes.get(`${ref.kind}/${namespace}/${ref.name}`);
+  if (!sections)
+    return {
+      exists: false,
+      missingSection: false,
+      message: `${ref.kind} ${namespace}/${ref.name} not found`,
+    };
   if (ref.sectionName && !sections.has(ref.sectionName)) {
     const what = isGw ? 'listener' : 'rule';
-    return { exists: true, missingSection: true, message: `${ref.kind} ${namespace}/${ref.name} has no ${what} named ${ref.sectionName}` };
+    return {
+      exists: true,
+      missingSection: true,
+      message: `${ref.kind} ${namespace}/${ref.name} has no ${what} named ${ref.sectionName}`,
+    };
   }
   return { exists: true, missingSection: false, message: '' };
 }
 
 /** The Gateways a target is reached through; the target itself when there is no Gateway to name. */
-function ancestorsOf(ref: TargetRef, namespace: string, points: readonly PolicyAttachmentPoint[]): AncestorRef[] {
+function ancestorsOf(
+  ref: TargetRef,
+  namespace: string,
+  points: readonly PolicyAttachmentPoint[],
+  exists: boolean,
+): AncestorRef[] {
   if (ref.kind === 'Gateway') return [{ group: GW_GROUP, kind: 'Gateway', namespace, name: ref.name }];
   const seen = new Map<string, AncestorRef>();
   for (const p of points) {
     const a = { group: GW_GROUP, kind: 'Gateway', namespace: p.gateway.namespace, name: p.gateway.name };
     seen.set(`${a.namespace}/${a.name}`, a);
   }
-  // A route attached nowhere has no ancestor; a missing one is reported under its own name.
-  return seen.size > 0 ? [...seen.values()] : [{ group: GW_GROUP, kind: ref.kind, namespace, name: ref.name }];
+  if (seen.size > 0) return [...seen.values()];
+  // A route attached nowhere has no ancestor yet; a missing one is reported under its own name.
+  return exists ? [] : [{ group: GW_GROUP, kind: ref.kind, namespace, name: ref.name }];
 }
 
 function isUnder(p: PolicyAttachmentPoint, a: AncestorRef): boolean {
@@ -198,7 +243,12 @@ function isUnder(p: PolicyAttachmentPoint, a: AncestorRef): boolean {
 
 const FAILURE_ORDER: Reason[] = ['Invalid', 'TargetNotFound', 'Conflicted'];
 
-function aggregate(outcomes: TargetOutcome[], generation: number | undefined, now: string, controllerName: string): PolicyAncestorStatus[] {
+function aggregate(
+  outcomes: TargetOutcome[],
+  generation: number | undefined,
+  now: string,
+  controllerName: string,
+): PolicyAncestorStatus[] {
   const byAncestor = new Map<string, TargetOutcome[]>();
   for (const o of outcomes) {
     const k = `${o.ancestor.kind}/${o.ancestor.namespace}/${o.ancestor.name}`;
@@ -224,7 +274,9 @@ function aggregate(outcomes: TargetOutcome[], generation: number | undefined, no
       const reason = failed[0]!.reason;
       conditions.push(cond('Accepted', false, reason, failures), cond('Enforced', false, reason, failures));
     } else {
-      conditions.push(cond('Accepted', true, 'Accepted', failures ? `accepted; but ${failures}` : 'accepted'));
+      conditions.push(
+        cond('Accepted', true, 'Accepted', failures ? `accepted; but ${failures}` : 'accepted'),
+      );
       conditions.push(enforced(accepted, cond));
     }
     result.push({ ancestorRef: list[0]!.ancestor, controllerName, conditions });
@@ -232,13 +284,23 @@ function aggregate(outcomes: TargetOutcome[], generation: number | undefined, no
   return result.slice(0, MAX_ANCESTORS);
 }
 
-function enforced(accepted: TargetOutcome[], cond: (t: string, ok: boolean, r: string, m: string) => Condition): Condition {
+function enforced(
+  accepted: TargetOutcome[],
+  cond: (t: string, ok: boolean, r: string, m: string) => Condition,
+): Condition {
   const governed = accepted.reduce((n, o) => n + o.governed, 0);
   const reachable = accepted.reduce((n, o) => n + o.reachable, 0);
   const by = [...new Set(accepted.flatMap((o) => [...o.overriddenBy]))].sort();
   const names = by.slice(0, 5).join(', ') + (by.length > 5 ? `, and ${by.length - 5} more` : '');
-  if (reachable === 0) return cond('Enforced', true, 'Enforced', 'no route is attached yet; enforced on routes as they attach');
-  if (governed === 0) return cond('Enforced', false, 'Overridden', `more specific policies govern every route rule here: ${names}`);
+  if (reachable === 0)
+    return cond('Enforced', true, 'Enforced', 'no route is attached yet; enforced on routes as they attach');
+  if (governed === 0)
+    return cond(
+      'Enforced',
+      false,
+      'Overridden',
+      `more specific policies govern every route rule here: ${names}`,
+    );
   const partial = governed < reachable ? `; overridden on ${reachable - governed} by ${names}` : '';
   return cond('Enforced', true, 'Enforced', `enforced on ${governed} route rule(s)${partial}`);
 }

@@ -58,7 +58,11 @@ export function point(overrides: {
   return {
     gateway: { namespace: 'infra', name: overrides.gateway ?? 'shared' },
     listener: overrides.listener ?? 'http',
-    route: { kind: overrides.kind ?? 'HTTPRoute', namespace: overrides.routeNamespace ?? 'team', name: overrides.route ?? 'api' },
+    route: {
+      kind: overrides.kind ?? 'HTTPRoute',
+      namespace: overrides.routeNamespace ?? 'team',
+      name: overrides.route ?? 'api',
+    },
     ruleIndex: overrides.ruleIndex ?? 0,
     ...(overrides.ruleName ? { ruleName: overrides.ruleName } : {}),
   };

@@ -11,7 +11,10 @@ export interface ThrottledLogOptions {
 }
 
 /** `fields` may be a function so that callers build nothing when the line is held back. */
-export type ThrottledLog = (message: string, fields?: Record<string, unknown> | (() => Record<string, unknown>)) => void;
+export type ThrottledLog = (
+  message: string,
+  fields?: Record<string, unknown> | (() => Record<string, unknown>),
+) => void;
 
 export function throttledLog(options: ThrottledLogOptions): ThrottledLog {
   const interval = options.intervalMs ?? 10_000;
@@ -25,7 +28,10 @@ export function throttledLog(options: ThrottledLogOptions): ThrottledLog {
       return;
     }
     last = now;
-    options.logger.log(options.level, message, { ...(typeof fields === 'function' ? fields() : fields), suppressed });
+    options.logger.log(options.level, message, {
+      ...(typeof fields === 'function' ? fields() : fields),
+      suppressed,
+    });
     suppressed = 0;
   };
 }

@@ -6,8 +6,18 @@ describe('validateRateLimitPolicy', () => {
   it('accepts the design.md example', () => {
     const p = rateLimitPolicy({
       limits: [
-        { name: 'per-key', requests: 100, unit: 'Minute', clientSelectors: [{ headers: [{ name: 'X-API-Key', type: 'Distinct' }] }] },
-        { name: 'per-ip', requests: 20, unit: 'Second', clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }] },
+        {
+          name: 'per-key',
+          requests: 100,
+          unit: 'Minute',
+          clientSelectors: [{ headers: [{ name: 'X-API-Key', type: 'Distinct' }] }],
+        },
+        {
+          name: 'per-ip',
+          requests: 20,
+          unit: 'Second',
+          clientSelectors: [{ sourceCIDR: { type: 'Distinct', value: '0.0.0.0/0' } }],
+        },
       ],
     });
     expect(validateRateLimitPolicy(p)).toEqual([]);
@@ -15,7 +25,10 @@ describe('validateRateLimitPolicy', () => {
 
   it('names the field and the rule of every problem', () => {
     const p = rateLimitPolicy({
-      targetRefs: [{ kind: 'Service' as never, name: 'x' }, { group: 'example.com' as never, name: 'api' }],
+      targetRefs: [
+        { kind: 'Service' as never, name: 'x' },
+        { group: 'example.com' as never, name: 'api' },
+      ],
       limits: [
         { name: 'a', requests: 0, unit: 'Week' as never },
         { name: 'a', requests: 1.5, unit: 'Second', clientSelectors: [{}] },
@@ -23,7 +36,12 @@ describe('validateRateLimitPolicy', () => {
           name: 'b',
           requests: 1,
           unit: 'Second',
-          clientSelectors: [{ headers: [{ name: 'x y', type: 'Exact' }], sourceCIDR: { type: 'Distinct', value: '10.0.0.0/40' } }],
+          clientSelectors: [
+            {
+              headers: [{ name: 'x y', type: 'Exact' }],
+              sourceCIDR: { type: 'Distinct', value: '10.0.0.0/40' },
+            },
+          ],
         },
       ],
     });
@@ -42,7 +60,9 @@ describe('validateRateLimitPolicy', () => {
   });
 
   it('rejects a missing spec, empty lists and duplicate targets', () => {
-    expect(validateRateLimitPolicy({ metadata: { name: 'x' } })).toEqual(['spec: must be an object with targetRefs and limits']);
+    expect(validateRateLimitPolicy({ metadata: { name: 'x' } })).toEqual([
+      'spec: must be an object with targetRefs and limits',
+    ]);
     const p = rateLimitPolicy({ targetRefs: [{ name: 'api' }, { name: 'api' }], limits: [] });
     expect(validateRateLimitPolicy(p)).toEqual([
       'spec.targetRefs[1]: duplicates an earlier target (targetRefs must be unique)',

@@ -32,7 +32,8 @@ function checkTargetRefs(refs: unknown, problems: Problems): void {
   refs.forEach((ref: unknown, i) => {
     const at = `spec.targetRefs[${i}]`;
     if (!isObject(ref)) return void problems.push(`${at}: must be an object`);
-    if (ref.group !== TARGET_GROUP) problems.push(`${at}.group: must be ${TARGET_GROUP} (got ${show(ref.group)})`);
+    if (ref.group !== TARGET_GROUP)
+      problems.push(`${at}.group: must be ${TARGET_GROUP} (got ${show(ref.group)})`);
     if (!TARGET_KINDS.includes(ref.kind as string)) {
       problems.push(`${at}.kind: must be one of ${TARGET_KINDS.join(', ')} (got ${show(ref.kind)})`);
     }
@@ -56,7 +57,9 @@ function checkLimits(limits: unknown, problems: Problems): void {
     const at = `spec.limits[${i}]`;
     if (!isObject(limit)) return void problems.push(`${at}: must be an object`);
     if (typeof limit.name !== 'string' || !DNS_LABEL.test(limit.name) || limit.name.length > 63) {
-      problems.push(`${at}.name: must be a DNS label (lower-case letters, digits, '-') (got ${show(limit.name)})`);
+      problems.push(
+        `${at}.name: must be a DNS label (lower-case letters, digits, '-') (got ${show(limit.name)})`,
+      );
     } else if (names.has(limit.name)) {
       problems.push(`${at}.name: ${limit.name} is used by an earlier limit (names must be unique)`);
     } else names.add(limit.name);
@@ -73,7 +76,8 @@ function checkLimits(limits: unknown, problems: Problems): void {
 
 function checkSelectors(selectors: unknown, at: string, problems: Problems): void {
   if (selectors === undefined) return;
-  if (!Array.isArray(selectors) || selectors.length > 8) return void problems.push(`${at}: must be a list of at most 8 selectors`);
+  if (!Array.isArray(selectors) || selectors.length > 8)
+    return void problems.push(`${at}: must be a list of at most 8 selectors`);
   selectors.forEach((s: unknown, i) => {
     const here = `${at}[${i}]`;
     if (!isObject(s) || (s.headers === undefined && s.sourceCIDR === undefined)) {
@@ -94,8 +98,10 @@ function checkHeaders(headers: unknown, at: string, problems: Problems): void {
     if (typeof h.name !== 'string' || !HEADER_TOKEN.test(h.name)) {
       problems.push(`${here}.name: must be an HTTP header name (got ${show(h.name)})`);
     }
-    if (h.type !== 'Exact' && h.type !== 'Distinct') problems.push(`${here}.type: must be Exact or Distinct (got ${show(h.type)})`);
-    if (h.type === 'Exact' && typeof h.value !== 'string') problems.push(`${here}.value: an Exact header match needs a value`);
+    if (h.type !== 'Exact' && h.type !== 'Distinct')
+      problems.push(`${here}.type: must be Exact or Distinct (got ${show(h.type)})`);
+    if (h.type === 'Exact' && typeof h.value !== 'string')
+      problems.push(`${here}.value: an Exact header match needs a value`);
     if (h.type === 'Distinct' && h.value !== undefined) {
       problems.push(`${here}.value: must be empty for Distinct (each distinct value gets its own counter)`);
     }
@@ -104,9 +110,12 @@ function checkHeaders(headers: unknown, at: string, problems: Problems): void {
 
 function checkCidr(cidr: unknown, at: string, problems: Problems): void {
   if (!isObject(cidr)) return void problems.push(`${at}: must be an object with type and value`);
-  if (cidr.type !== 'Exact' && cidr.type !== 'Distinct') problems.push(`${at}.type: must be Exact or Distinct (got ${show(cidr.type)})`);
+  if (cidr.type !== 'Exact' && cidr.type !== 'Distinct')
+    problems.push(`${at}.type: must be Exact or Distinct (got ${show(cidr.type)})`);
   if (typeof cidr.value !== 'string' || !parseCidr(cidr.value)) {
-    problems.push(`${at}.value: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (got ${show(cidr.value)})`);
+    problems.push(
+      `${at}.value: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (got ${show(cidr.value)})`,
+    );
   }
 }
 

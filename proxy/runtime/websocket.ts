@@ -104,7 +104,7 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
     if (redirect) {
       const location = redirectLocation(redirect, { scheme: listener.scheme, host: hostWithoutPort(routed.rawHost), path: routed.path, query: routed.search.slice(1), listenerPort: listener.port }, routed.entry);
       done(redirect.statusCode);
-      return socket.end(`HTTP/1.1 ${redirect.statusCode} Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return void socket.end(`HTTP/1.1 ${redirect.statusCode} Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     }
     const backend = chooseBackend(rule);
     if (!backend) return (done(500), rawReply(socket, 500, 'route rule has no backends'));

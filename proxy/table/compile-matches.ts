@@ -151,10 +151,19 @@ function compareOrder(a: MatchEntry, b: MatchEntry): number {
 }
 
 /** Sorts every bucket by precedence and records the prefix lengths to probe. */
+const SORTED: (string | number)[] = [];
+
+const listsOf = (group: MatchGroup): MatchEntry[][] => [...group.exact.values(), ...group.prefix.values(), group.regex, group.grpc];
+
 export function finalizeGroup(group: MatchGroup): void {
-  for (const list of group.exact.values()) list.sort(compareOrder);
-  for (const list of group.prefix.values()) list.sort(compareOrder);
-  group.regex.sort(compareOrder);
-  group.grpc.sort(compareOrder);
+  for (const list of listsOf(group)) list.sort(compareOrder);
   group.prefixLengths = [...new Set([...group.prefix.keys()].map((p) => p.length))].sort((a, b) => b - a);
+}
+
+/**
+ * Drops the sort keys once every group is sorted (an entry can sit in several hostname groups, so not
+ * before): large tables do not need to keep them.
+ */
+export function releaseSortKeys(group: MatchGroup): void {
+  for (const list of listsOf(group)) for (const e of list) e.order = SORTED;
 }

@@ -18,22 +18,33 @@ export interface RuleContext {
   attachPolicies?: AttachPolicies;
   /** collects every upstream key the table uses */
   upstreamKeys: Set<string>;
+  /** memo: one endpoint list per resolved Service port, shared by every backend naming it */
+  endpointsMemo: Map<string, UpstreamEndpoint[]>;
 }
 
-function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, upstreamKeys: Set<string>): UpstreamEndpoint[] {
-  return resolution.endpoints.map((ep) => {
+const NO_POLICIES: readonly never[] = Object.freeze([]);
+const NO_MIRRORS: CompiledMirror[] = Object.freeze([]) as unknown as CompiledMirror[];
+
+function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, ctx: RuleContext): UpstreamEndpoint[] {
+  const memoKey = `${resolution.protocol}|${resolution.namespace}/${resolution.name}|${resolution.servicePort.name ?? ''}`;
+  const memo = ctx.endpointsMemo.get(memoKey);
+  if (memo) return memo;
+  const upstreamKeys = ctx.upstreamKeys;
+  const list = resolution.endpoints.map((ep) => {
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
     const key = `${resolution.protocol}|${host}:${ep.port}`;
     upstreamKeys.add(key);
     return { key, origin: `http://${host}:${ep.port}`, address: ep.address, port: ep.port, protocol: resolution.protocol };
   });
+  ctx.endpointsMemo.set(memoKey, list);
+  return list;
 }
 
 function backendFrom(resolution: BackendResolution | undefined, label: string, weight: number, ctx: RuleContext): CompiledBackend {
-  const base = { label, weight, cursor: 0, mirrors: [] as CompiledMirror[] };
+  const base = { label, weight, cursor: 0, mirrors: NO_MIRRORS };
   if (!resolution) return { ...base, errorStatus: 500, errorMessage: `${label}: not resolved`, endpoints: [], protocol: 'http1' };
   if (!resolution.ok) return { ...base, errorStatus: 500, errorMessage: resolution.message, endpoints: [], protocol: 'http1' };
-  const endpoints = endpointsFor(resolution, ctx.upstreamKeys);
+  const endpoints = endpointsFor(resolution, ctx);
   const backend: CompiledBackend = { ...base, endpoints, protocol: resolution.protocol };
   if (!endpoints.length) {
     backend.errorStatus = 503;
@@ -47,6 +58,7 @@ function refLabel(ref: { namespace?: string; name: string; port?: number }, rout
 }
 
 function mirrorsFrom(set: CompiledFilterSet, resolutions: BackendResolution[], cursor: { i: number }, ctx: RuleContext): CompiledMirror[] {
+  if (!set.mirrors.length) return NO_MIRRORS;
   return set.mirrors.map(({ filter, percent }) => {
     const resolution = resolutions[cursor.i++];
     const label = refLabel(filter.requestMirror!.backendRef, ctx.route.namespace);
@@ -97,7 +109,7 @@ export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule
       route: { kind: route.kind, namespace: route.namespace, name: route.name },
       ruleIndex,
       ruleName: rule.name,
-    }) ?? [];
+    }) ?? NO_POLICIES;
   return {
     routeKind: route.kind,
     routeNamespace: route.namespace,

@@ -10,9 +10,9 @@ import type { RouteInfo } from '../analysis/routes.ts';
 import type { GRPCRouteRule, HTTPRouteRule } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { AttachPolicies } from '../request-policy.ts';
-import { addEntry, finalizeGroup, grpcEntries, httpEntries, newGroup, type RouteOrder } from './compile-matches.ts';
+import { addEntry, finalizeGroup, grpcEntries, httpEntries, newGroup, releaseSortKeys, type RouteOrder } from './compile-matches.ts';
 import { compileRule } from './compile-rule.ts';
-import type { CompiledBind, CompiledListener, MatchGroup, RouteTable } from './types.ts';
+import type { CompiledBind, CompiledListener, MatchGroup, RouteTable, UpstreamEndpoint } from './types.ts';
 
 export interface CompileOptions extends AnalysisOptions {
   /** "ns/name" of the Gateways this process serves; undefined = all of ours */
@@ -43,10 +43,9 @@ function compileListener(info: ListenerInfo, warnings: string[]): CompiledListen
   };
   if (info.protocol === 'HTTPS') {
     try {
-      listener.secureContext = tls.createSecureContext({
-        cert: info.certificates.map((c) => c.certPem),
-        key: info.certificates.map((c) => c.keyPem),
-      });
+      const pems = { cert: info.certificates.map((c) => c.certPem), key: info.certificates.map((c) => c.keyPem) };
+      listener.secureContext = tls.createSecureContext(pems);
+      listener.tlsPems = pems;
     } catch (err) {
       warnings.push(`Gateway ${info.gatewayKey} listener ${info.name}: certificate unusable: ${(err as Error).message}`);
       return undefined;
@@ -68,18 +67,25 @@ function groupFor(listener: CompiledListener, hostname: string | undefined): Mat
   return g;
 }
 
-function finalizeListener(listener: CompiledListener): void {
-  listener.wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length);
-  for (const g of listener.exactHosts.values()) finalizeGroup(g);
-  for (const w of listener.wildcardHosts) finalizeGroup(w.group);
-  if (listener.anyHost) finalizeGroup(listener.anyHost);
-}
+const groupsOf = (l: CompiledListener): MatchGroup[] => [...l.exactHosts.values(), ...l.wildcardHosts.map((w) => w.group), ...(l.anyHost ? [l.anyHost] : [])];
 
-function attachRoute(route: RouteInfo, listener: CompiledListener, hostnames: string[], ctx: { options: CompileOptions; upstreamKeys: Set<string>; warnings: string[] }): void {
+function attachRoute(
+  route: RouteInfo,
+  listener: CompiledListener,
+  hostnames: string[],
+  ctx: { options: CompileOptions; upstreamKeys: Set<string>; warnings: string[]; endpointsMemo: Map<string, UpstreamEndpoint[]> },
+): void {
   const order: Omit<RouteOrder, 'ruleIndex'> = { created: route.route.metadata.creationTimestamp ?? '', key: route.key };
   const rules = route.route.spec?.rules ?? [];
   rules.forEach((rule, ruleIndex) => {
-    const compiled = compileRule(rule as HTTPRouteRule, { route, ruleIndex, listener, attachPolicies: ctx.options.attachPolicies, upstreamKeys: ctx.upstreamKeys });
+    const compiled = compileRule(rule as HTTPRouteRule, {
+      route,
+      ruleIndex,
+      listener,
+      attachPolicies: ctx.options.attachPolicies,
+      upstreamKeys: ctx.upstreamKeys,
+      endpointsMemo: ctx.endpointsMemo,
+    });
     const ro = { ...order, ruleIndex };
     const { entries, invalid } =
       route.kind === 'GRPCRoute'
@@ -117,7 +123,7 @@ export function compileRouteTable(inputs: ProxyInputs, options: CompileOptions):
       }
     }
   }
-  const ctx = { options, upstreamKeys, warnings };
+  const ctx = { options, upstreamKeys, warnings, endpointsMemo: new Map<string, UpstreamEndpoint[]>() };
   for (const route of analysis.routes) {
     // two parentRefs can lead to the same listener: attach once, with the union of the hostnames
     const targets = new Map<CompiledListener, Set<string> | 'any'>();
@@ -133,7 +139,11 @@ export function compileRouteTable(inputs: ProxyInputs, options: CompileOptions):
     }
     for (const [listener, hostnames] of targets) attachRoute(route, listener, hostnames === 'any' ? [] : [...hostnames], ctx);
   }
-  for (const listener of compiled.values()) finalizeListener(listener);
+  for (const listener of compiled.values()) {
+    listener.wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length);
+    for (const g of groupsOf(listener)) finalizeGroup(g);
+  }
+  for (const listener of compiled.values()) for (const g of groupsOf(listener)) releaseSortKeys(g);
   for (const bind of binds.values()) bind.listeners.sort((a, b) => hostnameRank(b.hostname) - hostnameRank(a.hostname));
   return { table: { generation: options.generation ?? 0, binds, upstreamKeys }, analysis, warnings };
 }

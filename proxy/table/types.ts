@@ -170,6 +170,8 @@ export interface CompiledListener {
   wildcardHosts: { suffix: string; group: MatchGroup }[];
   anyHost?: MatchGroup;
   secureContext?: SecureContext;
+  /** the PEMs behind secureContext, for the server's default context (clients without SNI) */
+  tlsPems?: { cert: string[]; key: string[] };
   /** memo: metrics children for requests that matched no route on this listener */
   stats?: StatsSlot;
 }

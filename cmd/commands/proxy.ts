@@ -1,0 +1,85 @@
+// `tenantgate proxy`: the data plane alone. With --from-files DIR it serves the Gateway API objects in DIR
+// (reloading on change) without any cluster.
+import { parseArgs } from 'node:util';
+import { onShutdown, untilSignalled } from '../../lib/shutdown.ts';
+
+const usage = `usage: tenantgate proxy --from-files DIR [options]
+
+Serves the Gateways of the tenantgate GatewayClass (controllerName tenantgate.io/gateway-controller) with
+their HTTPRoutes and GRPCRoutes. A listener on port P is served on P when P >= 1024, else on P + 10000.
+
+options:
+  --from-files DIR            read Gateway API YAML/JSON (Gateways, routes, Services, EndpointSlices,
+                              ReferenceGrants, Secrets, Namespaces) from DIR and reload on change
+  --gateway NS/NAME           serve only this Gateway (repeatable; default: all of ours)
+  --bind-address A            address for Gateways without spec.addresses (default 0.0.0.0)
+  --admin-address HOST:PORT   /healthz /readyz /metrics (default 127.0.0.1:9901)
+  --access-log on|off         JSON access log on stdout (default on)
+  --access-log-sample-rate R  log this fraction of requests, 0..1 (errors always) (default 1)
+  --max-body-bytes N          largest request body accepted (default 67108864)
+  --headers-timeout-ms N      time a client has to send its request headers (default 10000)
+  -h, --help
+`;
+
+function fail(message: string): number {
+  process.stderr.write(`tenantgate proxy: ${message}\n\n${usage}`);
+  return 2;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'from-files': { type: 'string' },
+        gateway: { type: 'string', multiple: true },
+        'bind-address': { type: 'string', default: '0.0.0.0' },
+        'admin-address': { type: 'string', default: '127.0.0.1:9901' },
+        'access-log': { type: 'string', default: 'on' },
+        'access-log-sample-rate': { type: 'string', default: '1' },
+        'max-body-bytes': { type: 'string' },
+        'headers-timeout-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const dir = values['from-files'];
+  if (!dir) return fail('--from-files DIR is required (in-cluster mode runs with `tenantgate run --components proxy`)');
+  for (const g of values.gateway ?? []) if (!/^[^/]+\/[^/]+$/.test(g)) return fail(`--gateway ${g}: expected NAMESPACE/NAME`);
+  const sampleRate = Number(values['access-log-sample-rate']);
+  if (!(sampleRate >= 0 && sampleRate <= 1)) return fail(`--access-log-sample-rate ${values['access-log-sample-rate']}: expected a number from 0 to 1`);
+  if (values['access-log'] !== 'on' && values['access-log'] !== 'off') return fail(`--access-log ${values['access-log']}: expected on or off`);
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} ${v}: expected a positive integer`);
+    return n;
+  };
+  let limits;
+  try {
+    limits = { maxBodyBytes: num('--max-body-bytes', values['max-body-bytes']), headersTimeoutMs: num('--headers-timeout-ms', values['headers-timeout-ms']) };
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+
+  const { startProxy } = await import('../../proxy/index.ts');
+  const proxy = await startProxy({
+    source: { kind: 'files', dir },
+    gateways: values.gateway,
+    bindAddress: values['bind-address'],
+    adminAddress: values['admin-address'],
+    accessLog: { enabled: values['access-log'] === 'on', sampleRate },
+    limits,
+  });
+  onShutdown('proxy', () => proxy.stop());
+  process.stderr.write(`[proxy] serving ${proxy.binds.length} bind(s) from ${dir}; admin on ${proxy.adminAddress}\n`);
+  await untilSignalled();
+  return 0;
+}

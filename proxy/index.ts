@@ -1,0 +1,183 @@
+// The embedded Gateway API proxy: `startProxy(options)` wires an input source (files, a fixed snapshot,
+// or — once kube/ provides informers — the cluster) to the pure route-table compiler, the listening
+// servers and the pooled upstreams. Every snapshot compiles into a new immutable table that is swapped in
+// at once; a snapshot that cannot be compiled leaves the last good table serving.
+import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
+import { defineError } from '../lib/errors.ts';
+import { componentLogger } from '../lib/logger.ts';
+import { GATEWAY_CONTROLLER_NAME } from '../api/common.ts';
+import { compileRouteTable, type CompileResult } from './table/compile.ts';
+import type { RouteTable } from './table/types.ts';
+import type { ProxyInputs } from './model/inputs.ts';
+import type { AttachPolicies } from './request-policy.ts';
+import { AccessLog } from './runtime/access-log.ts';
+import { reloads, tableGeneration, tableRoutes } from './runtime/metrics.ts';
+import { ServerSet, type ServerLimits } from './runtime/servers.ts';
+import { UpstreamRegistry } from './runtime/upstreams.ts';
+import { compactHeapSoon } from './runtime/heap.ts';
+import { fileSource } from './sources/files.ts';
+import { staticSource, type InputSource } from './sources/source.ts';
+import { computeStatus, type GatewayApiStatus } from './status/compute-status.ts';
+
+export type { ProxyInputs } from './model/inputs.ts';
+export type { RouteTable } from './table/types.ts';
+export { compileRouteTable } from './table/compile.ts';
+export { computeStatus } from './status/compute-status.ts';
+
+export const ProxySourceError = defineError('TG_PROXY_SOURCE', 'proxy input source %s is not available: %s');
+
+export type ProxySourceOption =
+  | { kind: 'files'; dir: string }
+  | { kind: 'static'; inputs: ProxyInputs }
+  | { kind: 'custom'; source: InputSource }
+  | { kind: 'cluster'; kubeConfig: unknown };
+
+export interface ProxyOptions {
+  source: ProxySourceOption;
+  /** serve only these Gateways ("namespace/name"); default: every Gateway of our GatewayClasses */
+  gateways?: readonly string[];
+  /** where Gateways without spec.addresses are served (default 0.0.0.0) */
+  bindAddress?: string;
+  /** share a process-wide admin server, or give an address for the proxy's own */
+  admin?: AdminServer;
+  adminAddress?: string;
+  controllerName?: string;
+  attachPolicies?: AttachPolicies;
+  accessLog?: { enabled?: boolean; sampleRate?: number; write?: (line: string) => void };
+  limits?: Partial<ServerLimits> & { maxBodyBytes?: number };
+  /** called after every reload (successful or not) — for status writers and tests */
+  onReload?: (event: ReloadEvent) => void;
+}
+
+export interface ReloadEvent {
+  ok: boolean;
+  generation: number;
+  error?: string;
+  warnings: string[];
+  /** the Gateway API status the inputs imply */
+  status?: GatewayApiStatus;
+}
+
+export interface RunningProxy {
+  /** the table being served */
+  readonly table: RouteTable | undefined;
+  /** "address|port" of every listening bind */
+  readonly binds: string[];
+  readonly adminAddress: string | undefined;
+  /** resolves after the next snapshot has been applied */
+  nextReload(): Promise<ReloadEvent>;
+  stop(): Promise<void>;
+}
+
+const log = componentLogger('proxy');
+
+function sourceFor(option: ProxySourceOption): InputSource {
+  switch (option.kind) {
+    case 'files':
+      return fileSource({ dir: option.dir });
+    case 'static':
+      return staticSource(option.inputs);
+    case 'custom':
+      return option.source;
+    case 'cluster':
+      throw new ProxySourceError(['cluster', 'the informer-backed source needs the kube/ layer; use --from-files for now']);
+  }
+}
+
+function countRoutes(result: CompileResult): { http: number; grpc: number } {
+  const attached = result.analysis.routes.filter((r) => r.parents.some((p) => p.accepted.status === 'True'));
+  return { http: attached.filter((r) => r.kind === 'HTTPRoute').length, grpc: attached.filter((r) => r.kind === 'GRPCRoute').length };
+}
+
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
+  const upstreams = new UpstreamRegistry();
+  const deps = {
+    upstreams,
+    accessLog: new AccessLog({ enabled: options.accessLog?.enabled ?? true, sampleRate: options.accessLog?.sampleRate ?? 1, write: options.accessLog?.write }),
+    maxBodyBytes: options.limits?.maxBodyBytes ?? 64 * 1024 * 1024,
+    log,
+  };
+  const servers = new ServerSet(deps, {
+    maxHeaderSize: options.limits?.maxHeaderSize ?? 16 * 1024,
+    headersTimeoutMs: options.limits?.headersTimeoutMs ?? 10_000,
+    keepAliveTimeoutMs: options.limits?.keepAliveTimeoutMs ?? 60_000,
+    drainMs: options.limits?.drainMs ?? 10_000,
+  });
+  const gatewayFilter = options.gateways?.length ? new Set(options.gateways) : undefined;
+  const source = sourceFor(options.source);
+  let table: RouteTable | undefined;
+  let generation = 0;
+  let ready = false;
+  let waiters: ((e: ReloadEvent) => void)[] = [];
+  let applying: Promise<void> = Promise.resolve();
+
+  const apply = async (inputs: ProxyInputs): Promise<void> => {
+    let event: ReloadEvent;
+    try {
+      const result = compileRouteTable(inputs, {
+        controllerName,
+        defaultAddress: options.bindAddress ?? '0.0.0.0',
+        acceptUnknownClasses: options.source.kind === 'files',
+        gateways: gatewayFilter,
+        attachPolicies: options.attachPolicies,
+        generation: generation + 1,
+      });
+      await servers.apply(result.table);
+      table = result.table;
+      generation = result.table.generation;
+      upstreams.retain(result.table.upstreamKeys);
+      const counts = countRoutes(result);
+      tableRoutes.set({ kind: 'HTTPRoute' }, counts.http);
+      tableRoutes.set({ kind: 'GRPCRoute' }, counts.grpc);
+      tableGeneration.set(generation);
+      reloads.inc({ result: 'ok' });
+      for (const w of result.warnings) log.warn('route table', { warning: w });
+      for (const e of servers.errors) log.error('listener not served', { bind: e.key, reason: e.message });
+      log.info('route table applied', { generation, binds: result.table.binds.size, httpRoutes: counts.http, grpcRoutes: counts.grpc });
+      event = { ok: true, generation, warnings: result.warnings, status: computeStatus(result.analysis, { controllerName }) };
+      compactHeapSoon();
+    } catch (err) {
+      reloads.inc({ result: 'error' });
+      log.error('route table not applied; the last good one keeps serving', { err });
+      event = { ok: false, generation, error: (err as Error).message, warnings: [] };
+    }
+    ready = true;
+    options.onReload?.(event);
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve(event);
+  };
+
+  const ownAdmin = options.admin ? undefined : options.adminAddress ? await startAdminServer({ address: options.adminAddress }) : undefined;
+  const admin = options.admin ?? ownAdmin;
+  admin?.addReadinessCheck('proxy', () => (ready && table !== undefined) || 'route table not loaded yet');
+
+  const running: RunningProxy = {
+    get table() {
+      return table;
+    },
+    get binds() {
+      return servers.keys;
+    },
+    adminAddress: admin?.address,
+    nextReload: () => new Promise((resolve) => waiters.push(resolve)),
+    async stop() {
+      await source.stop();
+      await applying;
+      await servers.close();
+      await upstreams.close();
+      await ownAdmin?.close();
+    },
+  };
+  try {
+    await source.start((inputs) => {
+      applying = applying.then(() => apply(inputs));
+    });
+    await applying;
+  } catch (err) {
+    await running.stop().catch(() => undefined);
+    throw err;
+  }
+  return running;
+}

@@ -1,0 +1,231 @@
+// The listening side: one server per bind (address + served port). Plain binds speak HTTP/1.1 and h2c
+// with prior knowledge (the first bytes tell which); TLS binds speak HTTP/2 and HTTP/1.1 by ALPN and pick
+// the certificate by SNI. A server survives route-table swaps (only its `current` bind changes), so a
+// reload keeps every connection; a bind that disappears stops accepting and drains.
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
+import { normalizeHost } from '../analysis/hostnames.ts';
+import { selectListener } from '../table/match.ts';
+import type { CompiledBind, RouteTable } from '../table/types.ts';
+import { activeConnections } from './metrics.ts';
+import { handleRequest, type PipelineDeps } from './pipeline.ts';
+import type { ClientResponse } from './replies.ts';
+import type { ClientRequest } from './route-request.ts';
+import { handleUpgrade } from './websocket.ts';
+
+export interface ServerLimits {
+  maxHeaderSize: number;
+  /** time a client has to send the request headers (slowloris guard) */
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** how long a removed bind lets its open connections finish */
+  drainMs: number;
+}
+
+const isWebSocket = (req: http.IncomingMessage): boolean => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+
+class BindServer {
+  readonly key: string;
+  readonly tls: boolean;
+  current: CompiledBind;
+  readonly #sockets = new Set<Duplex>();
+  readonly #sessions = new Set<http2.Http2Session>();
+  readonly #deps: PipelineDeps;
+  readonly #limits: ServerLimits;
+  #server: net.Server | undefined;
+  #http1: http.Server | undefined;
+  #h2c: http2.Http2Server | undefined;
+  #defaultPems: { cert: string[]; key: string[] } | undefined;
+
+  constructor(bind: CompiledBind, deps: PipelineDeps, limits: ServerLimits) {
+    this.key = bind.key;
+    this.tls = bind.tls;
+    this.current = bind;
+    this.#deps = deps;
+    this.#limits = limits;
+  }
+
+  #onRequest = (req: ClientRequest, res: unknown): void => {
+    handleRequest(req, res as ClientResponse, this.current, this.#deps);
+  };
+
+  #onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    handleUpgrade(req, socket, head, this.current, this.#deps);
+  };
+
+  #track(socket: Duplex): void {
+    this.#sockets.add(socket);
+    activeConnections.inc();
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      activeConnections.dec();
+    });
+  }
+
+  #trackSession = (session: http2.Http2Session): void => {
+    this.#sessions.add(session);
+    session.once('close', () => this.#sessions.delete(session));
+  };
+
+  #configureHttp1(server: http.Server | http2.Http2SecureServer): void {
+    const s = server as http.Server;
+    s.headersTimeout = this.#limits.headersTimeoutMs;
+    s.requestTimeout = 0; // bodies may stream for long; route timeouts bound the exchange instead
+    s.keepAliveTimeout = this.#limits.keepAliveTimeoutMs;
+  }
+
+  #plainServer(): net.Server {
+    const http1 = http.createServer({ maxHeaderSize: this.#limits.maxHeaderSize, shouldUpgradeCallback: isWebSocket });
+    this.#configureHttp1(http1);
+    http1.on('request', this.#onRequest);
+    http1.on('upgrade', this.#onUpgrade);
+    const h2c = http2.createServer({ settings: { maxHeaderListSize: this.#limits.maxHeaderSize } });
+    h2c.on('request', this.#onRequest);
+    h2c.on('session', this.#trackSession);
+    this.#http1 = http1;
+    this.#h2c = h2c;
+    return net.createServer({ noDelay: true }, (socket) => {
+      this.#track(socket);
+      socket.on('error', () => socket.destroy());
+      // h2c with prior knowledge starts with the HTTP/2 preface "PRI * HTTP/2.0"
+      socket.once('readable', () => {
+        const chunk = socket.read() as Buffer | null;
+        if (chunk === null) return void socket.destroy();
+        socket.unshift(chunk);
+        if (chunk.length >= 3 && chunk[0] === 0x50 && chunk[1] === 0x52 && chunk[2] === 0x49) h2c.emit('connection', socket);
+        else http1.emit('connection', socket);
+      });
+    });
+  }
+
+  #tlsServer(): net.Server {
+    const server = http2.createSecureServer({
+      allowHTTP1: true,
+      settings: { maxHeaderListSize: this.#limits.maxHeaderSize },
+      SNICallback: (servername, cb) => cb(null, this.#contextFor(servername)),
+    });
+    this.#configureHttp1(server);
+    server.on('request', this.#onRequest);
+    server.on('upgrade', this.#onUpgrade);
+    server.on('session', this.#trackSession);
+    server.on('secureConnection', (socket) => this.#track(socket));
+    server.on('tlsClientError', (_err, socket) => socket.destroy());
+    this.#applyDefaultContext(server);
+    return server;
+  }
+
+  #contextFor(servername: string): SecureContext | undefined {
+    const bind = this.current;
+    const listener = selectListener(bind.listeners, normalizeHost(servername)) ?? bind.listeners.find((l) => !l.hostname) ?? bind.listeners[0];
+    return listener?.secureContext;
+  }
+
+  /** Clients without SNI get the certificate of the catch-all listener, else of the first one. */
+  #applyDefaultContext(server: http2.Http2SecureServer): void {
+    const l = this.current.listeners.find((x) => !x.hostname) ?? this.current.listeners[0];
+    if (l?.tlsPems && l.tlsPems !== this.#defaultPems) {
+      server.setSecureContext(l.tlsPems);
+      this.#defaultPems = l.tlsPems;
+    }
+  }
+
+  async listen(): Promise<void> {
+    const server = this.tls ? this.#tlsServer() : this.#plainServer();
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.current.address, port: this.current.port, backlog: 4096 }, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.#deps.log.error('listener error', { bind: this.key, err }));
+  }
+
+  update(bind: CompiledBind): void {
+    this.current = bind;
+    if (this.tls && this.#server) this.#applyDefaultContext(this.#server as http2.Http2SecureServer);
+  }
+
+  /** Stop accepting; let open exchanges finish (idle keep-alive connections close now), then cut. */
+  async close(drainMs: number): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.#http1?.closeIdleConnections();
+    (server as unknown as http.Server).closeIdleConnections?.();
+    for (const s of this.#sessions) s.close();
+    const deadline = Date.now() + drainMs;
+    while (this.#sockets.size && Date.now() < deadline) {
+      this.#http1?.closeIdleConnections();
+      (server as unknown as http.Server).closeIdleConnections?.();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of this.#sockets) s.destroy();
+    for (const s of this.#sessions) s.destroy();
+    await closed;
+  }
+}
+
+export interface BindError {
+  key: string;
+  message: string;
+}
+
+export class ServerSet {
+  readonly #servers = new Map<string, BindServer>();
+  readonly #deps: PipelineDeps;
+  readonly #limits: ServerLimits;
+  #errors: BindError[] = [];
+
+  constructor(deps: PipelineDeps, limits: ServerLimits) {
+    this.#deps = deps;
+    this.#limits = limits;
+  }
+
+  get errors(): readonly BindError[] {
+    return this.#errors;
+  }
+
+  /** The binds being served, "address|port". */
+  get keys(): string[] {
+    return [...this.#servers.keys()];
+  }
+
+  /** Makes the served binds match the table: new ones listen, kept ones switch table, gone ones drain. */
+  async apply(table: RouteTable): Promise<void> {
+    const errors: BindError[] = [];
+    const closing: Promise<void>[] = [];
+    for (const [key, server] of this.#servers) {
+      const next = table.binds.get(key);
+      if (next && next.tls === server.tls) server.update(next);
+      else {
+        this.#servers.delete(key);
+        closing.push(server.close(next ? 0 : this.#limits.drainMs));
+      }
+    }
+    // a bind that changes between TLS and plain must release its port before the new server takes it
+    if (closing.length) await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 100))]);
+    for (const [key, bind] of table.binds) {
+      if (this.#servers.has(key)) continue;
+      const server = new BindServer(bind, this.#deps, this.#limits);
+      try {
+        await server.listen();
+        this.#servers.set(key, server);
+      } catch (err) {
+        errors.push({ key, message: (err as Error).message });
+        this.#deps.log.error('cannot listen', { bind: `${bind.address}:${bind.port}`, err: (err as Error).message });
+      }
+    }
+    this.#errors = errors;
+  }
+
+  async close(drainMs = this.#limits.drainMs): Promise<void> {
+    const all = [...this.#servers.values()];
+    this.#servers.clear();
+    await Promise.all(all.map((s) => s.close(drainMs)));
+  }
+}

@@ -1,0 +1,30 @@
+// Where ProxyInputs come from: the from-files watcher, a fixed snapshot (tests, embedding), and later
+// the informer-backed cluster source. A source calls `emit` with a complete snapshot whenever it changes.
+import type { ProxyInputs } from '../model/inputs.ts';
+
+export interface InputSource {
+  readonly name: string;
+  /** Resolves after the first snapshot was emitted (or rejects if there can be none). */
+  start(emit: (inputs: ProxyInputs) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A source that emits one fixed snapshot; `update` emits a new one (for tests and embedding). */
+export function staticSource(initial: ProxyInputs): InputSource & { update(inputs: ProxyInputs): void } {
+  let emitFn: ((inputs: ProxyInputs) => void) | undefined;
+  let current = initial;
+  return {
+    name: 'static',
+    async start(emit) {
+      emitFn = emit;
+      emit(current);
+    },
+    async stop() {
+      emitFn = undefined;
+    },
+    update(inputs) {
+      current = inputs;
+      emitFn?.(inputs);
+    },
+  };
+}

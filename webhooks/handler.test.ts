@@ -1,0 +1,155 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PolicyEngine } from '../policies/engine.ts';
+import { builtinBundleBytes } from '../policies/test-helpers.ts';
+import type { AdmissionRequest, Decision } from '../policies/types.ts';
+import type { AuditRecord } from './audit-log.ts';
+import { createAdmissionHandler, type HandleResult } from './handler.ts';
+import { goodRouteSpec, inventory, review, routeRequest } from './test-fixtures.ts';
+
+describe('AdmissionReview handler', () => {
+  let engine: PolicyEngine;
+  const audit: AuditRecord[] = [];
+  const events: { request: AdmissionRequest; decisions: Decision[]; tenant?: string }[] = [];
+  let handle: (body: unknown) => HandleResult;
+
+  beforeAll(async () => {
+    engine = await PolicyEngine.create({ builtinBundle: builtinBundleBytes() });
+    engine.setData(inventory());
+    handle = createAdmissionHandler({
+      engine,
+      audit: { record: (r) => audit.push(r) },
+      events: { record: (request, decisions, tenant) => events.push({ request, decisions, tenant }) },
+    });
+  });
+
+  const answer = (body: unknown) => {
+    const result = handle(body);
+    if (result.status !== 200) throw new Error(`expected 200, got ${result.status}: ${result.reason}`);
+    return result.review;
+  };
+
+  it('allows a valid route, echoing the uid, and records nothing', () => {
+    audit.length = 0;
+    const r = answer(review(routeRequest()));
+    expect(r).toEqual({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'b5e4c0de-0000-4000-8000-000000000001', allowed: true, auditAnnotations: { tenant: 'acme' } },
+    });
+    expect(audit).toEqual([]);
+  });
+
+  it('denies with a 403 status listing each violation as [policy] message, and records it', () => {
+    audit.length = 0;
+    events.length = 0;
+    const spec = { ...goodRouteSpec, hostnames: ['www.example.org'], parentRefs: [{ name: 'private', namespace: 'infra' }] };
+    const r = answer(review(routeRequest(spec)));
+    expect(r.response.allowed).toBe(false);
+    expect(r.response.status?.code).toBe(403);
+    const lines = r.response.status!.message.split('\n');
+    expect(lines[0]).toBe('HTTPRoute acme-web/shop is refused by tenantgate policies:');
+    expect(lines.slice(1).map((l) => l.replace(/\].*/, ']'))).toEqual(['[route-hostnames]', '[route-parent-refs]']);
+    expect(lines[1]).toMatch(/^\[route-hostnames\] spec\.hostnames\[0\] 'www\.example\.org' is not among .* — use a hostname/);
+    expect(r.response.auditAnnotations).toEqual({ tenant: 'acme', decision: 'deny', policies: 'route-hostnames,route-parent-refs' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      uid: 'b5e4c0de-0000-4000-8000-000000000001',
+      user: 'alice',
+      groups: ['system:authenticated'],
+      operation: 'CREATE',
+      kind: 'HTTPRoute',
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      namespace: 'acme-web',
+      name: 'shop',
+      tenant: 'acme',
+      action: 'deny',
+      allowed: false,
+      dryRun: false,
+    });
+    expect(audit[0]!.violations.map((v) => v.policy)).toEqual(['route-hostnames', 'route-parent-refs']);
+    expect((audit[0]!.object as { spec: unknown }).spec).toEqual(spec);
+    expect(events).toHaveLength(1);
+  });
+
+  it('allows warn-mode violations with warnings, and dry-run ones silently, recording both', async () => {
+    audit.length = 0;
+    engine.setEnforcement({ default: 'deny', policies: { 'route-hostnames': 'warn', 'route-parent-refs': 'dryrun' } });
+    try {
+      const spec = { ...goodRouteSpec, hostnames: ['www.example.org'], parentRefs: [{ name: 'private', namespace: 'infra' }] };
+      const r = answer(review(routeRequest(spec)));
+      expect(r.response.allowed).toBe(true);
+      expect(r.response.status).toBeUndefined();
+      expect(r.response.warnings).toHaveLength(1);
+      expect(r.response.warnings![0]).toMatch(/^\[route-hostnames\] spec\.hostnames\[0\]/);
+      expect(r.response.auditAnnotations).toMatchObject({ decision: 'warn', policies: 'route-hostnames,route-parent-refs' });
+      expect(audit[0]!.violations.map((v) => v.action)).toEqual(['warn', 'dryrun']);
+      expect(audit[0]!.action).toBe('warn');
+    } finally {
+      engine.setEnforcement({ default: 'deny', policies: {} });
+    }
+  });
+
+  it('evaluates dry-run requests and marks them in the audit record', () => {
+    audit.length = 0;
+    const r = answer(review(routeRequest({ ...goodRouteSpec, hostnames: ['www.example.org'] }, { dryRun: true })));
+    expect(r.response.allowed).toBe(false);
+    expect(audit[0]).toMatchObject({ dryRun: true, action: 'deny' });
+  });
+
+  it('names the Tenant as the tenant of a Tenant change, and the owner of a namespace for Namespace changes', () => {
+    const tenant = answer(
+      review({
+        uid: 'u2',
+        kind: { group: 'tenantgate.io', version: 'v1alpha1', kind: 'Tenant' },
+        operation: 'CREATE',
+        name: 'initech',
+        userInfo: { username: 'admin' },
+        object: { metadata: { name: 'initech', uid: 'x' }, spec: { namespaces: [{ name: 'acme-web' }] } },
+      }),
+    );
+    expect(tenant.response.auditAnnotations).toMatchObject({ tenant: 'initech', policies: 'tenant-namespace-ownership,tenant-overlap' });
+    const ns = answer(
+      review({
+        uid: 'u3',
+        kind: { group: '', version: 'v1', kind: 'Namespace' },
+        operation: 'UPDATE',
+        name: 'acme-web',
+        userInfo: { username: 'alice' },
+        object: { metadata: { name: 'acme-web', labels: {} } },
+        oldObject: { metadata: { name: 'acme-web', labels: { 'tenantgate.io/tenant': 'acme' } } },
+      }),
+    );
+    expect(ns.response).toMatchObject({ allowed: false, auditAnnotations: { tenant: 'acme', policies: 'platform-labels' } });
+  });
+
+  it.each([
+    ['a JSON array', [], 'the body is not a JSON object'],
+    ['another apiVersion', { ...review(routeRequest()), apiVersion: 'admission.k8s.io/v1beta1' }, 'apiVersion is "admission.k8s.io/v1beta1", expected "admission.k8s.io/v1"'],
+    ['another kind', { ...review(routeRequest()), kind: 'Pod' }, 'kind is "Pod", expected "AdmissionReview"'],
+    ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 'request is missing or not an object'],
+    ['no uid', review({ ...routeRequest(), uid: undefined }), 'request.uid is missing or not a string'],
+    ['a kind without group', review({ ...routeRequest(), kind: { kind: 'HTTPRoute', version: 'v1' } }), 'request.kind must be {group, version, kind} strings'],
+    ['an unknown operation', review({ ...routeRequest(), operation: 'PATCH' }), 'request.operation is "PATCH", expected one of CREATE, UPDATE, DELETE, CONNECT'],
+    ['no userInfo', review({ ...routeRequest(), userInfo: null }), 'request.userInfo is missing or not an object'],
+    ['a CREATE without object', review({ ...routeRequest(), object: null }), 'request.object is required for CREATE'],
+    ['an object that is a string', review({ ...routeRequest(), object: 'x' }), 'request.object must be an object or null'],
+  ])('answers 400 to %s', (_name, body, reason) => {
+    expect(handle(body)).toEqual({ status: 400, reason: `malformed AdmissionReview: ${reason}` });
+  });
+
+  it('accepts a DELETE, whose object is null', () => {
+    const r = answer(
+      review({
+        uid: 'u4',
+        kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'ReferenceGrant' },
+        operation: 'DELETE',
+        namespace: 'acme-api',
+        name: 'g',
+        userInfo: { username: 'alice' },
+        object: null,
+        oldObject: { metadata: { name: 'g', namespace: 'acme-api' } },
+      }),
+    );
+    expect(r.response).toMatchObject({ uid: 'u4', allowed: false, auditAnnotations: { policies: 'reference-grant-owners' } });
+  });
+});

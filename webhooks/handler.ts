@@ -1,0 +1,64 @@
+// The AdmissionReview handler, independent of HTTP: a parsed body in, the answer out. Every decision that
+// denies, warns or is dry-run goes to the audit trail (file) and, unless the request is a dry run, to a
+// Warning Event; metrics count each violation by policy and action.
+import { componentLogger, type Logger } from '../lib/logger.ts';
+import type { PolicyEngine } from '../policies/engine.ts';
+import type { AdmissionRequest, Decision, Inventory } from '../policies/types.ts';
+import { auditRecord, type AuditSink } from './audit-log.ts';
+import { decisionsTotal, reviewsTotal } from './metrics.ts';
+import { buildResponse, describeObject, parseAdmissionReview, type AdmissionReviewResponse } from './review.ts';
+
+export interface ViolationEventSink {
+  record(request: AdmissionRequest, decisions: Decision[], tenant: string | undefined): void;
+}
+
+export interface AdmissionHandlerOptions {
+  engine: PolicyEngine;
+  audit?: AuditSink;
+  events?: ViolationEventSink;
+  logger?: Logger;
+}
+
+export type HandleResult = { status: 200; review: AdmissionReviewResponse } | { status: 400; reason: string };
+
+export type AdmissionHandler = (body: unknown) => HandleResult;
+
+export function createAdmissionHandler(options: AdmissionHandlerOptions): AdmissionHandler {
+  const log = options.logger ?? componentLogger('webhook');
+  return (body) => {
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) {
+      reviewsTotal.inc({ result: 'invalid' });
+      return { status: 400, reason: `malformed AdmissionReview: ${parsed.reason}` };
+    }
+    const { request } = parsed;
+    const { decisions } = options.engine.evaluateAdmission(request);
+    const tenant = tenantOf(request, options.engine.inventory);
+    const review = buildResponse({ request, decisions, tenant });
+    reviewsTotal.inc({ result: review.response.allowed ? 'allowed' : 'denied' });
+    if (decisions.length) {
+      for (const d of decisions) decisionsTotal.inc({ policy: d.policy, action: d.action });
+      options.audit?.record(auditRecord(request, decisions, tenant));
+      options.events?.record(request, decisions, tenant);
+      log.info(review.response.allowed ? 'admission allowed with violations' : 'admission denied', {
+        uid: request.uid,
+        object: describeObject(request),
+        operation: request.operation,
+        user: request.userInfo.username,
+        tenant,
+        dryRun: request.dryRun === true,
+        policies: decisions.map((d) => `${d.policy}:${d.action}`),
+      });
+    }
+    return { status: 200, review };
+  };
+}
+
+/** The tenant a request concerns: the Tenant itself, or the tenant whose namespace holds the object. */
+export function tenantOf(request: AdmissionRequest, inventory: Inventory): string | undefined {
+  const obj = (request.object ?? request.oldObject) as { metadata?: { name?: string } } | null | undefined;
+  const name = request.name || obj?.metadata?.name;
+  if (request.kind.group === 'tenantgate.io' && request.kind.kind === 'Tenant') return name;
+  if (request.kind.group === '' && request.kind.kind === 'Namespace') return name ? inventory.namespace_tenants[name] : undefined;
+  return request.namespace ? inventory.namespace_tenants[request.namespace] : undefined;
+}

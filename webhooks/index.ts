@@ -1,0 +1,227 @@
+// startWebhook: the admission webhook component. Loads the policies (built-in bundle + the platform
+// team's), keeps their data current from informers, serves AdmissionReviews over HTTPS, records the audit
+// trail, and registers itself with the API server with a caBundle it keeps valid.
+//
+// In a cluster (tenantgate run): certificates in Secret <namespace>/tenantgate-webhook-tls, registration
+// through Service <namespace>/tenantgate-webhook. With `local` (tenantgate local) or `url`: the API server
+// calls https://127.0.0.1:<port>/validate with an in-memory CA. Settings not passed as options come from
+// the environment: TENANTGATE_WEBHOOK_ADDRESS, POD_NAMESPACE, TENANTGATE_POLICY_CONFIG, TENANTGATE_AUDIT_LOG,
+// TENANTGATE_WEBHOOK_CERT_DIR (certificates from cert-manager instead of self-managed ones).
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { InformerFactory } from '../kube/informer-factory.ts';
+import { KINDS } from '../kube/resources.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { AdminServer } from '../lib/admin-server.ts';
+import { componentLogger } from '../lib/logger.ts';
+import { watchBundles, type BundleRefusal, type BundleWatcher, type ConfigMapCache } from '../policies/bundle-sources.ts';
+import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
+import { PolicyEngine } from '../policies/engine.ts';
+import { AUDIT_LOG_ENV, AuditLog, DEFAULT_AUDIT_LOG, IN_CLUSTER_AUDIT_LOG } from './audit-log.ts';
+import { ensureSecretCertificates, ephemeralCertificates, readCertificateDir, type ServingCertificates } from './certs.ts';
+import { createAdmissionHandler } from './handler.ts';
+import { startInventorySync } from './inventory-source.ts';
+import {
+  DEFAULT_OPERATOR_NAMESPACE,
+  DEFAULT_SERVICE_NAME,
+  registerWebhook,
+  type ClientConfig,
+  type RegistrationOptions,
+} from './registration.ts';
+import { startWebhookServer, VALIDATE_PATH } from './server.ts';
+import { ViolationEvents } from './violation-events.ts';
+
+export interface StartWebhookOptions {
+  kubeConfig?: KubeConfig;
+  /** share the process's client and informers (one watch per kind); created and owned here otherwise */
+  client?: KubeClient;
+  informers?: InformerFactory;
+  admin?: AdminServer;
+  /** tenantgate local: serve on 127.0.0.1 with in-memory certificates; state (audit log) under stateDir */
+  local?: { stateDir: string; caPem?: string };
+  /** listen address; default $TENANTGATE_WEBHOOK_ADDRESS, 0.0.0.0:9443 (local: 127.0.0.1:0) */
+  address?: string;
+  /** the operator's namespace (Secret, Service, exempt from the webhook); default $POD_NAMESPACE or tenantgate-system */
+  namespace?: string;
+  serviceName?: string;
+  secretName?: string;
+  /** register with this URL instead of the Service; "{port}" is replaced by the bound port */
+  url?: string;
+  /** default true */
+  register?: boolean;
+  registrationName?: string;
+  /** limit the webhook to labelled objects (tests sharing one API server) */
+  objectSelector?: RegistrationOptions['objectSelector'];
+  /** default $TENANTGATE_POLICY_CONFIG; deny for every policy and no custom bundles without one */
+  policyConfigPath?: string;
+  policyConfig?: PolicyConfig;
+  auditLogPath?: string;
+  auditMaxSizeBytes?: number;
+  auditMaxFiles?: number;
+  deadlineMs?: number;
+  bodyLimitBytes?: number;
+  /** how often to check the certificates (Secret or certDir); default 1 h */
+  certCheckIntervalMs?: number;
+  /**
+   * serve tls.crt/tls.key from this directory (a mounted cert-manager Secret), re-read on change; the
+   * caBundle is then cert-manager's to inject, so the webhook does not register itself unless asked.
+   * Default $TENANTGATE_WEBHOOK_CERT_DIR.
+   */
+  certDir?: string;
+}
+
+export interface RunningWebhook {
+  /** host:port bound */
+  address: string;
+  port: number;
+  engine: PolicyEngine;
+  auditLogPath: string;
+  caBundlePem: string;
+  stop(): Promise<void>;
+}
+
+export async function startWebhook(options: StartWebhookOptions): Promise<RunningWebhook> {
+  const log = componentLogger('webhook');
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const fn of cleanup.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.error('error while stopping the webhook', { err });
+      }
+    }
+  };
+  try {
+    const namespace = options.namespace ?? process.env.POD_NAMESPACE ?? DEFAULT_OPERATOR_NAMESPACE;
+    const policyConfig = resolvePolicyConfig(options);
+    const engine = await PolicyEngine.create({ enforcement: policyConfig.enforcement });
+
+    const client = options.client ?? new KubeClient({ kubeConfig: requireKubeConfig(options), userAgent: 'tenantgate-webhook' });
+    if (!options.client) cleanup.push(() => client.close());
+    const informers = options.informers ?? new InformerFactory({ client });
+    const recorder = new EventRecorder({ client, reportingController: 'tenantgate.io/webhook' });
+    cleanup.push(() => recorder.close());
+
+    const inventory = startInventorySync({ informers, engine });
+    cleanup.push(() => inventory.stop());
+    const configMaps = policyConfig.bundles.some((b) => 'configMap' in b) ? informers.informer(KINDS.ConfigMap) : undefined;
+    if (!options.informers) {
+      informers.start();
+      cleanup.push(() => informers.stop());
+    }
+    const watchers: BundleWatcher[] = watchBundles(policyConfig.bundles, {
+      engine,
+      ...(configMaps ? { configMaps: configMaps as unknown as ConfigMapCache } : {}),
+      onRefused: (r) => recordRefusal(recorder, r, policyConfig),
+    });
+    cleanup.push(() => watchers.forEach((w) => w.stop()));
+    options.admin?.addReadinessCheck('webhook-inventory', () => inventory.hasSynced() || 'waiting for the first list of ' + informers.pending().join(', '));
+    // serving before the inventory is in would let tenant changes through unchecked
+    await inventory.ready;
+    await Promise.all(watchers.map((w) => w.ready));
+
+    const auditLogPath =
+      options.auditLogPath ??
+      process.env[AUDIT_LOG_ENV] ??
+      (options.local
+        ? join(options.local.stateDir, 'audit', 'admission.jsonl')
+        : process.env.KUBERNETES_SERVICE_HOST
+          ? IN_CLUSTER_AUDIT_LOG
+          : DEFAULT_AUDIT_LOG);
+    const audit = new AuditLog({ path: auditLogPath, maxSizeBytes: options.auditMaxSizeBytes, maxFiles: options.auditMaxFiles });
+    cleanup.push(() => audit.close());
+
+    const byUrl = options.local !== undefined || options.url !== undefined;
+    const certDir = options.certDir ?? process.env.TENANTGATE_WEBHOOK_CERT_DIR;
+    const serviceName = options.serviceName ?? DEFAULT_SERVICE_NAME;
+    const secretName = options.secretName ?? 'tenantgate-webhook-tls';
+    const hosts = byUrl ? ['127.0.0.1', 'localhost'] : serviceHosts(serviceName, namespace);
+    const loadCerts = (): Promise<ServingCertificates> =>
+      certDir
+        ? readCertificateDir(certDir)
+        : byUrl
+          ? ephemeralCertificates(hosts)
+          : ensureSecretCertificates({ client, namespace, secretName, hosts });
+    let certs = await loadCerts();
+
+    const server = await startWebhookServer({
+      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder) }),
+      address: options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
+      certPem: certs.certPem,
+      keyPem: certs.keyPem,
+      deadlineMs: options.deadlineMs,
+      bodyLimitBytes: options.bodyLimitBytes,
+    });
+    cleanup.push(() => server.close());
+
+    const clientConfig: ClientConfig = byUrl
+      ? { url: (options.url ?? `https://127.0.0.1:{port}${VALIDATE_PATH}`).replace('{port}', String(server.port)) }
+      : { service: { namespace, name: serviceName } };
+    const register = async () => {
+      if (options.register === false || (certDir && options.register !== true)) return;
+      await registerWebhook(client, {
+        clientConfig,
+        ...(certs.caBundlePem ? { caBundlePem: certs.caBundlePem } : {}),
+        operatorNamespace: namespace,
+        ...(options.registrationName ? { name: options.registrationName } : {}),
+        ...(options.objectSelector ? { objectSelector: options.objectSelector } : {}),
+      });
+    };
+    await register();
+
+    if (!byUrl || certDir) {
+      // renewals by any replica reach every replica within one interval
+      const timer = setInterval(() => {
+        void loadCerts().then(
+          async (next) => {
+            if (next.certPem === certs.certPem && next.caBundlePem === certs.caBundlePem) return;
+            certs = next;
+            server.setCertificate(next.certPem, next.keyPem);
+            await register();
+            log.info('webhook serving certificate rotated', { notAfter: next.notAfter.toISOString() });
+          },
+          (err: unknown) => log.error('webhook certificate check failed', { err }),
+        );
+      }, options.certCheckIntervalMs ?? 3_600_000);
+      timer.unref();
+      cleanup.push(() => clearInterval(timer));
+    }
+
+    log.info('webhook serving', { address: server.address, clientConfig, auditLog: auditLogPath, bundles: engine.bundles().map((b) => b.name) });
+    return { address: server.address, port: server.port, engine, auditLogPath, caBundlePem: certs.caBundlePem, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function resolvePolicyConfig(options: StartWebhookOptions): PolicyConfig {
+  if (options.policyConfig) return options.policyConfig;
+  const path = options.policyConfigPath ?? process.env.TENANTGATE_POLICY_CONFIG;
+  return path ? loadPolicyConfigFile(path) : defaultPolicyConfig();
+}
+
+function requireKubeConfig(options: StartWebhookOptions): KubeConfig {
+  if (!options.kubeConfig) throw new Error('startWebhook needs a kubeConfig or a client');
+  return options.kubeConfig;
+}
+
+function serviceHosts(service: string, namespace: string): string[] {
+  return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, `${service}.${namespace}`, service];
+}
+
+/** A refused bundle: an Event on its ConfigMap (files have no object to hang one on; the log has it). */
+function recordRefusal(recorder: EventRecorder, refusal: BundleRefusal, config: PolicyConfig): void {
+  const spec = config.bundles.find((b) => b.name === refusal.bundle);
+  if (!spec || !('configMap' in spec)) return;
+  const regarding: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: spec.configMap.name, namespace: spec.configMap.namespace } };
+  recorder.record(regarding, {
+    type: 'Warning',
+    reason: 'PolicyBundleRefused',
+    action: 'LoadBundle',
+    note: `policy bundle '${refusal.bundle}' refused; the last good version stays in force: ${refusal.reason}`,
+  });
+}

@@ -1,0 +1,31 @@
+// Shared by the webhook unit tests: the Rego tests' inventory and AdmissionReview builders.
+import { regoFixture } from '../policies/test-helpers.ts';
+import type { AdmissionRequest, Inventory } from '../policies/types.ts';
+
+export const inventory = (): Inventory => regoFixture('data.tenantgate.testdata.inventory') as Inventory;
+
+export const goodRouteSpec = {
+  parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
+  hostnames: ['shop.acme.example.com'],
+  rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
+};
+
+export function routeRequest(spec: Record<string, unknown> = goodRouteSpec, extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return {
+    uid: 'b5e4c0de-0000-4000-8000-000000000001',
+    kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
+    resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' },
+    operation: 'CREATE',
+    namespace: 'acme-web',
+    name: 'shop',
+    userInfo: { username: 'alice', groups: ['system:authenticated'] },
+    object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'shop', namespace: 'acme-web' }, spec },
+    oldObject: null,
+    dryRun: false,
+    ...extra,
+  };
+}
+
+export function review(request: unknown) {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request };
+}
