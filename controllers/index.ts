@@ -50,7 +50,7 @@ export interface OperatorOptions {
   informers?: InformerFactory;
   /** adds an "operator" readiness check */
   admin?: AdminServer;
-  /** parallel Tenant reconciles; default 4 */
+  /** parallel Tenant reconciles; default $TENANTGATE_OPERATOR_CONCURRENCY or 4 */
   concurrency?: number;
   /** re-check every Tenant this often, with no API calls unless something drifted; default 10 min */
   resyncPeriodMs?: number;
@@ -98,7 +98,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const tenantSelector = options.tenantSelector ?? parseSelector(process.env.TENANTGATE_TENANT_SELECTOR);
   const recorder = new EventRecorder({ client, reportingController: 'tenantgate.io/operator', reportingInstance: identity, logger: log });
   const reconciler = new TenantReconciler({ client, informers, recorder, logger: log, tenantSelector });
-  const controller = new Controller({ name: 'tenant', reconcile: (key) => reconciler.reconcile(key), concurrency: options.concurrency, logger: log });
+  const controller = new Controller({ name: 'tenant', reconcile: (key) => reconciler.reconcile(key), concurrency: options.concurrency ?? (Number(process.env.TENANTGATE_OPERATOR_CONCURRENCY) || 4), logger: log });
   const enqueueAll = () => enqueueEverything(controller, informers);
   const offs = watchForChanges(informers, controller, options.resyncPeriodMs ?? 600_000);
   factory.start();

@@ -81,7 +81,12 @@ export class LeaderElector {
 
   constructor(options: LeaderElectionOptions) {
     this.identity = options.identity ?? `${os.hostname()}_${randomBytes(4).toString('hex')}`;
-    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.#o = {
+      ...options,
+      leaseDurationMs: options.leaseDurationMs ?? 15_000,
+      renewDeadlineMs: options.renewDeadlineMs ?? 10_000,
+      retryPeriodMs: options.retryPeriodMs ?? 2_000,
+    };
     if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new Error('leader election: renew deadline must be shorter than the lease duration');
     if (this.#o.retryPeriodMs >= this.#o.renewDeadlineMs) throw new Error('leader election: retry period must be shorter than the renew deadline');
     this.#log = options.logger ?? componentLogger('leader-election', { lease: `${options.namespace}/${options.name}` });

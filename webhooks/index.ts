@@ -112,15 +112,17 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       informers.start();
       cleanup.push(() => informers.stop());
     }
+    options.admin?.addReadinessCheck('webhook-inventory', () => inventory.hasSynced() || 'waiting for the first list of ' + informers.pending().join(', '));
+    // serving before the inventory is in would let tenant changes through unchecked
+    await inventory.ready;
+    // a ConfigMap that is merely not listed yet must not count as missing
+    if (configMaps) await configMaps.waitForSync({ timeoutMs: 60_000 });
     const watchers: BundleWatcher[] = watchBundles(policyConfig.bundles, {
       engine,
       ...(configMaps ? { configMaps: configMaps as unknown as ConfigMapCache } : {}),
       onRefused: (r) => recordRefusal(recorder, r, policyConfig),
     });
     cleanup.push(() => watchers.forEach((w) => w.stop()));
-    options.admin?.addReadinessCheck('webhook-inventory', () => inventory.hasSynced() || 'waiting for the first list of ' + informers.pending().join(', '));
-    // serving before the inventory is in would let tenant changes through unchecked
-    await inventory.ready;
     await Promise.all(watchers.map((w) => w.ready));
 
     const auditLogPath =

@@ -59,6 +59,18 @@ function classify(err: unknown): { status: number; message: string; retryable: b
   return { status: 502, message: `upstream error${code ? ` (${code})` : ''}`, retryable: false };
 }
 
+const EXCHANGE = Symbol('tenantgate.exchange');
+
+// shared listeners (no closure per request): `this` is the client response carrying its exchange
+function onClientClose(this: ClientResponse & { [EXCHANGE]?: Exchange }): void {
+  const ex = this[EXCHANGE];
+  if (ex !== undefined && !ex.finished) ex.finish({ status: 499, error: 'client closed the connection' }, new Error('client closed'));
+}
+
+function onClientDrain(this: ClientResponse & { [EXCHANGE]?: Exchange }): void {
+  this[EXCHANGE]?.current?.controller?.resume();
+}
+
 export function nextEndpoint(backend: CompiledBackend): UpstreamEndpoint {
   const eps = backend.endpoints;
   if (eps.length === 1) return eps[0] as UpstreamEndpoint;
@@ -114,21 +126,17 @@ export class Exchange {
   endpoint: UpstreamEndpoint | undefined;
   requestTimer: NodeJS.Timeout | undefined;
   backendTimer: NodeJS.Timeout | undefined;
-  readonly onDrain: () => void;
-  readonly onClientClose: () => void;
 
   constructor(o: ExchangeOptions) {
     this.o = o;
-    this.onDrain = () => this.current?.controller?.resume();
-    this.onClientClose = () => {
-      if (!this.finished) this.finish({ status: 499, error: 'client closed the connection' }, new Error('client closed'));
-    };
   }
 
   start(): void {
     const t = this.o.rule.requestTimeoutMs;
     if (t > 0) this.requestTimer = setTimeout(() => this.onRequestTimeout(), t);
-    this.o.res.on('close', this.onClientClose);
+    const res = this.o.res as ClientResponse & { [EXCHANGE]?: Exchange };
+    res[EXCHANGE] = this;
+    res.on('close', onClientClose);
     this.send();
   }
 
@@ -200,7 +208,7 @@ export class Exchange {
     if (this.discarding || this.finished) return;
     if (!this.o.res.write(chunk)) {
       controller.pause();
-      this.o.res.once('drain', this.onDrain);
+      this.o.res.once('drain', onClientDrain);
     }
   }
 
@@ -252,7 +260,7 @@ export class Exchange {
     this.finished = true;
     this.clearBackendTimer();
     if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
-    this.o.res.removeListener('close', this.onClientClose);
+    this.o.res.removeListener('close', onClientClose);
     const attempt = this.current;
     this.current = undefined;
     if (abortReason && attempt) attempt.abort(abortReason);

@@ -14,7 +14,7 @@ import { replyEmpty, replyRedirect, replyText, type ClientResponse } from './rep
 import { chooseBackend, routeRequest, type ClientRequest, type RoutedRequest } from './route-request.ts';
 import { hostWithoutPort, redirectLocation, rewritePath } from './url-filters.ts';
 import type { UpstreamRegistry } from './upstreams.ts';
-import type { CompiledBackend, CompiledBind, CompiledListener, CompiledMirror, CompiledRule } from '../table/types.ts';
+import type { CompiledBackend, CompiledBind, CompiledListener, CompiledMirror, CompiledRedirect, CompiledRule } from '../table/types.ts';
 import type { Dispatcher } from 'undici';
 
 export interface PipelineDeps {
@@ -118,84 +118,92 @@ interface Pending {
   started: number;
   routed: RoutedRequest;
   policyHeaders?: Record<string, string>;
+  backend?: CompiledBackend;
+}
+
+function answer(p: Pending, status: number, message: string): void {
+  replyText(p.res, status, message, p.policyHeaders, p.routed.grpc);
+  record(p.deps, p.req, p.started, { listener: p.routed.listener, rule: p.routed.rule, backend: p.backend, status, error: message });
+}
+
+function redirect(p: Pending, r: CompiledRedirect): void {
+  const { listener, rawHost, path, search, entry } = p.routed;
+  const location = redirectLocation(r, { scheme: listener.scheme, host: hostWithoutPort(rawHost), path, query: search.slice(1), listenerPort: listener.port }, entry);
+  replyRedirect(p.res, r.statusCode, location);
+  record(p.deps, p.req, p.started, { listener, rule: p.routed.rule, backend: p.backend, status: r.statusCode });
+}
+
+/** Request headers for the backend: hop-by-hop removed, X-Forwarded-* added, modifiers applied. */
+function requestHeadersFor(p: Pending, rule: CompiledRule, backend: CompiledBackend, rewriteHost: string | undefined): string[] {
+  const { req, routed } = p;
+  const conn = req.httpVersionMajor === 1 ? req.headers.connection : undefined;
+  const tokens = conn === undefined || conn === 'keep-alive' || conn === 'close' ? undefined : connectionTokens(conn);
+  let headers = upstreamHeaders(req.rawHeaders, { clientIp: clientIp(req), proto: routed.listener.scheme, host: routed.rawHost }, tokens);
+  if (rule.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, rule.requestHeaders);
+  if (backend.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, backend.requestHeaders);
+  if (rewriteHost !== undefined) headers = setFlatHeader(headers, 'host', rewriteHost);
+  return headers;
+}
+
+function start(p: Pending, ex: Exchange, mirrors: readonly CompiledMirror[], body: Buffer | ClientRequest | AsyncIterable<Buffer> | null): void {
+  if (mirrors.length !== 0) sendMirrors(p.deps, mirrors, ex.o.method, ex.o.path, ex.o.headers, body === null || Buffer.isBuffer(body) ? body : null);
+  ex.o.body = body as Buffer | null;
+  ex.start();
 }
 
 function forward(p: Pending): void {
   const { req, res, deps, routed } = p;
-  const { rule, listener, entry } = routed;
-  const done = (o: Omit<Outcome, 'listener' | 'rule'>) => record(deps, req, p.started, { listener, rule, ...o });
-  const reply = (status: number, message: string, backend?: CompiledBackend) => {
-    replyText(res, status, message, p.policyHeaders, routed.grpc);
-    done({ status, error: message, backend });
-  };
-  if (rule.invalid !== undefined) return reply(500, 'route rule is invalid');
-  // CORS preflight is answered here and never forwarded
-  const origin = req.headers.origin;
+  const { rule, entry } = routed;
+  if (rule.invalid !== undefined) return answer(p, 500, 'route rule is invalid');
   let extra = p.policyHeaders;
+  const origin = req.headers.origin;
   if (rule.cors !== undefined && origin !== undefined) {
+    // a CORS preflight is answered here and never forwarded
     const acrm = req.headers['access-control-request-method'];
     if (req.method === 'OPTIONS' && acrm !== undefined) {
       replyEmpty(res, 200, { ...preflightHeaders(rule.cors, origin, String(acrm), req.headers['access-control-request-headers'] as string | undefined), ...extra });
-      return done({ status: 200 });
+      return record(deps, req, p.started, { listener: routed.listener, rule, status: 200 });
     }
     const h = responseCorsHeaders(rule.cors, origin);
     if (h) extra = { ...extra, ...h };
   }
-  const redirectReq = () => ({ scheme: listener.scheme, host: hostWithoutPort(routed.rawHost), path: routed.path, query: routed.search.slice(1), listenerPort: listener.port });
-  if (rule.redirect !== undefined) {
-    const status = rule.redirect.statusCode;
-    replyRedirect(res, status, redirectLocation(rule.redirect, redirectReq(), entry));
-    return done({ status });
-  }
-  if (rule.backends.length === 0) return reply(500, 'route rule has no backends');
+  if (rule.redirect !== undefined) return redirect(p, rule.redirect);
+  if (rule.backends.length === 0) return answer(p, 500, 'route rule has no backends');
   const backend = chooseBackend(rule);
-  if (backend === undefined) return reply(500, 'route rule has no backend with a weight above zero');
-  if (backend.redirect !== undefined) {
-    const status = backend.redirect.statusCode;
-    replyRedirect(res, status, redirectLocation(backend.redirect, redirectReq(), entry));
-    return done({ status, backend });
-  }
-  if (backend.errorStatus !== undefined) return reply(backend.errorStatus, backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved', backend);
+  if (backend === undefined) return answer(p, 500, 'route rule has no backend with a weight above zero');
+  p.backend = backend;
+  if (backend.redirect !== undefined) return redirect(p, backend.redirect);
+  if (backend.errorStatus !== undefined) return answer(p, backend.errorStatus, backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved');
 
-  const rawConnection = req.httpVersionMajor === 1 ? req.headers.connection : undefined;
-  let headers = upstreamHeaders(req.rawHeaders, { clientIp: clientIp(req), proto: listener.scheme, host: routed.rawHost }, rawConnection === undefined || rawConnection === 'keep-alive' || rawConnection === 'close' ? undefined : connectionTokens(rawConnection));
-  if (rule.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, rule.requestHeaders);
-  if (backend.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, backend.requestHeaders);
   const rewrite = backend.rewrite ?? rule.rewrite;
-  let path = routed.path;
-  if (rewrite !== undefined) {
-    if (rewrite.hostname !== undefined) headers = setFlatHeader(headers, 'host', rewrite.hostname);
-    path = rewritePath(path, rewrite.path, entry);
-  }
-  const upstreamPath = routed.search ? path + routed.search : path;
-  const method = req.method ?? 'GET';
-  const mirrors = backend.mirrors.length ? [...rule.mirrors, ...backend.mirrors] : rule.mirrors;
-  const withBody = hasBody(req);
-  const start = (body: Buffer | ClientRequest | AsyncIterable<Buffer> | null) => {
-    if (mirrors.length) sendMirrors(deps, mirrors, method, upstreamPath, headers, body === null || Buffer.isBuffer(body) ? body : null);
-    new Exchange({
-      res,
-      rule,
-      backend,
-      method,
-      path: upstreamPath,
-      headers,
-      body: body as Buffer | null,
-      extraResponseHeaders: extra,
-      grpc: routed.grpc,
-      upstreams: deps.upstreams,
-      onDone: (d: ExchangeDone) => done({ status: d.status, error: d.error, upstream: d.endpoint, backend }),
-    }).start();
-  };
-  if (!withBody) return start(null);
+  const headers = requestHeadersFor(p, rule, backend, rewrite?.hostname);
+  const path = rewrite !== undefined ? rewritePath(routed.path, rewrite.path, entry) : routed.path;
+  const mirrors = backend.mirrors.length !== 0 ? [...rule.mirrors, ...backend.mirrors] : rule.mirrors;
+  const ex = new Exchange({
+    res,
+    rule,
+    backend,
+    method: req.method ?? 'GET',
+    path: routed.search ? path + routed.search : path,
+    headers,
+    body: null,
+    extraResponseHeaders: extra,
+    grpc: routed.grpc,
+    upstreams: deps.upstreams,
+    onDone: (d: ExchangeDone) => record(deps, req, p.started, { listener: routed.listener, rule, backend, status: d.status, error: d.error, upstream: d.endpoint }),
+  });
+  if (!hasBody(req)) return start(p, ex, mirrors, null);
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > deps.maxBodyBytes) return reply(413, 'request body too large');
-  if (rule.retry !== undefined || mirrors.length) {
+  if (declared > deps.maxBodyBytes) return answer(p, 413, 'request body too large');
+  if (rule.retry !== undefined || mirrors.length !== 0) {
     // a body that may be sent more than once is read first
-    bufferBody(req, deps.maxBodyBytes).then(start, (err: unknown) => reply(err instanceof BodyTooLargeError ? 413 : 400, err instanceof BodyTooLargeError ? 'request body too large' : 'could not read the request body'));
+    bufferBody(req, deps.maxBodyBytes).then(
+      (body) => start(p, ex, mirrors, body),
+      (err: unknown) => answer(p, err instanceof BodyTooLargeError ? 413 : 400, err instanceof BodyTooLargeError ? 'request body too large' : 'could not read the request body'),
+    );
     return;
   }
-  start(Number.isFinite(declared) ? req : limitedBody(req, deps.maxBodyBytes));
+  start(p, ex, mirrors, Number.isFinite(declared) ? req : limitedBody(req, deps.maxBodyBytes));
 }
 
 function afterPolicies(p: Pending, outcome: PolicyOutcome): void {

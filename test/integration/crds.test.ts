@@ -1,15 +1,17 @@
 // Our CRDs and the Gateway API CRDs, installed in a real kube-apiserver: valid objects are stored and read
 // back; invalid ones are refused by the API server with a message that names the field.
-import { KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RateLimitPolicy, Tenant } from '../../api/index.ts';
+import { createObject, deleteObject, type Named } from '../../kube/apply.ts';
+import { KubeApiError, KubeClient } from '../../kube/client.ts';
 import { uniqueName } from '../env/names.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 
-let api: KubernetesObjectApi;
+let client: KubeClient;
 beforeAll(() => {
-  api = KubernetesObjectApi.makeApiClient(testKubeConfig());
+  client = new KubeClient({ kubeConfig: testKubeConfig() });
 });
+afterAll(() => client.close());
 
 function tenant(spec: Partial<Tenant['spec']> = {}): Tenant {
   return {
@@ -21,15 +23,15 @@ function tenant(spec: Partial<Tenant['spec']> = {}): Tenant {
 }
 
 /** The API server's refusal message for creating `obj`, or fails the test if it was accepted. */
-async function refusal(obj: KubernetesObject): Promise<string> {
+async function refusal(obj: Named): Promise<string> {
   try {
-    await api.create(obj);
+    await createObject(client, obj);
   } catch (err) {
-    const e = err as { code?: number; body?: unknown };
-    expect(e.code).toBe(422);
-    return typeof e.body === 'string' ? e.body : JSON.stringify(e.body);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect((err as KubeApiError).statusCode).toBe(422);
+    return JSON.stringify((err as KubeApiError).status);
   }
-  throw new Error(`${obj.kind} ${obj.metadata?.name} was accepted`);
+  throw new Error(`${obj.kind} ${obj.metadata.name} was accepted`);
 }
 
 describe('Tenant CRD', () => {
@@ -43,16 +45,12 @@ describe('Tenant CRD', () => {
       hostnames: ['acme.example.com', '*.acme.example.com'],
       limits: { maxRoutes: 50, rateLimit: { requests: 1000, unit: 'Second' } },
     });
-    await api.create(t);
-    const back = (await api.read({
-      apiVersion: t.apiVersion,
-      kind: t.kind,
-      metadata: { name: t.metadata.name },
-    })) as Tenant;
+    await createObject(client, t);
+    const back = (await client.get<Tenant>(t, { name: t.metadata.name }))!;
     expect(back.spec.hostnames).toEqual(['acme.example.com', '*.acme.example.com']);
     expect(back.spec.limits?.rateLimit).toEqual({ requests: 1000, unit: 'Second' });
     expect(back.spec.namespaceDeletionPolicy).toBe('Retain');
-    await api.delete(back);
+    await deleteObject(client, t);
   });
 
   it('refuses an unknown rate unit, naming the field', async () => {
@@ -112,9 +110,10 @@ describe('RateLimitPolicy CRD', () => {
   });
 
   it('stores a valid policy', async () => {
-    const created = await api.create(policy({}));
+    const p = policy({});
+    const created = await createObject(client, p);
     expect(created.metadata?.uid).toBeTruthy();
-    await api.delete(created);
+    await deleteObject(client, p);
   });
 
   it('refuses requests: 0 and an unknown unit, naming both fields', async () => {
@@ -147,29 +146,30 @@ describe('RateLimitPolicy CRD', () => {
 describe('Gateway API CRDs', () => {
   it('serves Gateways and HTTPRoutes', async () => {
     const ns = 'default';
-    const gw = await api.create({
+    const gw: Named & { spec: unknown } = {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'Gateway',
       metadata: { name: uniqueName('gw'), namespace: ns },
       spec: { gatewayClassName: 'tenantgate', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
-    } as KubernetesObject);
-    const route = await api.create({
+    };
+    const route: Named & { spec: unknown } = {
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
       metadata: { name: uniqueName('route'), namespace: ns },
       spec: {
-        parentRefs: [{ name: gw.metadata!.name }],
+        parentRefs: [{ name: gw.metadata.name }],
         rules: [{ backendRefs: [{ name: 'echo', port: 80 }] }],
       },
-    } as KubernetesObject);
-    const back = (await api.read({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: route.metadata!.name!, namespace: ns },
-    })) as KubernetesObject & { spec: { rules: { matches?: unknown[] }[] } };
+    };
+    await createObject(client, gw);
+    await createObject(client, route);
+    const back = await client.get<Named & { spec: { rules: { matches?: unknown[] }[] } }>(
+      route,
+      route.metadata,
+    );
     // the API server applied the Gateway API defaults: a rule without matches matches PathPrefix /
-    expect(back.spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
-    await api.delete(route);
-    await api.delete(gw);
+    expect(back!.spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
+    await deleteObject(client, route);
+    await deleteObject(client, gw);
   });
 });

@@ -136,7 +136,7 @@ export interface OperatorProcess {
 }
 
 /** `tenantgate run --components operator` as a child process, scoped to a shard and a Lease namespace. */
-export async function spawnOperator(options: { shard: string; leaseNamespace: string; identity: string }): Promise<OperatorProcess> {
+export async function spawnOperator(options: { shard: string; leaseNamespace: string; identity: string; env?: Record<string, string> }): Promise<OperatorProcess> {
   const [port] = await freePorts(1);
   const adminAddress = `127.0.0.1:${port}`;
   const proc = spawn(process.execPath, [join(projectRoot, 'cmd/tenantgate.ts'), 'run', '--components', 'operator', '--kubeconfig', testKubeconfigPath(), '--admin-address', adminAddress], {
@@ -147,6 +147,7 @@ export async function spawnOperator(options: { shard: string; leaseNamespace: st
       TENANTGATE_TENANT_SELECTOR: `${SHARD_LABEL}=${options.shard}`,
       TENANTGATE_OPERATOR_IDENTITY: options.identity,
       TENANTGATE_LOG_LEVEL: 'info',
+      ...options.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
