@@ -105,7 +105,7 @@ test: deps tools build typecheck test-policies test-vitest conformance ## Run ev
 test-vitest: deps tools build
 	$(NODE_BIN)/vitest run
 
-test-unit: deps ## Unit tests only (no cluster, no tools needed)
+test-unit: deps policies ## Unit tests only (no cluster; bin/opa compiles the policies they load)
 	$(NODE_BIN)/vitest run --project unit
 
 test-integration: deps tools build ## Integration tests against a real control plane

@@ -52,7 +52,8 @@ export interface OperatorOptions {
   admin?: AdminServer;
   /** parallel Tenant reconciles; default $TENANTGATE_OPERATOR_CONCURRENCY or 4 */
   concurrency?: number;
-  /** re-check every Tenant this often, with no API calls unless something drifted; default 10 min */
+  /** re-check every Tenant this often, with no API calls unless something drifted; default
+   *  $TENANTGATE_RESYNC_PERIOD_MS or 10 min */
   resyncPeriodMs?: number;
   /** false: reconcile without a Lease (a single replica, tests); default: elect on a Lease */
   leaderElection?: LeaderElectionConfig | false;
@@ -100,7 +101,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const reconciler = new TenantReconciler({ client, informers, recorder, logger: log, tenantSelector });
   const controller = new Controller({ name: 'tenant', reconcile: (key) => reconciler.reconcile(key), concurrency: options.concurrency ?? (Number(process.env.TENANTGATE_OPERATOR_CONCURRENCY) || 4), logger: log });
   const enqueueAll = () => enqueueEverything(controller, informers);
-  const offs = watchForChanges(informers, controller, options.resyncPeriodMs ?? 600_000);
+  const offs = watchForChanges(informers, controller, options.resyncPeriodMs ?? (Number(process.env.TENANTGATE_RESYNC_PERIOD_MS) || 600_000));
   factory.start();
   options.admin?.addReadinessCheck('operator', () => factory.hasSynced(OPERATOR_KINDS) || `waiting for caches: ${factory.pending().join('; ')}`);
 

@@ -13,7 +13,7 @@
 // check ownership first and pass metadata.resourceVersion, which apply treats as a precondition.
 import { ContentType, isNotFound, type KubeClient } from './client.ts';
 import { resourcePath } from './resources.ts';
-import type { KubeObject, ManagedFieldsEntry, OwnerReference } from './types.ts';
+import type { KubeObject, ManagedFieldsEntry, ObjectMeta, OwnerReference } from './types.ts';
 
 /** The one field manager every tenantgate write uses. */
 export const FIELD_MANAGER = 'tenantgate';
@@ -32,7 +32,15 @@ export interface ApplyOptions extends WriteOptions {
 }
 
 /** Any object with apiVersion, kind and metadata.name (and namespace for namespaced kinds). */
-export type Named = KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+export type Named = {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta & { name: string; namespace?: string };
+  // `any`, not `unknown`: only an `any` index signature accepts interface types (Lease, RoleBinding...)
+  // as well as object literals with kind-specific fields (spec, rules, data...)
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [field: string]: any;
+};
 
 async function pathFor(client: KubeClient, obj: Named, subresource?: string, collection = false): Promise<string> {
   const info = await client.resources.resolve(obj);

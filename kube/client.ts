@@ -309,7 +309,8 @@ export function resourceOf(path: string): string {
   const segs = path.split('?')[0]!.split('/').filter(Boolean);
   const rest = segs[0] === 'api' ? segs.slice(2) : segs[0] === 'apis' ? segs.slice(3) : [];
   if (rest.length === 0) return 'discovery';
-  const inNamespace = rest[0] === 'namespaces' && rest.length >= 3;
+  // /namespaces/NAME/status and /finalize are the Namespace's own subresources, not a namespaced resource
+  const inNamespace = rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'));
   const [resource, , sub] = inNamespace ? rest.slice(2) : rest;
   return sub ? `${resource}/${sub}` : (resource ?? 'unknown');
 }

@@ -241,6 +241,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** Test hook: drop the watch and resume from `resourceVersion` (e.g. a compacted one, to provoke 410). */
   forceReconnect(resourceVersion?: string): void {
     if (resourceVersion !== undefined) this.#rv = resourceVersion;
+    if (!this.#started || this.#stopped) return;
     this.#reconnectRequested = true;
     this.#abort?.abort();
   }
@@ -301,6 +302,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     } while (cont);
     this.#replace(items);
     this.#rv = rv;
+    this.#lastError = undefined;
     if (!this.#synced) {
       this.#synced = true;
       for (const waiter of this.#syncWaiters.splice(0)) waiter();
@@ -320,6 +322,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       { signal, idleTimeoutMs: (timeoutSeconds + 30) * 1000 },
     );
     const opened = Date.now();
+    this.#lastError = undefined;
     let events = 0;
     const decoder = new TextDecoder();
     let buffered = '';

@@ -15,7 +15,7 @@ export interface ResourceInfo extends KindRef {
   namespaced: boolean;
 }
 
-export const UnknownKindError = defineError('TG_KUBE_UNKNOWN_KIND', 'the API server does not serve kind %s in %s%s');
+export const UnknownKindError = defineError('TG_KUBE_UNKNOWN_KIND', 'the API server does not serve %s in %s%s (is its CRD installed?)');
 
 const k = (apiVersion: string, kind: string, plural: string, namespaced: boolean): ResourceInfo => ({
   apiVersion,
@@ -112,12 +112,13 @@ export class ResourceResolver {
   async resolve(ref: KindRef): Promise<ResourceInfo> {
     const known = knownResource(ref);
     if (known) return known;
-    let list = await this.#discover(ref.apiVersion, false);
-    let found = findKind(list, ref);
-    if (!found) {
+    let found: ReturnType<typeof findKind>;
+    try {
+      found = findKind(await this.#discover(ref.apiVersion, false), ref);
       // a CRD may have been installed after our first look
-      list = await this.#discover(ref.apiVersion, true);
-      found = findKind(list, ref);
+      found ??= findKind(await this.#discover(ref.apiVersion, true), ref);
+    } catch (err) {
+      throw new UnknownKindError([ref.kind, ref.apiVersion, `: ${(err as Error).message}`], { cause: err });
     }
     if (!found) throw new UnknownKindError([ref.kind, ref.apiVersion, '']);
     return { apiVersion: ref.apiVersion, kind: ref.kind, plural: found.name, namespaced: found.namespaced };
@@ -130,7 +131,7 @@ export class ResourceResolver {
         (body) => body as APIResourceList,
         (err: unknown) => {
           this.#groupVersions.delete(apiVersion);
-          throw new UnknownKindError(['(any)', apiVersion, `: ${(err as Error).message}`], { cause: err });
+          throw err;
         },
       );
       this.#groupVersions.set(apiVersion, pending);

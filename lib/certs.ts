@@ -139,7 +139,10 @@ export async function createKeyPair(): Promise<KeyPairPem> {
 }
 
 /** A CA kept as PEM (e.g. in a Secret), made able to sign again. Only ECDSA P-256 CAs made here. */
-export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+export async function loadCertificateAuthority(
+  certPem: string,
+  keyPem: string,
+): Promise<CertificateAuthority> {
   const cert = new x509.X509Certificate(certPem);
   const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   const privateKey = await crypto.subtle.importKey('pkcs8', der, keyAlgorithm, true, ['sign']);

@@ -2,7 +2,13 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { watchBundleConfigMap, watchBundleFile, type BundleRefusal, type ConfigMapCache, type ConfigMapLike } from './bundle-sources.ts';
+import {
+  watchBundleConfigMap,
+  watchBundleFile,
+  type BundleRefusal,
+  type ConfigMapCache,
+  type ConfigMapLike,
+} from './bundle-sources.ts';
 import { PolicyEngine } from './engine.ts';
 import { buildBundle, builtinBundleBytes } from './test-helpers.ts';
 
@@ -47,7 +53,10 @@ describe('custom bundle sources', () => {
     };
     put(v1);
     const refused: BundleRefusal[] = [];
-    const watcher = watchBundleFile({ name: 'team', file }, { engine, pollIntervalMs: 50, onRefused: (r) => refused.push(r) });
+    const watcher = watchBundleFile(
+      { name: 'team', file },
+      { engine, pollIntervalMs: 50, onRefused: (r) => refused.push(r) },
+    );
     try {
       await watcher.ready;
       expect(engine.evaluateAccess('always', input).reason).toBe('v1');
@@ -59,7 +68,9 @@ describe('custom bundle sources', () => {
       expect(engine.evaluateAccess('always', input).reason).toBe('v1');
 
       put(v2);
-      await vi.waitFor(() => expect(engine.evaluateAccess('always', input).reason).toBe('v2'), { timeout: 5000 });
+      await vi.waitFor(() => expect(engine.evaluateAccess('always', input).reason).toBe('v2'), {
+        timeout: 5000,
+      });
     } finally {
       watcher.stop();
       engine.removeBundle('team');
@@ -68,7 +79,10 @@ describe('custom bundle sources', () => {
 
   it('refuses a missing file without failing the start', async () => {
     const refused: BundleRefusal[] = [];
-    const watcher = watchBundleFile({ name: 'gone', file: '/nonexistent/bundle.tar.gz' }, { engine, onRefused: (r) => refused.push(r) });
+    const watcher = watchBundleFile(
+      { name: 'gone', file: '/nonexistent/bundle.tar.gz' },
+      { engine, onRefused: (r) => refused.push(r) },
+    );
     await watcher.ready;
     watcher.stop();
     expect(refused[0]!.reason).toContain('cannot read /nonexistent/bundle.tar.gz');
@@ -90,7 +104,10 @@ describe('custom bundle sources', () => {
       },
     };
     const refused: BundleRefusal[] = [];
-    const spec = { name: 'cm-team', configMap: { namespace: 'tenantgate-system', name: 'team', key: 'bundle.tar.gz' } };
+    const spec = {
+      name: 'cm-team',
+      configMap: { namespace: 'tenantgate-system', name: 'team', key: 'bundle.tar.gz' },
+    };
     const watcher = watchBundleConfigMap(spec, cache, { engine, onRefused: (r) => refused.push(r) });
     try {
       await watcher.ready;

@@ -71,7 +71,11 @@ class Loader {
   }
 
   refuse(reason: string, error?: unknown): void {
-    this.#log.error('policy bundle refused; the last good one stays in force', { bundle: this.#name, source: this.#source, reason });
+    this.#log.error('policy bundle refused; the last good one stays in force', {
+      bundle: this.#name,
+      source: this.#source,
+      reason,
+    });
     this.#options.onRefused?.({ bundle: this.#name, source: this.#source, reason, error });
   }
 
@@ -96,10 +100,15 @@ class Loader {
   }
 }
 
-export function watchBundleFile(spec: { name: string; file: string }, options: BundleWatchOptions): BundleWatcher {
+export function watchBundleFile(
+  spec: { name: string; file: string },
+  options: BundleWatchOptions,
+): BundleWatcher {
   const loader = new Loader(spec.name, `file ${spec.file}`, options);
   const reload = () => loader.load(() => readFile(spec.file));
-  const ready = stat(spec.file).then(reload, (err: unknown) => loader.refuse(`cannot read ${spec.file}: ${errorMessage(err)}`, err));
+  const ready = stat(spec.file).then(reload, (err: unknown) =>
+    loader.refuse(`cannot read ${spec.file}: ${errorMessage(err)}`, err),
+  );
   const onChange = () => void reload();
   watchFile(spec.file, { interval: options.pollIntervalMs ?? 2000, persistent: false }, onChange);
   return { ready, stop: () => unwatchFile(spec.file, onChange) };
@@ -119,7 +128,11 @@ export function watchBundleConfigMap(
   const off = cache.addHandlers({
     onAdd: (cm) => void (isOurs(cm) && reload(cm).then(settle)),
     onUpdate: (cm, old) => void (isOurs(cm) && cm !== old && reload(cm)),
-    onDelete: (cm) => void (isOurs(cm) && loader.refuse('the ConfigMap was deleted; the bundle loaded from it stays until it returns')),
+    onDelete: (cm) =>
+      void (
+        isOurs(cm) &&
+        loader.refuse('the ConfigMap was deleted; the bundle loaded from it stays until it returns')
+      ),
   });
   const existing = cache.get(name, namespace);
   if (existing) {
@@ -137,15 +150,24 @@ function configMapBytes(cm: ConfigMapLike, key: string): Uint8Array {
   const text = cm.data?.[key];
   if (text !== undefined) return Buffer.from(text, 'utf8');
   const keys = [...Object.keys(cm.binaryData ?? {}), ...Object.keys(cm.data ?? {})];
-  throw new Error(`the ConfigMap has no key '${key}' (it has: ${keys.join(', ') || 'none'}); put the bundle under binaryData.${key}`);
+  throw new Error(
+    `the ConfigMap has no key '${key}' (it has: ${keys.join(', ') || 'none'}); put the bundle under binaryData.${key}`,
+  );
 }
 
 /** Starts a watcher for each configured bundle; ConfigMap sources need `configMaps`. */
-export function watchBundles(specs: BundleSourceSpec[], options: BundleWatchOptions & { configMaps?: ConfigMapCache }): BundleWatcher[] {
+export function watchBundles(
+  specs: BundleSourceSpec[],
+  options: BundleWatchOptions & { configMaps?: ConfigMapCache },
+): BundleWatcher[] {
   return specs.map((spec) => {
     if ('file' in spec) return watchBundleFile(spec, options);
     if (!options.configMaps) {
-      const loader = new Loader(spec.name, `ConfigMap ${spec.configMap.namespace}/${spec.configMap.name}`, options);
+      const loader = new Loader(
+        spec.name,
+        `ConfigMap ${spec.configMap.namespace}/${spec.configMap.name}`,
+        options,
+      );
       loader.refuse('ConfigMap bundles need a cluster connection');
       return { ready: Promise.resolve(), stop: () => {} };
     }

@@ -30,7 +30,8 @@ const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 /** The policy.wasm of a bundle archive (tar.gz from `opa build`), or the bytes themselves if they are wasm. */
 export function extractWasm(name: string, bytes: Uint8Array): Buffer {
   if (WASM_MAGIC.every((b, i) => bytes[i] === b)) return Buffer.from(bytes);
-  if (!isGzip(bytes)) throw new BundleError([name, 'neither a bundle archive (tar.gz) nor a WebAssembly module']);
+  if (!isGzip(bytes))
+    throw new BundleError([name, 'neither a bundle archive (tar.gz) nor a WebAssembly module']);
   let files: Map<string, Buffer>;
   try {
     files = readTar(bytes);
@@ -39,7 +40,10 @@ export function extractWasm(name: string, bytes: Uint8Array): Buffer {
   }
   const wasm = files.get('policy.wasm') ?? [...files.entries()].find(([path]) => path.endsWith('.wasm'))?.[1];
   if (!wasm) {
-    throw new BundleError([name, `the archive holds no policy.wasm (files: ${[...files.keys()].join(', ') || 'none'}); build it with opa build -t wasm`]);
+    throw new BundleError([
+      name,
+      `the archive holds no policy.wasm (files: ${[...files.keys()].join(', ') || 'none'}); build it with opa build -t wasm`,
+    ]);
   }
   return wasm;
 }
@@ -50,7 +54,9 @@ export async function loadBundle(name: string, bytes: Uint8Array): Promise<Loade
   try {
     policy = await loadPolicy(wasm, undefined, customBuiltins);
   } catch (err) {
-    throw new BundleError([name, `the WebAssembly module does not load: ${errorMessage(err)}`], { cause: err });
+    throw new BundleError([name, `the WebAssembly module does not load: ${errorMessage(err)}`], {
+      cause: err,
+    });
   }
   const entrypoints = policy.entrypoints as Record<string, number>;
   const hasAdmission = ADMISSION_ENTRYPOINT in entrypoints;
@@ -78,18 +84,29 @@ function readCatalog(name: string, policy: LoadedPolicy, entrypoints: Record<str
   try {
     catalog = resultOf(policy, {}, CATALOG_ENTRYPOINT);
   } catch (err) {
-    throw new BundleError([name, `${CATALOG_ENTRYPOINT} fails to evaluate: ${wasmError(err)}`], { cause: err });
+    throw new BundleError([name, `${CATALOG_ENTRYPOINT} fails to evaluate: ${wasmError(err)}`], {
+      cause: err,
+    });
   }
   if (!isRecord(catalog)) throw new BundleError([name, `${CATALOG_ENTRYPOINT} is not an object of rules`]);
   return Object.entries(catalog).map(([rule, entry]) => {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(rule)) {
-      throw new BundleError([name, `data-path rule name '${rule}' is not a DNS label (AccessPolicy spec.rule must match it)`]);
+      throw new BundleError([
+        name,
+        `data-path rule name '${rule}' is not a DNS label (AccessPolicy spec.rule must match it)`,
+      ]);
     }
     if (!isRecord(entry) || typeof entry.entrypoint !== 'string' || !isRecord(entry.schema)) {
-      throw new BundleError([name, `catalog entry '${rule}' needs an entrypoint (string) and a schema (object)`]);
+      throw new BundleError([
+        name,
+        `catalog entry '${rule}' needs an entrypoint (string) and a schema (object)`,
+      ]);
     }
     if (!(entry.entrypoint in entrypoints)) {
-      throw new BundleError([name, `rule '${rule}' names entrypoint ${entry.entrypoint}, which the module was not built with (add -e ${entry.entrypoint})`]);
+      throw new BundleError([
+        name,
+        `rule '${rule}' names entrypoint ${entry.entrypoint}, which the module was not built with (add -e ${entry.entrypoint})`,
+      ]);
     }
     return {
       name: rule,
@@ -105,11 +122,18 @@ function readCatalog(name: string, policy: LoadedPolicy, entrypoints: Record<str
 function smokeTest(name: string, policy: LoadedPolicy): void {
   let result: unknown;
   try {
-    result = resultOf(policy, { request: { uid: 'smoke-test', kind: {}, operation: 'CREATE', userInfo: {} } }, ADMISSION_ENTRYPOINT);
+    result = resultOf(
+      policy,
+      { request: { uid: 'smoke-test', kind: {}, operation: 'CREATE', userInfo: {} } },
+      ADMISSION_ENTRYPOINT,
+    );
   } catch (err) {
-    throw new BundleError([name, `${ADMISSION_ENTRYPOINT} fails to evaluate: ${wasmError(err)}`], { cause: err });
+    throw new BundleError([name, `${ADMISSION_ENTRYPOINT} fails to evaluate: ${wasmError(err)}`], {
+      cause: err,
+    });
   }
-  if (!Array.isArray(result)) throw new BundleError([name, `${ADMISSION_ENTRYPOINT} must be a set of {"policy", "msg"} objects`]);
+  if (!Array.isArray(result))
+    throw new BundleError([name, `${ADMISSION_ENTRYPOINT} must be a set of {"policy", "msg"} objects`]);
 }
 
 /** opa-wasm throws strings and errors alike. */

@@ -13,7 +13,9 @@ interface Capabilities {
 }
 
 export function wasmCapabilities(opa: string): Capabilities {
-  const current = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' })) as Capabilities;
+  const current = JSON.parse(
+    execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' }),
+  ) as Capabilities;
   const require = createRequire(import.meta.url);
   // the SDK does not export its capabilities file; it sits at the package root, beside src/
   const sdkPath = join(dirname(require.resolve('@open-policy-agent/opa-wasm')), '..', 'capabilities.json');

@@ -23,12 +23,21 @@ bundles:
   });
 
   it('defaults to deny with no custom bundles', () => {
-    expect(parsePolicyConfig('', 'empty')).toEqual({ enforcement: { default: 'deny', policies: {} }, bundles: [] });
+    expect(parsePolicyConfig('', 'empty')).toEqual({
+      enforcement: { default: 'deny', policies: {} },
+      bundles: [],
+    });
   });
 
   it.each([
-    ['enforcement: {default: block}', "enforcement.default: 'block' is not an enforcement action (use deny, warn, dryrun)"],
-    ['enforcement: {policies: {route-count: off}}', "enforcement.policies.route-count: 'off' is not an enforcement action"],
+    [
+      'enforcement: {default: block}',
+      "enforcement.default: 'block' is not an enforcement action (use deny, warn, dryrun)",
+    ],
+    [
+      'enforcement: {policies: {route-count: off}}',
+      "enforcement.policies.route-count: 'off' is not an enforcement action",
+    ],
     ['bundles: [{name: builtin, file: x}]', "bundles[0]: the name 'builtin' is taken"],
     ['bundles: [{name: x}]', "bundles[0] ('x') needs file: PATH or configMap"],
     ['[1, 2]', 'must be a mapping'],

@@ -57,14 +57,21 @@ export function parsePolicyConfig(text: string, source: string): PolicyConfig {
     throw new PolicyConfigError([source, `not YAML: ${errorMessage(err)}`], { cause: err });
   }
   if (!isRecord(doc)) throw new PolicyConfigError([source, 'must be a mapping with enforcement and bundles']);
-  return { enforcement: parseEnforcement(doc.enforcement ?? {}, source), bundles: parseBundles(doc.bundles ?? [], source) };
+  return {
+    enforcement: parseEnforcement(doc.enforcement ?? {}, source),
+    bundles: parseBundles(doc.bundles ?? [], source),
+  };
 }
 
 export function parseEnforcement(raw: unknown, source: string): EnforcementConfig {
   if (!isRecord(raw)) throw new PolicyConfigError([source, 'enforcement must be a mapping']);
-  const config: EnforcementConfig = { default: action(raw.default ?? 'deny', `${source}: enforcement.default`), policies: {} };
+  const config: EnforcementConfig = {
+    default: action(raw.default ?? 'deny', `${source}: enforcement.default`),
+    policies: {},
+  };
   const policies = raw.policies ?? {};
-  if (!isRecord(policies)) throw new PolicyConfigError([source, 'enforcement.policies must map policy names to actions']);
+  if (!isRecord(policies))
+    throw new PolicyConfigError([source, 'enforcement.policies must map policy names to actions']);
   for (const [policy, value] of Object.entries(policies)) {
     config.policies[policy] = action(value, `${source}: enforcement.policies.${policy}`);
   }
@@ -72,8 +79,12 @@ export function parseEnforcement(raw: unknown, source: string): EnforcementConfi
 }
 
 function action(value: unknown, where: string): EnforcementAction {
-  if (typeof value === 'string' && (ENFORCEMENT_ACTIONS as readonly string[]).includes(value)) return value as EnforcementAction;
-  throw new PolicyConfigError([where, `'${String(value)}' is not an enforcement action (use ${ENFORCEMENT_ACTIONS.join(', ')})`]);
+  if (typeof value === 'string' && (ENFORCEMENT_ACTIONS as readonly string[]).includes(value))
+    return value as EnforcementAction;
+  throw new PolicyConfigError([
+    where,
+    `'${String(value)}' is not an enforcement action (use ${ENFORCEMENT_ACTIONS.join(', ')})`,
+  ]);
 }
 
 function parseBundles(raw: unknown, source: string): BundleSourceSpec[] {
@@ -81,14 +92,25 @@ function parseBundles(raw: unknown, source: string): BundleSourceSpec[] {
   const seen = new Set<string>([BUILTIN_BUNDLE]);
   return raw.map((b: unknown, i) => {
     const where = `bundles[${i}]`;
-    if (!isRecord(b) || typeof b.name !== 'string' || !b.name) throw new PolicyConfigError([source, `${where} needs a name`]);
+    if (!isRecord(b) || typeof b.name !== 'string' || !b.name)
+      throw new PolicyConfigError([source, `${where} needs a name`]);
     if (seen.has(b.name)) throw new PolicyConfigError([source, `${where}: the name '${b.name}' is taken`]);
     seen.add(b.name);
     if (typeof b.file === 'string') return { name: b.name, file: b.file };
     const cm = b.configMap;
     if (isRecord(cm) && typeof cm.namespace === 'string' && typeof cm.name === 'string') {
-      return { name: b.name, configMap: { namespace: cm.namespace, name: cm.name, key: typeof cm.key === 'string' ? cm.key : 'bundle.tar.gz' } };
+      return {
+        name: b.name,
+        configMap: {
+          namespace: cm.namespace,
+          name: cm.name,
+          key: typeof cm.key === 'string' ? cm.key : 'bundle.tar.gz',
+        },
+      };
     }
-    throw new PolicyConfigError([source, `${where} ('${b.name}') needs file: PATH or configMap: {namespace, name, key}`]);
+    throw new PolicyConfigError([
+      source,
+      `${where} ('${b.name}') needs file: PATH or configMap: {namespace, name, key}`,
+    ]);
   });
 }

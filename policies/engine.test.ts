@@ -13,7 +13,12 @@ function routeCreate(spec: Record<string, unknown>, namespace = 'acme-web'): Adm
     namespace,
     name: 'shop',
     userInfo: { username: 'alice', groups: ['system:authenticated'] },
-    object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'shop', namespace }, spec },
+    object: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'shop', namespace },
+      spec,
+    },
   };
 }
 
@@ -59,7 +64,11 @@ catalog := {"team-header": {"entrypoint": "tenantgate/access/team_header/decisio
 default decision := {"allow": false, "status": 403, "reason": "wrong team"}
 decision := {"allow": true, "status": 200, "reason": "ok"} if input.headers["x-team"] == input.parameters.team`,
 };
-const customEntrypoints = ['tenantgate/admission/violations', 'tenantgate/access/catalog', 'tenantgate/access/team_header/decision'];
+const customEntrypoints = [
+  'tenantgate/admission/violations',
+  'tenantgate/access/catalog',
+  'tenantgate/access/team_header/decision',
+];
 
 describe('PolicyEngine', () => {
   let builtin: Buffer;
@@ -78,36 +87,58 @@ describe('PolicyEngine', () => {
   it('loads the built-in bundle with its data-path rules', async () => {
     const e = await engine();
     expect(e.bundles()).toEqual([expect.objectContaining({ name: 'builtin', admission: true })]);
-    expect(e.accessRules().map((r) => r.name).sort()).toEqual(['allow-cidrs', 'api-key', 'methods', 'require-headers']);
+    expect(
+      e
+        .accessRules()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['allow-cidrs', 'api-key', 'methods', 'require-headers']);
   });
 
   it('accepts a route inside the fences and refuses one outside, naming each policy', async () => {
     const e = await engine();
     expect(e.evaluateAdmission(routeCreate(goodRoute))).toMatchObject({ decisions: [], denied: false });
     const bad = e.evaluateAdmission(
-      routeCreate({ ...goodRoute, hostnames: ['www.globex.example.com'], parentRefs: [{ name: 'private', namespace: 'infra' }] }),
+      routeCreate({
+        ...goodRoute,
+        hostnames: ['www.globex.example.com'],
+        parentRefs: [{ name: 'private', namespace: 'infra' }],
+      }),
     );
     expect(bad.denied).toBe(true);
     expect(bad.decisions.map((d) => [d.policy, d.action])).toEqual([
       ['route-hostnames', 'deny'],
       ['route-parent-refs', 'deny'],
     ]);
-    expect(bad.decisions[0]!.message).toContain("'www.globex.example.com' is not among tenant 'acme' hostnames");
+    expect(bad.decisions[0]!.message).toContain(
+      "'www.globex.example.com' is not among tenant 'acme' hostnames",
+    );
   });
 
   it('sees a new data document at once, without recompiling', async () => {
     const e = await engine();
     expect(e.evaluateAdmission(routeCreate(goodRoute)).denied).toBe(false);
     e.setData({ ...inventory, route_counts: { ...inventory.route_counts, acme: 3 } });
-    expect(e.evaluateAdmission(routeCreate(goodRoute)).decisions.map((d) => d.policy)).toEqual(['route-count']);
+    expect(e.evaluateAdmission(routeCreate(goodRoute)).decisions.map((d) => d.policy)).toEqual([
+      'route-count',
+    ]);
     e.setData(inventory);
     expect(e.evaluateAdmission(routeCreate(goodRoute)).denied).toBe(false);
   });
 
   it('applies the enforcement action configured per policy', async () => {
-    const e = await engine({ enforcement: { default: 'deny', policies: { 'route-hostnames': 'warn', 'route-parent-refs': 'dryrun' } } });
+    const e = await engine({
+      enforcement: {
+        default: 'deny',
+        policies: { 'route-hostnames': 'warn', 'route-parent-refs': 'dryrun' },
+      },
+    });
     const result = e.evaluateAdmission(
-      routeCreate({ ...goodRoute, hostnames: ['x.example.org'], parentRefs: [{ name: 'private', namespace: 'infra' }] }),
+      routeCreate({
+        ...goodRoute,
+        hostnames: ['x.example.org'],
+        parentRefs: [{ name: 'private', namespace: 'infra' }],
+      }),
     );
     expect(result.decisions.map((d) => [d.policy, d.action])).toEqual([
       ['route-hostnames', 'warn'],
@@ -115,7 +146,9 @@ describe('PolicyEngine', () => {
     ]);
     expect(result.denied).toBe(false);
     e.setEnforcement({ default: 'warn', policies: {} });
-    expect(e.evaluateAdmission(routeCreate({ ...goodRoute, hostnames: ['x.example.org'] })).decisions[0]!.action).toBe('warn');
+    expect(
+      e.evaluateAdmission(routeCreate({ ...goodRoute, hostnames: ['x.example.org'] })).decisions[0]!.action,
+    ).toBe('warn');
   });
 
   it('checks AccessPolicy parameters against the schema of the rule', async () => {
@@ -123,7 +156,9 @@ describe('PolicyEngine', () => {
     expect(e.evaluateAdmission(accessPolicy('allow-cidrs', { cidrs: ['10.0.0.0/8'] })).denied).toBe(false);
     const bad = e.evaluateAdmission(accessPolicy('allow-cidrs', { cidrs: ['10.0.0.0/40'] }));
     expect(bad.decisions.map((d) => d.policy)).toEqual(['access-policy-rule']);
-    expect(bad.decisions[0]!.message).toMatch(/^spec\.parameters\.cidrs\[0\] is '10\.0\.0\.0\/40', not a CIDR/);
+    expect(bad.decisions[0]!.message).toMatch(
+      /^spec\.parameters\.cidrs\[0\] is '10\.0\.0\.0\/40', not a CIDR/,
+    );
     expect(e.evaluateAdmission(accessPolicy('team-header', { team: 'blue' })).denied).toBe(true);
   });
 
@@ -134,7 +169,9 @@ describe('PolicyEngine', () => {
       status: 200,
       reason: 'source address in an allowed range',
     });
-    expect(e.evaluateAccess('methods', { ...request, method: 'POST', parameters: { methods: ['GET'] } })).toMatchObject({
+    expect(
+      e.evaluateAccess('methods', { ...request, method: 'POST', parameters: { methods: ['GET'] } }),
+    ).toMatchObject({
       allow: false,
       status: 403,
     });
@@ -152,7 +189,9 @@ describe('PolicyEngine', () => {
     expect(e.evaluateAccess('team-header', { ...request, parameters: { team: 'blue' } }).allow).toBe(true);
     expect(e.evaluateAccess('team-header', { ...request, parameters: { team: 'red' } }).allow).toBe(false);
     expect(e.evaluateAdmission(accessPolicy('team-header', { team: 'blue' })).denied).toBe(false);
-    expect(e.evaluateAdmission(accessPolicy('team-header', {})).decisions[0]!.message).toContain('spec.parameters.team is required');
+    expect(e.evaluateAdmission(accessPolicy('team-header', {})).decisions[0]!.message).toContain(
+      'spec.parameters.team is required',
+    );
     expect(e.removeBundle('team-rules')).toBe(true);
     expect(e.evaluateAdmission(routeCreate(goodRoute)).decisions).toEqual([]);
   });
@@ -160,9 +199,13 @@ describe('PolicyEngine', () => {
   it('refuses broken bundles and keeps the last good one in force', async () => {
     const e = await engine();
     await e.setBundle('team-rules', custom);
-    await expect(e.setBundle('team-rules', Buffer.from('not a bundle'))).rejects.toThrow(/neither a bundle archive/);
+    await expect(e.setBundle('team-rules', Buffer.from('not a bundle'))).rejects.toThrow(
+      /neither a bundle archive/,
+    );
     const noEntrypoints = buildBundle({ 'x.rego': 'package x\ny := 1' }, ['x/y']);
-    await expect(e.setBundle('team-rules', noEntrypoints)).rejects.toThrow(/has neither entrypoint tenantgate\/admission\/violations/);
+    await expect(e.setBundle('team-rules', noEntrypoints)).rejects.toThrow(
+      /has neither entrypoint tenantgate\/admission\/violations/,
+    );
     const clash = buildBundle(
       {
         'c.rego': `package tenantgate.access
@@ -171,10 +214,14 @@ d := {"allow": true}`,
       },
       ['tenantgate/access/catalog', 'tenantgate/access/d'],
     );
-    await expect(e.setBundle('team-rules', clash)).rejects.toThrow(/'methods' is already provided by bundle 'builtin'/);
+    await expect(e.setBundle('team-rules', clash)).rejects.toThrow(
+      /'methods' is already provided by bundle 'builtin'/,
+    );
     // the previous team-rules still serves
     expect(e.evaluateAccess('team-header', { ...request, parameters: { team: 'blue' } }).allow).toBe(true);
-    expect(e.evaluateAdmission(routeCreate(goodRoute)).decisions.map((d) => d.policy)).toEqual(['require-team-label']);
+    expect(e.evaluateAdmission(routeCreate(goodRoute)).decisions.map((d) => d.policy)).toEqual([
+      'require-team-label',
+    ]);
   });
 
   it('fails closed when a bundle fails during evaluation', async () => {
@@ -191,6 +238,8 @@ violations contains {"policy": "p", "msg": http.send({"method": "GET", "url": "h
     await e.setBundle('failing', failing);
     const result = e.evaluateAdmission(routeCreate(goodRoute));
     expect(result.denied).toBe(true);
-    expect(result.decisions).toEqual([expect.objectContaining({ policy: BUNDLE_ERROR_POLICY, bundle: 'failing', action: 'deny' })]);
+    expect(result.decisions).toEqual([
+      expect.objectContaining({ policy: BUNDLE_ERROR_POLICY, bundle: 'failing', action: 'deny' }),
+    ]);
   });
 });

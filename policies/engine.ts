@@ -13,7 +13,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineError } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
-import { ADMISSION_ENTRYPOINT, BundleError, isRecord, loadBundle, resultOf, wasmError, type LoadedBundle } from './bundle.ts';
+import {
+  ADMISSION_ENTRYPOINT,
+  BundleError,
+  isRecord,
+  loadBundle,
+  resultOf,
+  wasmError,
+  type LoadedBundle,
+} from './bundle.ts';
 import { actionFor, BUILTIN_BUNDLE, type EnforcementConfig } from './config.ts';
 import { bundleLoads, evaluationErrors, evaluationSeconds } from './metrics.ts';
 import {
@@ -31,7 +39,10 @@ export const BuiltinBundleMissingError = defineError(
   'TG_POLICY_BUILTIN_MISSING',
   'the built-in policy bundle is not at %s — run `make policies` (or set TENANTGATE_POLICY_BUNDLE)',
 );
-export const UnknownAccessRuleError = defineError('TG_POLICY_UNKNOWN_RULE', "no loaded policy bundle provides data-path rule '%s'");
+export const UnknownAccessRuleError = defineError(
+  'TG_POLICY_UNKNOWN_RULE',
+  "no loaded policy bundle provides data-path rule '%s'",
+);
 
 /** The policy name of a violation that comes from a bundle failing to evaluate (fails closed). */
 export const BUNDLE_ERROR_POLICY = 'policy-bundle-error';
@@ -64,7 +75,10 @@ export class PolicyEngine {
 
   private constructor(options: PolicyEngineOptions) {
     this.#log = options.logger ?? componentLogger('policy-engine');
-    this.#enforcement = { default: options.enforcement?.default ?? 'deny', policies: { ...options.enforcement?.policies } };
+    this.#enforcement = {
+      default: options.enforcement?.default ?? 'deny',
+      policies: { ...options.enforcement?.policies },
+    };
   }
 
   static async create(options: PolicyEngineOptions = {}): Promise<PolicyEngine> {
@@ -144,11 +158,16 @@ export class PolicyEngine {
     return [...this.#rules.values()];
   }
 
-  /** Every policy of every bundle against one admission request, with the configured actions. */
-  evaluateAdmission(request: AdmissionRequest): AdmissionEvaluation {
+  /**
+   * Every policy of every bundle against one admission request, with the configured actions.
+   * `inputJson`, when given, is the request already serialised as the JSON text of a document whose
+   * `request` it is (an AdmissionReview body as received): it is handed to the wasm as it is, saving a
+   * serialisation per review.
+   */
+  evaluateAdmission(request: AdmissionRequest, inputJson?: ArrayBuffer): AdmissionEvaluation {
     const started = performance.now();
     // serialised once for every bundle (opa-wasm takes an ArrayBuffer as ready JSON)
-    const input = toJsonBuffer({ request });
+    const input = inputJson ?? toJsonBuffer({ request });
     const decisions: Decision[] = [];
     for (const bundle of this.#bundles.values()) {
       if (!bundle.hasAdmission) continue;
@@ -174,7 +193,9 @@ export class PolicyEngine {
     try {
       const result = resultOf(bundle.policy, input, found.entrypoint);
       if (!isRecord(result) || typeof result.allow !== 'boolean') {
-        throw new Error(`${found.entrypoint} answered ${JSON.stringify(result)}, not {allow, status, reason}`);
+        throw new Error(
+          `${found.entrypoint} answered ${JSON.stringify(result)}, not {allow, status, reason}`,
+        );
       }
       return {
         allow: result.allow,
@@ -183,7 +204,11 @@ export class PolicyEngine {
       };
     } catch (err) {
       evaluationErrors.inc({ bundle: bundle.name });
-      this.#log.error('data-path rule failed to evaluate', { rule, bundle: bundle.name, err: wasmError(err) });
+      this.#log.error('data-path rule failed to evaluate', {
+        rule,
+        bundle: bundle.name,
+        err: wasmError(err),
+      });
       return { allow: false, status: 500, reason: `access rule '${rule}' failed to evaluate` };
     } finally {
       evaluationSeconds.observe({ kind: 'access' }, (performance.now() - started) / 1000);
@@ -197,16 +222,32 @@ export class PolicyEngine {
     } catch (err) {
       evaluationErrors.inc({ bundle: bundle.name });
       this.#log.error('admission policies failed to evaluate', { bundle: bundle.name, err: wasmError(err) });
-      return [{ policy: BUNDLE_ERROR_POLICY, bundle: bundle.name, message: bundleFailure(bundle.name, wasmError(err)) }];
+      return [
+        {
+          policy: BUNDLE_ERROR_POLICY,
+          bundle: bundle.name,
+          message: bundleFailure(bundle.name, wasmError(err)),
+        },
+      ];
     }
     if (result === undefined) return []; // no violation rule fired at all
     if (!Array.isArray(result)) {
-      return [{ policy: BUNDLE_ERROR_POLICY, bundle: bundle.name, message: bundleFailure(bundle.name, 'the result is not a set') }];
+      return [
+        {
+          policy: BUNDLE_ERROR_POLICY,
+          bundle: bundle.name,
+          message: bundleFailure(bundle.name, 'the result is not a set'),
+        },
+      ];
     }
     return result.map((v: unknown) =>
       isRecord(v) && typeof v.policy === 'string' && typeof v.msg === 'string'
         ? { policy: v.policy, message: v.msg, bundle: bundle.name }
-        : { policy: BUNDLE_ERROR_POLICY, bundle: bundle.name, message: bundleFailure(bundle.name, `a violation is not {policy, msg}: ${JSON.stringify(v)}`) },
+        : {
+            policy: BUNDLE_ERROR_POLICY,
+            bundle: bundle.name,
+            message: bundleFailure(bundle.name, `a violation is not {policy, msg}: ${JSON.stringify(v)}`),
+          },
     );
   }
 
@@ -214,19 +255,27 @@ export class PolicyEngine {
     for (const rule of bundle.rules) {
       const existing = this.#rules.get(rule.name);
       if (existing && existing.bundle !== bundle.name) {
-        throw new BundleError([bundle.name, `data-path rule '${rule.name}' is already provided by bundle '${existing.bundle}'`]);
+        throw new BundleError([
+          bundle.name,
+          `data-path rule '${rule.name}' is already provided by bundle '${existing.bundle}'`,
+        ]);
       }
     }
   }
 
   #rebuildRules(): void {
-    this.#rules = new Map([...this.#bundles.values()].flatMap((b) => b.rules.map((r) => [r.name, r] as const)));
+    this.#rules = new Map(
+      [...this.#bundles.values()].flatMap((b) => b.rules.map((r) => [r.name, r] as const)),
+    );
   }
 
   /** data.inventory and data.access_rules (what admission checks AccessPolicy parameters against). */
   #pushData(bundles: LoadedBundle[]): void {
     const accessRules = Object.fromEntries(
-      [...this.#rules.values()].map((r) => [r.name, { description: r.description, schema: r.schema, bundle: r.bundle }]),
+      [...this.#rules.values()].map((r) => [
+        r.name,
+        { description: r.description, schema: r.schema, bundle: r.bundle },
+      ]),
     );
     const data = toJsonBuffer({ inventory: this.#inventory, access_rules: accessRules });
     for (const bundle of bundles) bundle.policy.setData(data);

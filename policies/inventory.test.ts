@@ -3,10 +3,17 @@ import type { Tenant } from '../api/index.ts';
 import { buildInventory } from './inventory.ts';
 import { regoFixture } from './test-helpers.ts';
 
-const fixture = regoFixture('data.tenantgate.testdata.inventory') as Record<string, unknown> & { tenants: Record<string, { spec: Tenant['spec'] }> };
+const fixture = regoFixture('data.tenantgate.testdata.inventory') as Record<string, unknown> & {
+  tenants: Record<string, { spec: Tenant['spec'] }>;
+};
 
 function tenant(name: string, uid: string, created: string): Tenant {
-  return { apiVersion: 'tenantgate.io/v1alpha1', kind: 'Tenant', metadata: { name, uid, creationTimestamp: created }, spec: fixture.tenants[name]!.spec };
+  return {
+    apiVersion: 'tenantgate.io/v1alpha1',
+    kind: 'Tenant',
+    metadata: { name, uid, creationTimestamp: created },
+    spec: fixture.tenants[name]!.spec,
+  };
 }
 
 function namespace(name: string, labels: Record<string, string>, ownerUid?: string) {
@@ -16,19 +23,33 @@ function namespace(name: string, labels: Record<string, string>, ownerUid?: stri
     metadata: {
       name,
       labels,
-      ownerReferences: ownerUid ? [{ apiVersion: 'tenantgate.io/v1alpha1', kind: 'Tenant', name: 'x', uid: ownerUid }] : [],
+      ownerReferences: ownerUid
+        ? [{ apiVersion: 'tenantgate.io/v1alpha1', kind: 'Tenant', name: 'x', uid: ownerUid }]
+        : [],
     },
   };
 }
 
 function route(kind: string, namespace: string, name: string, hostnames: string[]) {
-  return { apiVersion: 'gateway.networking.k8s.io/v1', kind, metadata: { namespace, name }, spec: { hostnames } };
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind,
+    metadata: { namespace, name },
+    spec: { hostnames },
+  };
 }
 
 const objects = {
-  tenants: [tenant('globex', 'uid-globex', '2026-01-02T00:00:00Z'), tenant('acme', 'uid-acme', '2026-01-01T00:00:00Z')],
+  tenants: [
+    tenant('globex', 'uid-globex', '2026-01-02T00:00:00Z'),
+    tenant('acme', 'uid-acme', '2026-01-01T00:00:00Z'),
+  ],
   namespaces: [
-    namespace('acme-web', { 'tenantgate.io/tenant': 'acme', team: 'web', 'gateway-access': 'shared' }, 'uid-acme'),
+    namespace(
+      'acme-web',
+      { 'tenantgate.io/tenant': 'acme', team: 'web', 'gateway-access': 'shared' },
+      'uid-acme',
+    ),
     namespace('acme-api', { 'tenantgate.io/tenant': 'acme', 'gateway-access': 'shared' }, 'uid-acme'),
     namespace('globex-web', { 'tenantgate.io/tenant': 'globex' }, 'uid-globex'),
     namespace('default', {}),
@@ -46,13 +67,24 @@ const objects = {
       metadata: { namespace: 'infra', name: 'shared' },
       spec: {
         listeners: [
-          { allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { 'gateway-access': 'shared' } } } } },
+          {
+            allowedRoutes: {
+              namespaces: { from: 'Selector', selector: { matchLabels: { 'gateway-access': 'shared' } } },
+            },
+          },
           { allowedRoutes: { namespaces: { from: 'All' } } },
         ],
       },
     },
     // not given to any tenant: its selector labels are not the platform's concern
-    { metadata: { namespace: 'infra', name: 'other' }, spec: { listeners: [{ allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { x: 'y' } } } } }] } },
+    {
+      metadata: { namespace: 'infra', name: 'other' },
+      spec: {
+        listeners: [
+          { allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { x: 'y' } } } } },
+        ],
+      },
+    },
   ],
 };
 
@@ -73,7 +105,10 @@ describe('buildInventory', () => {
   });
 
   it('leaves out routes that are being deleted', () => {
-    const deleting = { ...route('HTTPRoute', 'acme-web', 'old', ['old.acme.example.com']), metadata: { namespace: 'acme-web', name: 'old', deletionTimestamp: '2026-01-01T00:00:00Z' } };
+    const deleting = {
+      ...route('HTTPRoute', 'acme-web', 'old', ['old.acme.example.com']),
+      metadata: { namespace: 'acme-web', name: 'old', deletionTimestamp: '2026-01-01T00:00:00Z' },
+    };
     const inv = buildInventory({ ...objects, routes: [...objects.routes, deleting] });
     expect(inv.hostname_claims['old.acme.example.com']).toBeUndefined();
     expect(inv.route_counts.acme).toBe(2);

@@ -64,7 +64,10 @@ function byAge(a: ObjectLike, b: ObjectLike): number {
 
 function addTenant(inv: Inventory, t: Tenant): void {
   const name = t.metadata.name;
-  inv.tenants[name] = { uid: t.metadata.uid ?? '', spec: (t.spec ?? {}) as unknown as Record<string, unknown> };
+  inv.tenants[name] = {
+    uid: t.metadata.uid ?? '',
+    spec: (t.spec ?? {}) as unknown as Record<string, unknown>,
+  };
   inv.route_counts[name] = 0;
   for (const ns of t.spec?.namespaces ?? []) inv.namespace_tenants[ns.name] ??= name;
   for (const owner of t.spec?.owners ?? []) {
@@ -98,7 +101,12 @@ function addRoute(inv: Inventory, route: RouteLike): void {
   if (!tenant) return;
   inv.route_counts[tenant] = (inv.route_counts[tenant] ?? 0) + 1;
   for (const h of route.spec?.hostnames ?? []) {
-    (inv.hostname_claims[h.toLowerCase()] ??= []).push({ tenant, kind: route.kind ?? 'HTTPRoute', namespace, name });
+    (inv.hostname_claims[h.toLowerCase()] ??= []).push({
+      tenant,
+      kind: route.kind ?? 'HTTPRoute',
+      namespace,
+      name,
+    });
   }
 }
 
@@ -106,7 +114,8 @@ function addRoute(inv: Inventory, route: RouteLike): void {
 function selectorLabels(inv: Inventory, gateways: GatewayLike[]): string[] {
   const used = new Set<string>();
   for (const t of Object.values(inv.tenants)) {
-    for (const g of (t.spec.gateways as { name: string; namespace: string }[] | undefined) ?? []) used.add(`${g.namespace}/${g.name}`);
+    for (const g of (t.spec.gateways as { name: string; namespace: string }[] | undefined) ?? [])
+      used.add(`${g.namespace}/${g.name}`);
   }
   const keys = new Set<string>();
   for (const gw of gateways) {

@@ -16,7 +16,9 @@ export function isGzip(bytes: Uint8Array): boolean {
 export function readTar(archive: Uint8Array): Map<string, Buffer> {
   let data: Buffer;
   try {
-    data = isGzip(archive) ? gunzipSync(archive, { maxOutputLength: MAX_UNPACKED_BYTES }) : Buffer.from(archive);
+    data = isGzip(archive)
+      ? gunzipSync(archive, { maxOutputLength: MAX_UNPACKED_BYTES })
+      : Buffer.from(archive);
   } catch (err) {
     throw new TarError([(err as Error).message], { cause: err });
   }
@@ -32,7 +34,8 @@ export function readTar(archive: Uint8Array): Map<string, Buffer> {
     const body = data.subarray(offset + BLOCK, offset + BLOCK + size);
     if (body.length < size) throw new TarError([`truncated entry at byte ${offset}`]);
     const prefix = text(header.subarray(345, 500));
-    const name = paxPath ?? (prefix ? `${prefix}/${text(header.subarray(0, 100))}` : text(header.subarray(0, 100)));
+    const name =
+      paxPath ?? (prefix ? `${prefix}/${text(header.subarray(0, 100))}` : text(header.subarray(0, 100)));
     if (type === 'x') {
       paxPath = paxValue(body, 'path');
     } else {

@@ -16,7 +16,11 @@ export function builtinBundleBytes(): Buffer {
 }
 
 /** Compiles Rego modules (file name -> source) to a bundle archive with the given entrypoints. */
-export function buildBundle(modules: Record<string, string>, entrypoints: string[], options: { capabilities?: boolean } = {}): Buffer {
+export function buildBundle(
+  modules: Record<string, string>,
+  entrypoints: string[],
+  options: { capabilities?: boolean } = {},
+): Buffer {
   if (!existsSync(opaBinary)) throw new Error(`${opaBinary} is missing: run \`make tools\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'tg-bundle-'));
   for (const [file, source] of Object.entries(modules)) writeFileSync(join(dir, file), source);
@@ -25,10 +29,13 @@ export function buildBundle(modules: Record<string, string>, entrypoints: string
   execFileSync(
     opaBinary,
     [
-      'build', '-t', 'wasm',
+      'build',
+      '-t',
+      'wasm',
       ...(options.capabilities !== false && existsSync(caps) ? ['--capabilities', caps] : []),
       ...entrypoints.flatMap((e) => ['-e', e]),
-      '-o', out,
+      '-o',
+      out,
       ...Object.keys(modules).map((f) => join(dir, f)),
     ],
     { stdio: 'pipe' },
@@ -38,6 +45,8 @@ export function buildBundle(modules: Record<string, string>, entrypoints: string
 
 /** The inventory fixture of the Rego tests (policies/testdata/fixtures_test.rego), evaluated by opa. */
 export function regoFixture(ref: string): unknown {
-  const out = execFileSync(opaBinary, ['eval', '--format', 'raw', '-d', join(repoRoot, 'policies'), ref], { encoding: 'utf8' });
+  const out = execFileSync(opaBinary, ['eval', '--format', 'raw', '-d', join(repoRoot, 'policies'), ref], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }

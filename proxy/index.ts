@@ -80,13 +80,19 @@ function sourceFor(option: ProxySourceOption): InputSource {
     case 'custom':
       return option.source;
     case 'cluster':
-      throw new ProxySourceError(['cluster', 'the informer-backed source needs the kube/ layer; use --from-files for now']);
+      throw new ProxySourceError([
+        'cluster',
+        'the informer-backed source needs the kube/ layer; use --from-files for now',
+      ]);
   }
 }
 
 function countRoutes(result: CompileResult): { http: number; grpc: number } {
   const attached = result.analysis.routes.filter((r) => r.parents.some((p) => p.accepted.status === 'True'));
-  return { http: attached.filter((r) => r.kind === 'HTTPRoute').length, grpc: attached.filter((r) => r.kind === 'GRPCRoute').length };
+  return {
+    http: attached.filter((r) => r.kind === 'HTTPRoute').length,
+    grpc: attached.filter((r) => r.kind === 'GRPCRoute').length,
+  };
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
@@ -94,7 +100,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const upstreams = new UpstreamRegistry();
   const deps = {
     upstreams,
-    accessLog: new AccessLog({ enabled: options.accessLog?.enabled ?? true, sampleRate: options.accessLog?.sampleRate ?? 1, write: options.accessLog?.write }),
+    accessLog: new AccessLog({
+      enabled: options.accessLog?.enabled ?? true,
+      sampleRate: options.accessLog?.sampleRate ?? 1,
+      write: options.accessLog?.write,
+    }),
     maxBodyBytes: options.limits?.maxBodyBytes ?? 64 * 1024 * 1024,
     log,
   };
@@ -134,8 +144,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       reloads.inc({ result: 'ok' });
       for (const w of result.warnings) log.warn('route table', { warning: w });
       for (const e of servers.errors) log.error('listener not served', { bind: e.key, reason: e.message });
-      log.info('route table applied', { generation, binds: result.table.binds.size, httpRoutes: counts.http, grpcRoutes: counts.grpc });
-      event = { ok: true, generation, warnings: result.warnings, status: computeStatus(result.analysis, { controllerName }) };
+      log.info('route table applied', {
+        generation,
+        binds: result.table.binds.size,
+        httpRoutes: counts.http,
+        grpcRoutes: counts.grpc,
+      });
+      event = {
+        ok: true,
+        generation,
+        warnings: result.warnings,
+        status: computeStatus(result.analysis, { controllerName }),
+      };
       compactHeapSoon();
     } catch (err) {
       reloads.inc({ result: 'error' });
@@ -149,7 +169,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     for (const resolve of w) resolve(event);
   };
 
-  const ownAdmin = options.admin ? undefined : options.adminAddress ? await startAdminServer({ address: options.adminAddress }) : undefined;
+  const ownAdmin = options.admin
+    ? undefined
+    : options.adminAddress
+      ? await startAdminServer({ address: options.adminAddress })
+      : undefined;
   const admin = options.admin ?? ownAdmin;
   admin?.addReadinessCheck('proxy', () => (ready && table !== undefined) || 'route table not loaded yet');
 

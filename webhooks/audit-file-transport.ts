@@ -3,7 +3,16 @@
 // synchronous: an audit record is on disk (in the page cache) before the admission answer goes out, and
 // a shutdown or crash cannot lose queued records. (winston's File transport rotates asynchronously and
 // drops or mis-orders writes that race a rotation or its end().)
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import winston from 'winston';
 import type TransportStream from 'winston-transport';

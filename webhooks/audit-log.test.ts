@@ -6,7 +6,12 @@ import type { Decision } from '../policies/types.ts';
 import { AuditLog, auditFiles, auditRecord, readAuditLog, REDACTED, redact } from './audit-log.ts';
 import { routeRequest } from './test-fixtures.ts';
 
-const deny = (policy: string): Decision => ({ policy, message: `${policy} says no — fix it`, action: 'deny', bundle: 'builtin' });
+const deny = (policy: string): Decision => ({
+  policy,
+  message: `${policy} says no — fix it`,
+  action: 'deny',
+  bundle: 'builtin',
+});
 
 describe('audit log', () => {
   it('writes JSON lines, rotates by size, and reads every file back in time order with filters', async () => {
@@ -14,22 +19,37 @@ describe('audit log', () => {
     const log = new AuditLog({ path, maxSizeBytes: 4096, maxFiles: 20 });
     const start = Date.parse('2026-03-01T10:00:00Z');
     for (let i = 0; i < 40; i++) {
-      const request = routeRequest(undefined, { uid: `uid-${i}`, userInfo: { username: i % 2 ? 'alice' : 'bob' } });
-      log.record(auditRecord(request, [deny(i % 4 === 0 ? 'route-count' : 'route-hostnames')], i % 2 ? 'acme' : 'globex', new Date(start + i * 60_000)));
+      const request = routeRequest(undefined, {
+        uid: `uid-${i}`,
+        userInfo: { username: i % 2 ? 'alice' : 'bob' },
+      });
+      log.record(
+        auditRecord(
+          request,
+          [deny(i % 4 === 0 ? 'route-count' : 'route-hostnames')],
+          i % 2 ? 'acme' : 'globex',
+          new Date(start + i * 60_000),
+        ),
+      );
     }
     await log.close();
     expect(auditFiles(path).length).toBeGreaterThan(3);
     const all = await readAuditLog(path);
     expect(all.map((r) => r.uid)).toEqual(Array.from({ length: 40 }, (_, i) => `uid-${i}`));
-    expect((await readAuditLog(path, { user: 'alice' })).every((r) => r.user === 'alice' && r.tenant === 'acme')).toBe(true);
+    expect(
+      (await readAuditLog(path, { user: 'alice' })).every((r) => r.user === 'alice' && r.tenant === 'acme'),
+    ).toBe(true);
     expect(await readAuditLog(path, { policy: 'route-count' })).toHaveLength(10);
-    expect(await readAuditLog(path, { tenant: 'globex', since: new Date(start + 30 * 60_000) })).toHaveLength(5);
+    expect(await readAuditLog(path, { tenant: 'globex', since: new Date(start + 30 * 60_000) })).toHaveLength(
+      5,
+    );
   });
 
   it('keeps at most maxFiles rotated files, dropping the oldest records', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'tg-audit-')), 'a.jsonl');
     const log = new AuditLog({ path, maxSizeBytes: 1500, maxFiles: 2 });
-    for (let i = 0; i < 30; i++) log.record(auditRecord(routeRequest(undefined, { uid: `u${i}` }), [deny('p')], 'acme'));
+    for (let i = 0; i < 30; i++)
+      log.record(auditRecord(routeRequest(undefined, { uid: `u${i}` }), [deny('p')], 'acme'));
     await log.close();
     expect(auditFiles(path).map((f) => basename(f))).toEqual(['a2.jsonl', 'a1.jsonl', 'a.jsonl']);
     const kept = (await readAuditLog(path)).map((r) => r.uid);
@@ -40,7 +60,14 @@ describe('audit log', () => {
   it('redacts Secret values and the last-applied annotation that repeats them', () => {
     const secret = {
       kind: 'Secret',
-      metadata: { name: 's', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"password":"aHVudGVyMg=="}}', keep: 'me' }, managedFields: [{}] },
+      metadata: {
+        name: 's',
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"password":"aHVudGVyMg=="}}',
+          keep: 'me',
+        },
+        managedFields: [{}],
+      },
       data: { password: 'aHVudGVyMg==' },
       stringData: { token: 'hunter2' },
     };
@@ -51,11 +78,21 @@ describe('audit log', () => {
       stringData: { token: REDACTED },
     });
     expect(secret.data.password).toBe('aHVudGVyMg=='); // a copy: the review itself is untouched
-    expect(redact('HTTPRoute', { metadata: { managedFields: [{}] }, spec: { a: 1 } })).toEqual({ metadata: {}, spec: { a: 1 } });
+    expect(redact('HTTPRoute', { metadata: { managedFields: [{}] }, spec: { a: 1 } })).toEqual({
+      metadata: {},
+      spec: { a: 1 },
+    });
   });
 
   it('records the old object of a DELETE', () => {
-    const request = routeRequest(undefined, { operation: 'DELETE', object: null, oldObject: { metadata: { name: 'shop' }, spec: { x: 1 } } });
-    expect(auditRecord(request, [deny('p')], 'acme').object).toEqual({ metadata: { name: 'shop' }, spec: { x: 1 } });
+    const request = routeRequest(undefined, {
+      operation: 'DELETE',
+      object: null,
+      oldObject: { metadata: { name: 'shop' }, spec: { x: 1 } },
+    });
+    expect(auditRecord(request, [deny('p')], 'acme').object).toEqual({
+      metadata: { name: 'shop' },
+      spec: { x: 1 },
+    });
   });
 });

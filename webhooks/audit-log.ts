@@ -44,7 +44,12 @@ export interface AuditSink {
 
 export const REDACTED = '<redacted>';
 
-export function auditRecord(request: AdmissionRequest, decisions: Decision[], tenant: string | undefined, now = new Date()): AuditRecord {
+export function auditRecord(
+  request: AdmissionRequest,
+  decisions: Decision[],
+  tenant: string | undefined,
+  now = new Date(),
+): AuditRecord {
   const object = (request.operation === 'DELETE' ? request.oldObject : request.object) ?? undefined;
   const meta = (object as { metadata?: { name?: string; generateName?: string } } | undefined)?.metadata;
   return {
@@ -66,17 +71,20 @@ export function auditRecord(request: AdmissionRequest, decisions: Decision[], te
   };
 }
 
-/** A copy fit for the audit log: no Secret values, no managedFields. */
+/** A copy fit for the audit log: no Secret values, no managedFields. Shallow: only what changes is copied. */
 export function redact(kind: string, object: unknown): unknown {
   if (typeof object !== 'object' || object === null) return object;
-  const copy = structuredClone(object) as Record<string, unknown> & { metadata?: Record<string, unknown> };
-  if (copy.metadata) {
-    delete copy.metadata.managedFields;
-    if (kind === 'Secret') {
-      const annotations = copy.metadata.annotations as Record<string, string> | undefined;
+  const copy: Record<string, unknown> = { ...(object as Record<string, unknown>) };
+  const meta = copy.metadata;
+  if (meta && typeof meta === 'object') {
+    const { managedFields: _managed, ...rest } = meta as Record<string, unknown>;
+    if (kind === 'Secret' && rest.annotations && typeof rest.annotations === 'object') {
       // kubectl apply keeps the whole Secret, values included, in this annotation
-      if (annotations) delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+      const { 'kubectl.kubernetes.io/last-applied-configuration': _lastApplied, ...annotations } =
+        rest.annotations as Record<string, string>;
+      rest.annotations = annotations;
     }
+    copy.metadata = rest;
   }
   if (kind === 'Secret') {
     for (const field of ['data', 'stringData']) {

@@ -41,9 +41,16 @@ describe('self-managed webhook certificates', () => {
     const next = await renew(s, { hosts, caValidDays: 300, certValidDays: 30, now: () => new Date(now) });
     expect(next.caCertPem).not.toBe(s.caCertPem);
     expect(splitPem(next.caBundlePem)).toEqual([next.caCertPem, s.caCertPem]);
-    expect(new X509Certificate(next.certPem).verify(new X509Certificate(next.caCertPem).publicKey)).toBe(true);
+    expect(new X509Certificate(next.certPem).verify(new X509Certificate(next.caCertPem).publicKey)).toBe(
+      true,
+    );
     // once the old CA has expired it leaves the bundle
-    const after = await renew(next, { hosts, caValidDays: 300, certValidDays: 30, now: () => new Date(Date.now() + 310 * DAY) });
+    const after = await renew(next, {
+      hosts,
+      caValidDays: 300,
+      certValidDays: 30,
+      now: () => new Date(Date.now() + 310 * DAY),
+    });
     expect(splitPem(after.caBundlePem)).toEqual([after.caCertPem]);
   });
 });

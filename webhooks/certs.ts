@@ -11,7 +11,12 @@ import { createObject, replaceObject } from '../kube/apply.ts';
 import { isAlreadyExists, isConflict, type KubeClient } from '../kube/client.ts';
 import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
-import { createCertificateAuthority, issueCertificate, loadCertificateAuthority, type CertificateAuthority } from '../lib/certs.ts';
+import {
+  createCertificateAuthority,
+  issueCertificate,
+  loadCertificateAuthority,
+  type CertificateAuthority,
+} from '../lib/certs.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -60,14 +65,23 @@ interface Stored {
  * Returns valid serving certificates from the Secret, renewing (and storing) what is missing or due.
  * Safe with several replicas: a write that loses a race re-reads what the winner stored.
  */
-export async function ensureSecretCertificates(options: SecretCertificateOptions): Promise<ServingCertificates> {
+export async function ensureSecretCertificates(
+  options: SecretCertificateOptions,
+): Promise<ServingCertificates> {
   const log = options.logger ?? componentLogger('webhook-certs');
   for (let attempt = 0; attempt < 5; attempt++) {
-    const secret = await options.client.get<SecretObject>(KINDS.Secret, { name: options.secretName, namespace: options.namespace });
+    const secret = await options.client.get<SecretObject>(KINDS.Secret, {
+      name: options.secretName,
+      namespace: options.namespace,
+    });
     const stored = secret ? decode(secret) : undefined;
     const next = await renew(stored, options);
     if (next === stored && stored) return served(stored);
-    const body: SecretObject & { apiVersion: string; kind: string; metadata: { name: string; namespace: string } } = {
+    const body: SecretObject & {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace: string };
+    } = {
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: {
@@ -93,7 +107,9 @@ export async function ensureSecretCertificates(options: SecretCertificateOptions
       // another replica wrote first: use (or renew) what it stored
     }
   }
-  throw new Error(`could not store webhook certificates in Secret ${options.namespace}/${options.secretName}: kept losing write races`);
+  throw new Error(
+    `could not store webhook certificates in Secret ${options.namespace}/${options.secretName}: kept losing write races`,
+  );
 }
 
 /** The certificates to hold next: `stored` itself when nothing is due. Pure apart from key generation. */
@@ -107,36 +123,78 @@ export async function renew(stored: Stored | undefined, options: CertificateOpti
     ca = await loadCertificateAuthority(stored.caCertPem, stored.caKeyPem);
     caBundle = splitPem(stored.caBundlePem).filter((pem) => !expired(pem, now));
   }
-  const certOk = stored && ca && !due(stored.certPem, certDays, options.renewBeforeDays, now) && covers(stored.certPem, options.hosts) && signedBy(stored.certPem, stored.caCertPem);
+  const certOk =
+    stored &&
+    ca &&
+    !due(stored.certPem, certDays, options.renewBeforeDays, now) &&
+    covers(stored.certPem, options.hosts) &&
+    signedBy(stored.certPem, stored.caCertPem);
   if (stored && certOk && caBundle.length === splitPem(stored.caBundlePem).length) return stored;
   if (!ca) {
     ca = await createCertificateAuthority('tenantgate-webhook-ca', caDays);
     // keep trusting the old CA while certificates it signed may still be served
-    caBundle = [ca.certPem, ...(stored ? splitPem(stored.caBundlePem).filter((pem) => !expired(pem, now)) : [])];
+    caBundle = [
+      ca.certPem,
+      ...(stored ? splitPem(stored.caBundlePem).filter((pem) => !expired(pem, now)) : []),
+    ];
   }
-  const cert = certOk ? { certPem: stored!.certPem, keyPem: stored!.keyPem } : await issueCertificate(ca, { commonName: options.hosts[0] ?? 'tenantgate-webhook', hosts: options.hosts, usage: 'server', validDays: certDays });
-  return { caBundlePem: caBundle.join(''), caCertPem: ca.certPem, caKeyPem: ca.keyPem, certPem: cert.certPem, keyPem: cert.keyPem };
+  const cert = certOk
+    ? { certPem: stored!.certPem, keyPem: stored!.keyPem }
+    : await issueCertificate(ca, {
+        commonName: options.hosts[0] ?? 'tenantgate-webhook',
+        hosts: options.hosts,
+        usage: 'server',
+        validDays: certDays,
+      });
+  return {
+    caBundlePem: caBundle.join(''),
+    caCertPem: ca.certPem,
+    caKeyPem: ca.keyPem,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+  };
 }
 
 function served(s: Stored): ServingCertificates {
-  return { caBundlePem: s.caBundlePem, certPem: s.certPem, keyPem: s.keyPem, notAfter: new Date(new X509Certificate(s.certPem).validTo) };
+  return {
+    caBundlePem: s.caBundlePem,
+    certPem: s.certPem,
+    keyPem: s.keyPem,
+    notAfter: new Date(new X509Certificate(s.certPem).validTo),
+  };
 }
 
 function decode(secret: SecretObject): Stored | undefined {
   const d = secret.data ?? {};
   const get = (k: string) => (d[k] ? Buffer.from(d[k], 'base64').toString('utf8') : '');
-  const s = { caBundlePem: get('ca.crt'), caCertPem: get('ca-cert.pem'), caKeyPem: get('ca.key'), certPem: get('tls.crt'), keyPem: get('tls.key') };
+  const s = {
+    caBundlePem: get('ca.crt'),
+    caCertPem: get('ca-cert.pem'),
+    caKeyPem: get('ca.key'),
+    certPem: get('tls.crt'),
+    keyPem: get('tls.key'),
+  };
   if (!s.caCertPem) s.caCertPem = splitPem(s.caBundlePem)[0] ?? '';
   return Object.values(s).every(Boolean) ? s : undefined;
 }
 
 function encode(s: Stored): Record<string, string> {
   const b64 = (v: string) => Buffer.from(v, 'utf8').toString('base64');
-  return { 'ca.crt': b64(s.caBundlePem), 'ca-cert.pem': b64(s.caCertPem), 'ca.key': b64(s.caKeyPem), 'tls.crt': b64(s.certPem), 'tls.key': b64(s.keyPem) };
+  return {
+    'ca.crt': b64(s.caBundlePem),
+    'ca-cert.pem': b64(s.caCertPem),
+    'ca.key': b64(s.caKeyPem),
+    'tls.crt': b64(s.certPem),
+    'tls.key': b64(s.keyPem),
+  };
 }
 
 export function splitPem(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) ?? [];
+  return (
+    bundle
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)
+      ?.map((p) => (p.endsWith('\n') ? p : `${p}\n`)) ?? []
+  );
 }
 
 /** Expires within renewBeforeDays (default a third of `lifetimeDays`), or is unreadable. */
@@ -173,7 +231,12 @@ function signedBy(pem: string, caPem: string): boolean {
 /** Serving certificates held in memory only (`tenantgate local`, tests): no Secret to share them through. */
 export async function ephemeralCertificates(hosts: string[]): Promise<ServingCertificates> {
   const ca = await createCertificateAuthority('tenantgate-webhook-ca', 3650);
-  const cert = await issueCertificate(ca, { commonName: hosts[0] ?? 'tenantgate-webhook', hosts, usage: 'server', validDays: 365 });
+  const cert = await issueCertificate(ca, {
+    commonName: hosts[0] ?? 'tenantgate-webhook',
+    hosts,
+    usage: 'server',
+    validDays: 365,
+  });
   return { caBundlePem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem, notAfter: cert.notAfter };
 }
 

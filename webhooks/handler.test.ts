@@ -34,7 +34,11 @@ describe('AdmissionReview handler', () => {
     expect(r).toEqual({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
-      response: { uid: 'b5e4c0de-0000-4000-8000-000000000001', allowed: true, auditAnnotations: { tenant: 'acme' } },
+      response: {
+        uid: 'b5e4c0de-0000-4000-8000-000000000001',
+        allowed: true,
+        auditAnnotations: { tenant: 'acme' },
+      },
     });
     expect(audit).toEqual([]);
   });
@@ -42,15 +46,28 @@ describe('AdmissionReview handler', () => {
   it('denies with a 403 status listing each violation as [policy] message, and records it', () => {
     audit.length = 0;
     events.length = 0;
-    const spec = { ...goodRouteSpec, hostnames: ['www.example.org'], parentRefs: [{ name: 'private', namespace: 'infra' }] };
+    const spec = {
+      ...goodRouteSpec,
+      hostnames: ['www.example.org'],
+      parentRefs: [{ name: 'private', namespace: 'infra' }],
+    };
     const r = answer(review(routeRequest(spec)));
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.code).toBe(403);
     const lines = r.response.status!.message.split('\n');
     expect(lines[0]).toBe('HTTPRoute acme-web/shop is refused by tenantgate policies:');
-    expect(lines.slice(1).map((l) => l.replace(/\].*/, ']'))).toEqual(['[route-hostnames]', '[route-parent-refs]']);
-    expect(lines[1]).toMatch(/^\[route-hostnames\] spec\.hostnames\[0\] 'www\.example\.org' is not among .* — use a hostname/);
-    expect(r.response.auditAnnotations).toEqual({ tenant: 'acme', decision: 'deny', policies: 'route-hostnames,route-parent-refs' });
+    expect(lines.slice(1).map((l) => l.replace(/\].*/, ']'))).toEqual([
+      '[route-hostnames]',
+      '[route-parent-refs]',
+    ]);
+    expect(lines[1]).toMatch(
+      /^\[route-hostnames\] spec\.hostnames\[0\] 'www\.example\.org' is not among .* — use a hostname/,
+    );
+    expect(r.response.auditAnnotations).toEqual({
+      tenant: 'acme',
+      decision: 'deny',
+      policies: 'route-hostnames,route-parent-refs',
+    });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
       uid: 'b5e4c0de-0000-4000-8000-000000000001',
@@ -73,15 +90,25 @@ describe('AdmissionReview handler', () => {
 
   it('allows warn-mode violations with warnings, and dry-run ones silently, recording both', async () => {
     audit.length = 0;
-    engine.setEnforcement({ default: 'deny', policies: { 'route-hostnames': 'warn', 'route-parent-refs': 'dryrun' } });
+    engine.setEnforcement({
+      default: 'deny',
+      policies: { 'route-hostnames': 'warn', 'route-parent-refs': 'dryrun' },
+    });
     try {
-      const spec = { ...goodRouteSpec, hostnames: ['www.example.org'], parentRefs: [{ name: 'private', namespace: 'infra' }] };
+      const spec = {
+        ...goodRouteSpec,
+        hostnames: ['www.example.org'],
+        parentRefs: [{ name: 'private', namespace: 'infra' }],
+      };
       const r = answer(review(routeRequest(spec)));
       expect(r.response.allowed).toBe(true);
       expect(r.response.status).toBeUndefined();
       expect(r.response.warnings).toHaveLength(1);
       expect(r.response.warnings![0]).toMatch(/^\[route-hostnames\] spec\.hostnames\[0\]/);
-      expect(r.response.auditAnnotations).toMatchObject({ decision: 'warn', policies: 'route-hostnames,route-parent-refs' });
+      expect(r.response.auditAnnotations).toMatchObject({
+        decision: 'warn',
+        policies: 'route-hostnames,route-parent-refs',
+      });
       expect(audit[0]!.violations.map((v) => v.action)).toEqual(['warn', 'dryrun']);
       expect(audit[0]!.action).toBe('warn');
     } finally {
@@ -91,7 +118,9 @@ describe('AdmissionReview handler', () => {
 
   it('evaluates dry-run requests and marks them in the audit record', () => {
     audit.length = 0;
-    const r = answer(review(routeRequest({ ...goodRouteSpec, hostnames: ['www.example.org'] }, { dryRun: true })));
+    const r = answer(
+      review(routeRequest({ ...goodRouteSpec, hostnames: ['www.example.org'] }, { dryRun: true })),
+    );
     expect(r.response.allowed).toBe(false);
     expect(audit[0]).toMatchObject({ dryRun: true, action: 'deny' });
   });
@@ -107,7 +136,10 @@ describe('AdmissionReview handler', () => {
         object: { metadata: { name: 'initech', uid: 'x' }, spec: { namespaces: [{ name: 'acme-web' }] } },
       }),
     );
-    expect(tenant.response.auditAnnotations).toMatchObject({ tenant: 'initech', policies: 'tenant-namespace-ownership,tenant-overlap' });
+    expect(tenant.response.auditAnnotations).toMatchObject({
+      tenant: 'initech',
+      policies: 'tenant-namespace-ownership,tenant-overlap',
+    });
     const ns = answer(
       review({
         uid: 'u3',
@@ -119,20 +151,51 @@ describe('AdmissionReview handler', () => {
         oldObject: { metadata: { name: 'acme-web', labels: { 'tenantgate.io/tenant': 'acme' } } },
       }),
     );
-    expect(ns.response).toMatchObject({ allowed: false, auditAnnotations: { tenant: 'acme', policies: 'platform-labels' } });
+    expect(ns.response).toMatchObject({
+      allowed: false,
+      auditAnnotations: { tenant: 'acme', policies: 'platform-labels' },
+    });
   });
 
   it.each([
     ['a JSON array', [], 'the body is not a JSON object'],
-    ['another apiVersion', { ...review(routeRequest()), apiVersion: 'admission.k8s.io/v1beta1' }, 'apiVersion is "admission.k8s.io/v1beta1", expected "admission.k8s.io/v1"'],
+    [
+      'another apiVersion',
+      { ...review(routeRequest()), apiVersion: 'admission.k8s.io/v1beta1' },
+      'apiVersion is "admission.k8s.io/v1beta1", expected "admission.k8s.io/v1"',
+    ],
     ['another kind', { ...review(routeRequest()), kind: 'Pod' }, 'kind is "Pod", expected "AdmissionReview"'],
-    ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 'request is missing or not an object'],
+    [
+      'no request',
+      { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+      'request is missing or not an object',
+    ],
     ['no uid', review({ ...routeRequest(), uid: undefined }), 'request.uid is missing or not a string'],
-    ['a kind without group', review({ ...routeRequest(), kind: { kind: 'HTTPRoute', version: 'v1' } }), 'request.kind must be {group, version, kind} strings'],
-    ['an unknown operation', review({ ...routeRequest(), operation: 'PATCH' }), 'request.operation is "PATCH", expected one of CREATE, UPDATE, DELETE, CONNECT'],
-    ['no userInfo', review({ ...routeRequest(), userInfo: null }), 'request.userInfo is missing or not an object'],
-    ['a CREATE without object', review({ ...routeRequest(), object: null }), 'request.object is required for CREATE'],
-    ['an object that is a string', review({ ...routeRequest(), object: 'x' }), 'request.object must be an object or null'],
+    [
+      'a kind without group',
+      review({ ...routeRequest(), kind: { kind: 'HTTPRoute', version: 'v1' } }),
+      'request.kind must be {group, version, kind} strings',
+    ],
+    [
+      'an unknown operation',
+      review({ ...routeRequest(), operation: 'PATCH' }),
+      'request.operation is "PATCH", expected one of CREATE, UPDATE, DELETE, CONNECT',
+    ],
+    [
+      'no userInfo',
+      review({ ...routeRequest(), userInfo: null }),
+      'request.userInfo is missing or not an object',
+    ],
+    [
+      'a CREATE without object',
+      review({ ...routeRequest(), object: null }),
+      'request.object is required for CREATE',
+    ],
+    [
+      'an object that is a string',
+      review({ ...routeRequest(), object: 'x' }),
+      'request.object must be an object or null',
+    ],
   ])('answers 400 to %s', (_name, body, reason) => {
     expect(handle(body)).toEqual({ status: 400, reason: `malformed AdmissionReview: ${reason}` });
   });
@@ -150,6 +213,10 @@ describe('AdmissionReview handler', () => {
         oldObject: { metadata: { name: 'g', namespace: 'acme-api' } },
       }),
     );
-    expect(r.response).toMatchObject({ uid: 'u4', allowed: false, auditAnnotations: { policies: 'reference-grant-owners' } });
+    expect(r.response).toMatchObject({
+      uid: 'u4',
+      allowed: false,
+      auditAnnotations: { policies: 'reference-grant-owners' },
+    });
   });
 });

@@ -6,7 +6,12 @@ import type { PolicyEngine } from '../policies/engine.ts';
 import type { AdmissionRequest, Decision, Inventory } from '../policies/types.ts';
 import { auditRecord, type AuditSink } from './audit-log.ts';
 import { decisionsTotal, reviewsTotal } from './metrics.ts';
-import { buildResponse, describeObject, parseAdmissionReview, type AdmissionReviewResponse } from './review.ts';
+import {
+  buildResponse,
+  describeObject,
+  parseAdmissionReview,
+  type AdmissionReviewResponse,
+} from './review.ts';
 
 export interface ViolationEventSink {
   record(request: AdmissionRequest, decisions: Decision[], tenant: string | undefined): void;
@@ -21,18 +26,19 @@ export interface AdmissionHandlerOptions {
 
 export type HandleResult = { status: 200; review: AdmissionReviewResponse } | { status: 400; reason: string };
 
-export type AdmissionHandler = (body: unknown) => HandleResult;
+/** `raw`: the body's JSON text, when the transport has it (the policy engine then reads it as is). */
+export type AdmissionHandler = (body: unknown, raw?: Buffer) => HandleResult;
 
 export function createAdmissionHandler(options: AdmissionHandlerOptions): AdmissionHandler {
   const log = options.logger ?? componentLogger('webhook');
-  return (body) => {
+  return (body, raw) => {
     const parsed = parseAdmissionReview(body);
     if (!parsed.ok) {
       reviewsTotal.inc({ result: 'invalid' });
       return { status: 400, reason: `malformed AdmissionReview: ${parsed.reason}` };
     }
     const { request } = parsed;
-    const { decisions } = options.engine.evaluateAdmission(request);
+    const { decisions } = options.engine.evaluateAdmission(request, raw && toArrayBuffer(raw));
     const tenant = tenantOf(request, options.engine.inventory);
     const review = buildResponse({ request, decisions, tenant });
     reviewsTotal.inc({ result: review.response.allowed ? 'allowed' : 'denied' });
@@ -40,7 +46,8 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       for (const d of decisions) decisionsTotal.inc({ policy: d.policy, action: d.action });
       options.audit?.record(auditRecord(request, decisions, tenant));
       options.events?.record(request, decisions, tenant);
-      log.info(review.response.allowed ? 'admission allowed with violations' : 'admission denied', {
+      // debug: the audit trail is the record of every decision; an info line each would double the cost
+      log.debug(review.response.allowed ? 'admission allowed with violations' : 'admission denied', {
         uid: request.uid,
         object: describeObject(request),
         operation: request.operation,
@@ -59,6 +66,11 @@ export function tenantOf(request: AdmissionRequest, inventory: Inventory): strin
   const obj = (request.object ?? request.oldObject) as { metadata?: { name?: string } } | null | undefined;
   const name = request.name || obj?.metadata?.name;
   if (request.kind.group === 'tenantgate.io' && request.kind.kind === 'Tenant') return name;
-  if (request.kind.group === '' && request.kind.kind === 'Namespace') return name ? inventory.namespace_tenants[name] : undefined;
+  if (request.kind.group === '' && request.kind.kind === 'Namespace')
+    return name ? inventory.namespace_tenants[name] : undefined;
   return request.namespace ? inventory.namespace_tenants[request.namespace] : undefined;
+}
+
+function toArrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }

@@ -16,11 +16,21 @@ import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
 import { componentLogger } from '../lib/logger.ts';
-import { watchBundles, type BundleRefusal, type BundleWatcher, type ConfigMapCache } from '../policies/bundle-sources.ts';
+import {
+  watchBundles,
+  type BundleRefusal,
+  type BundleWatcher,
+  type ConfigMapCache,
+} from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
 import { PolicyEngine } from '../policies/engine.ts';
 import { AUDIT_LOG_ENV, AuditLog, DEFAULT_AUDIT_LOG, IN_CLUSTER_AUDIT_LOG } from './audit-log.ts';
-import { ensureSecretCertificates, ephemeralCertificates, readCertificateDir, type ServingCertificates } from './certs.ts';
+import {
+  ensureSecretCertificates,
+  ephemeralCertificates,
+  readCertificateDir,
+  type ServingCertificates,
+} from './certs.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
 import {
@@ -99,7 +109,9 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     const policyConfig = resolvePolicyConfig(options);
     const engine = await PolicyEngine.create({ enforcement: policyConfig.enforcement });
 
-    const client = options.client ?? new KubeClient({ kubeConfig: requireKubeConfig(options), userAgent: 'tenantgate-webhook' });
+    const client =
+      options.client ??
+      new KubeClient({ kubeConfig: requireKubeConfig(options), userAgent: 'tenantgate-webhook' });
     if (!options.client) cleanup.push(() => client.close());
     const informers = options.informers ?? new InformerFactory({ client });
     const recorder = new EventRecorder({ client, reportingController: 'tenantgate.io/webhook' });
@@ -107,12 +119,17 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
 
     const inventory = startInventorySync({ informers, engine });
     cleanup.push(() => inventory.stop());
-    const configMaps = policyConfig.bundles.some((b) => 'configMap' in b) ? informers.informer(KINDS.ConfigMap) : undefined;
+    const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
+      ? informers.informer(KINDS.ConfigMap)
+      : undefined;
     if (!options.informers) {
       informers.start();
       cleanup.push(() => informers.stop());
     }
-    options.admin?.addReadinessCheck('webhook-inventory', () => inventory.hasSynced() || 'waiting for the first list of ' + informers.pending().join(', '));
+    options.admin?.addReadinessCheck(
+      'webhook-inventory',
+      () => inventory.hasSynced() || 'waiting for the first list of ' + informers.pending().join(', '),
+    );
     // serving before the inventory is in would let tenant changes through unchecked
     await inventory.ready;
     // a ConfigMap that is merely not listed yet must not count as missing
@@ -133,7 +150,11 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
         : process.env.KUBERNETES_SERVICE_HOST
           ? IN_CLUSTER_AUDIT_LOG
           : DEFAULT_AUDIT_LOG);
-    const audit = new AuditLog({ path: auditLogPath, maxSizeBytes: options.auditMaxSizeBytes, maxFiles: options.auditMaxFiles });
+    const audit = new AuditLog({
+      path: auditLogPath,
+      maxSizeBytes: options.auditMaxSizeBytes,
+      maxFiles: options.auditMaxFiles,
+    });
     cleanup.push(() => audit.close());
 
     const byUrl = options.local !== undefined || options.url !== undefined;
@@ -151,7 +172,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
 
     const server = await startWebhookServer({
       handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder) }),
-      address: options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
+      address:
+        options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,
       keyPem: certs.keyPem,
       deadlineMs: options.deadlineMs,
@@ -160,7 +182,12 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     cleanup.push(() => server.close());
 
     const clientConfig: ClientConfig = byUrl
-      ? { url: (options.url ?? `https://127.0.0.1:{port}${VALIDATE_PATH}`).replace('{port}', String(server.port)) }
+      ? {
+          url: (options.url ?? `https://127.0.0.1:{port}${VALIDATE_PATH}`).replace(
+            '{port}',
+            String(server.port),
+          ),
+        }
       : { service: { namespace, name: serviceName } };
     const register = async () => {
       if (options.register === false || (certDir && options.register !== true)) return;
@@ -192,8 +219,20 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       cleanup.push(() => clearInterval(timer));
     }
 
-    log.info('webhook serving', { address: server.address, clientConfig, auditLog: auditLogPath, bundles: engine.bundles().map((b) => b.name) });
-    return { address: server.address, port: server.port, engine, auditLogPath, caBundlePem: certs.caBundlePem, stop };
+    log.info('webhook serving', {
+      address: server.address,
+      clientConfig,
+      auditLog: auditLogPath,
+      bundles: engine.bundles().map((b) => b.name),
+    });
+    return {
+      address: server.address,
+      port: server.port,
+      engine,
+      auditLogPath,
+      caBundlePem: certs.caBundlePem,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -212,14 +251,23 @@ function requireKubeConfig(options: StartWebhookOptions): KubeConfig {
 }
 
 function serviceHosts(service: string, namespace: string): string[] {
-  return [`${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`, `${service}.${namespace}`, service];
+  return [
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+    `${service}.${namespace}`,
+    service,
+  ];
 }
 
 /** A refused bundle: an Event on its ConfigMap (files have no object to hang one on; the log has it). */
 function recordRefusal(recorder: EventRecorder, refusal: BundleRefusal, config: PolicyConfig): void {
   const spec = config.bundles.find((b) => b.name === refusal.bundle);
   if (!spec || !('configMap' in spec)) return;
-  const regarding: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: spec.configMap.name, namespace: spec.configMap.namespace } };
+  const regarding: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: spec.configMap.name, namespace: spec.configMap.namespace },
+  };
   recorder.record(regarding, {
     type: 'Warning',
     reason: 'PolicyBundleRefused',

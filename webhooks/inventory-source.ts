@@ -8,7 +8,13 @@ import { componentLogger, type Logger } from '../lib/logger.ts';
 import type { PolicyEngine } from '../policies/engine.ts';
 import { buildInventory } from '../policies/inventory.ts';
 
-export const INVENTORY_KINDS = [KINDS.Tenant, KINDS.Namespace, KINDS.HTTPRoute, KINDS.GRPCRoute, KINDS.Gateway];
+export const INVENTORY_KINDS = [
+  KINDS.Tenant,
+  KINDS.Namespace,
+  KINDS.HTTPRoute,
+  KINDS.GRPCRoute,
+  KINDS.Gateway,
+];
 /** without these no tenant rule can work; the others only sharpen them (a missing CRD is logged) */
 const REQUIRED_KINDS = [KINDS.Tenant, KINDS.Namespace];
 
@@ -53,14 +59,19 @@ export function startInventorySync(options: InventorySyncOptions): InventorySync
   const schedule = () => {
     if (synced && !timer) timer = setTimeout(rebuild, options.debounceMs ?? 50);
   };
-  const offs = informers.map((i) => i.addHandlers({ onAdd: schedule, onUpdate: (obj, old) => obj !== old && schedule(), onDelete: schedule }));
+  const offs = informers.map((i) =>
+    i.addHandlers({ onAdd: schedule, onUpdate: (obj, old) => obj !== old && schedule(), onDelete: schedule }),
+  );
 
   const timeoutMs = options.syncTimeoutMs ?? 60_000;
   const ready = (async () => {
     await options.informers.waitForSync(REQUIRED_KINDS, { timeoutMs });
     const optional = INVENTORY_KINDS.filter((k) => !REQUIRED_KINDS.includes(k));
     await options.informers.waitForSync(optional, { timeoutMs }).catch((err: unknown) => {
-      log.warn('some kinds are not synced; policies that read them see none yet', { pending: options.informers.pending(), err: String(err) });
+      log.warn('some kinds are not synced; policies that read them see none yet', {
+        pending: options.informers.pending(),
+        err: String(err),
+      });
     });
     synced = true;
     rebuild();

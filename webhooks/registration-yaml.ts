@@ -2,7 +2,11 @@
 // default install (the Service in tenantgate-system; the caBundle is filled in by the running webhook, or
 // by cert-manager's CA injector). Regenerate: node webhooks/registration-yaml.ts > config/webhook/...
 import { stringify } from 'yaml';
-import { DEFAULT_OPERATOR_NAMESPACE, DEFAULT_SERVICE_NAME, validatingWebhookConfiguration } from './registration.ts';
+import {
+  DEFAULT_OPERATOR_NAMESPACE,
+  DEFAULT_SERVICE_NAME,
+  validatingWebhookConfiguration,
+} from './registration.ts';
 
 export function defaultRegistrationYaml(): string {
   const obj = validatingWebhookConfiguration({

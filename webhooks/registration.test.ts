@@ -6,24 +6,38 @@ import { validatingWebhookConfiguration, WEBHOOK_TIMEOUT_SECONDS } from './regis
 
 describe('webhook registration', () => {
   it('config/webhook YAML is generated from the registration code', () => {
-    const committed = readFileSync(join(import.meta.dirname, '..', 'config', 'webhook', 'validating-webhook-configuration.yaml'), 'utf8');
-    expect(committed, 'stale: node webhooks/registration-yaml.ts > config/webhook/validating-webhook-configuration.yaml').toBe(
-      defaultRegistrationYaml(),
+    const committed = readFileSync(
+      join(import.meta.dirname, '..', 'config', 'webhook', 'validating-webhook-configuration.yaml'),
+      'utf8',
     );
+    expect(
+      committed,
+      'stale: node webhooks/registration-yaml.ts > config/webhook/validating-webhook-configuration.yaml',
+    ).toBe(defaultRegistrationYaml());
   });
 
   it('fails closed, has no side effects, answers within 5 s, and spares kube-system and the operator namespace', () => {
-    const [webhook] = validatingWebhookConfiguration({ clientConfig: { url: 'https://127.0.0.1:1/validate' }, caBundlePem: 'PEM', operatorNamespace: 'ops' }).webhooks;
+    const [webhook] = validatingWebhookConfiguration({
+      clientConfig: { url: 'https://127.0.0.1:1/validate' },
+      caBundlePem: 'PEM',
+      operatorNamespace: 'ops',
+    }).webhooks;
     expect(webhook).toMatchObject({
       matchPolicy: 'Equivalent',
       sideEffects: 'None',
       failurePolicy: 'Fail',
       admissionReviewVersions: ['v1'],
       clientConfig: { url: 'https://127.0.0.1:1/validate', caBundle: Buffer.from('PEM').toString('base64') },
-      namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ops'] }] },
+      namespaceSelector: {
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ops'] },
+        ],
+      },
     });
     expect(WEBHOOK_TIMEOUT_SECONDS).toBeLessThanOrEqual(5);
-    const resources = webhook!.rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0]}/${res}:${r.operations.join(',')}`));
+    const resources = webhook!.rules.flatMap((r) =>
+      r.resources.map((res) => `${r.apiGroups[0]}/${res}:${r.operations.join(',')}`),
+    );
     expect(resources).toEqual([
       'gateway.networking.k8s.io/httproutes:CREATE,UPDATE',
       'gateway.networking.k8s.io/grpcroutes:CREATE,UPDATE',

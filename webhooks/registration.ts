@@ -11,9 +11,7 @@ export const DEFAULT_OPERATOR_NAMESPACE = 'tenantgate-system';
 export const DEFAULT_SERVICE_NAME = 'tenantgate-webhook';
 export const WEBHOOK_TIMEOUT_SECONDS = 5;
 
-export type ClientConfig =
-  | { service: { namespace: string; name: string; port?: number } }
-  | { url: string };
+export type ClientConfig = { service: { namespace: string; name: string; port?: number } } | { url: string };
 
 export interface RegistrationOptions {
   clientConfig: ClientConfig;
@@ -30,11 +28,41 @@ const ALL_VERSIONS = ['*'];
 
 /** Every kind the policies look at, in every served version (matchPolicy Equivalent covers renames too). */
 export const WEBHOOK_RULES = [
-  { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ALL_VERSIONS, operations: ['CREATE', 'UPDATE'], resources: ['httproutes', 'grpcroutes'], scope: 'Namespaced' },
-  { apiGroups: ['gateway.networking.k8s.io'], apiVersions: ALL_VERSIONS, operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['referencegrants'], scope: 'Namespaced' },
-  { apiGroups: ['tenantgate.io'], apiVersions: ALL_VERSIONS, operations: ['CREATE', 'UPDATE'], resources: ['ratelimitpolicies', 'accesspolicies'], scope: 'Namespaced' },
-  { apiGroups: ['tenantgate.io'], apiVersions: ALL_VERSIONS, operations: ['CREATE', 'UPDATE'], resources: ['tenants'], scope: 'Cluster' },
-  { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['namespaces'], scope: 'Cluster' },
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    apiVersions: ALL_VERSIONS,
+    operations: ['CREATE', 'UPDATE'],
+    resources: ['httproutes', 'grpcroutes'],
+    scope: 'Namespaced',
+  },
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    apiVersions: ALL_VERSIONS,
+    operations: ['CREATE', 'UPDATE', 'DELETE'],
+    resources: ['referencegrants'],
+    scope: 'Namespaced',
+  },
+  {
+    apiGroups: ['tenantgate.io'],
+    apiVersions: ALL_VERSIONS,
+    operations: ['CREATE', 'UPDATE'],
+    resources: ['ratelimitpolicies', 'accesspolicies'],
+    scope: 'Namespaced',
+  },
+  {
+    apiGroups: ['tenantgate.io'],
+    apiVersions: ALL_VERSIONS,
+    operations: ['CREATE', 'UPDATE'],
+    resources: ['tenants'],
+    scope: 'Cluster',
+  },
+  {
+    apiGroups: [''],
+    apiVersions: ['v1'],
+    operations: ['UPDATE'],
+    resources: ['namespaces'],
+    scope: 'Cluster',
+  },
 ];
 
 export function validatingWebhookConfiguration(options: RegistrationOptions) {
@@ -52,7 +80,10 @@ export function validatingWebhookConfiguration(options: RegistrationOptions) {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: options.name ?? WEBHOOK_CONFIGURATION_NAME, labels: { 'app.kubernetes.io/name': 'tenantgate' } },
+    metadata: {
+      name: options.name ?? WEBHOOK_CONFIGURATION_NAME,
+      labels: { 'app.kubernetes.io/name': 'tenantgate' },
+    },
     webhooks: [
       {
         name: WEBHOOK_NAME,
@@ -68,7 +99,11 @@ export function validatingWebhookConfiguration(options: RegistrationOptions) {
         timeoutSeconds: WEBHOOK_TIMEOUT_SECONDS,
         namespaceSelector: {
           matchExpressions: [
-            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', options.operatorNamespace] },
+            {
+              key: 'kubernetes.io/metadata.name',
+              operator: 'NotIn',
+              values: ['kube-system', options.operatorNamespace],
+            },
           ],
         },
         ...(options.objectSelector ? { objectSelector: options.objectSelector } : {}),

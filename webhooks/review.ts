@@ -28,18 +28,31 @@ const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 export function parseAdmissionReview(body: unknown): ParsedReview {
   if (!isObject(body)) return { ok: false, reason: 'the body is not a JSON object' };
   if (body.apiVersion !== ADMISSION_API_VERSION) {
-    return { ok: false, reason: `apiVersion is ${JSON.stringify(body.apiVersion)}, expected "${ADMISSION_API_VERSION}"` };
+    return {
+      ok: false,
+      reason: `apiVersion is ${JSON.stringify(body.apiVersion)}, expected "${ADMISSION_API_VERSION}"`,
+    };
   }
-  if (body.kind !== 'AdmissionReview') return { ok: false, reason: `kind is ${JSON.stringify(body.kind)}, expected "AdmissionReview"` };
+  if (body.kind !== 'AdmissionReview')
+    return { ok: false, reason: `kind is ${JSON.stringify(body.kind)}, expected "AdmissionReview"` };
   const r = body.request;
   if (!isObject(r)) return { ok: false, reason: 'request is missing or not an object' };
-  if (typeof r.uid !== 'string' || !r.uid) return { ok: false, reason: 'request.uid is missing or not a string' };
+  if (typeof r.uid !== 'string' || !r.uid)
+    return { ok: false, reason: 'request.uid is missing or not a string' };
   const kind = r.kind;
-  if (!isObject(kind) || typeof kind.group !== 'string' || typeof kind.version !== 'string' || typeof kind.kind !== 'string') {
+  if (
+    !isObject(kind) ||
+    typeof kind.group !== 'string' ||
+    typeof kind.version !== 'string' ||
+    typeof kind.kind !== 'string'
+  ) {
     return { ok: false, reason: 'request.kind must be {group, version, kind} strings' };
   }
   if (typeof r.operation !== 'string' || !OPERATIONS.includes(r.operation)) {
-    return { ok: false, reason: `request.operation is ${JSON.stringify(r.operation)}, expected one of ${OPERATIONS.join(', ')}` };
+    return {
+      ok: false,
+      reason: `request.operation is ${JSON.stringify(r.operation)}, expected one of ${OPERATIONS.join(', ')}`,
+    };
   }
   if (!isObject(r.userInfo)) return { ok: false, reason: 'request.userInfo is missing or not an object' };
   for (const field of ['object', 'oldObject'] as const) {
@@ -47,16 +60,24 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
       return { ok: false, reason: `request.${field} must be an object or null` };
     }
   }
-  if (r.operation !== 'DELETE' && !isObject(r.object)) return { ok: false, reason: `request.object is required for ${r.operation}` };
-  if (r.namespace !== undefined && typeof r.namespace !== 'string') return { ok: false, reason: 'request.namespace must be a string' };
-  if (r.name !== undefined && typeof r.name !== 'string') return { ok: false, reason: 'request.name must be a string' };
+  if (r.operation !== 'DELETE' && !isObject(r.object))
+    return { ok: false, reason: `request.object is required for ${r.operation}` };
+  if (r.namespace !== undefined && typeof r.namespace !== 'string')
+    return { ok: false, reason: 'request.namespace must be a string' };
+  if (r.name !== undefined && typeof r.name !== 'string')
+    return { ok: false, reason: 'request.name must be a string' };
   return { ok: true, request: r as unknown as AdmissionRequest };
 }
 
 /** "HTTPRoute acme-web/shop" */
 export function describeObject(request: AdmissionRequest): string {
-  const meta = (request.object ?? request.oldObject ?? {}) as { metadata?: { name?: string; generateName?: string } };
-  const name = request.name || meta.metadata?.name || (meta.metadata?.generateName ? `${meta.metadata.generateName}*` : '(unnamed)');
+  const meta = (request.object ?? request.oldObject ?? {}) as {
+    metadata?: { name?: string; generateName?: string };
+  };
+  const name =
+    request.name ||
+    meta.metadata?.name ||
+    (meta.metadata?.generateName ? `${meta.metadata.generateName}*` : '(unnamed)');
   return `${request.kind.kind} ${request.namespace ? `${request.namespace}/` : ''}${name}`;
 }
 
@@ -94,7 +115,11 @@ export function buildResponse({ request, decisions, tenant }: ResponseInput): Ad
 
 /** A refusal that is not a policy decision (deadline, internal error): the change is not let through. */
 export function errorResponse(uid: string, code: number, message: string): AdmissionReviewResponse {
-  return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, allowed: false, status: { code, message } } };
+  return {
+    apiVersion: ADMISSION_API_VERSION,
+    kind: 'AdmissionReview',
+    response: { uid, allowed: false, status: { code, message } },
+  };
 }
 
 export function strongestAction(decisions: Decision[]): Decision['action'] {

@@ -32,14 +32,30 @@ describe('webhook HTTPS server', () => {
   afterAll(() => server.close());
 
   /** POSTs `chunks` (written as they come; a never-ending body when `hold` is set). */
-  function post(path: string, chunks: (string | Buffer)[], options: { hold?: boolean; contentType?: string } = {}): Promise<Reply> {
+  function post(
+    path: string,
+    chunks: (string | Buffer)[],
+    options: { hold?: boolean; contentType?: string } = {},
+  ): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: server.port, path, method: 'POST', ca: certs.caBundlePem, headers: { 'content-type': options.contentType ?? 'application/json' } },
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          path,
+          method: 'POST',
+          ca: certs.caBundlePem,
+          headers: { 'content-type': options.contentType ?? 'application/json' },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+            }),
+          );
         },
       );
       req.on('error', reject);
@@ -51,7 +67,10 @@ describe('webhook HTTPS server', () => {
   it('answers an AdmissionReview over TLS, trusted through the caBundle', async () => {
     const reply = await post('/validate', [JSON.stringify(review(routeRequest()))]);
     expect(reply.status).toBe(200);
-    expect(reply.body).toMatchObject({ kind: 'AdmissionReview', response: { uid: routeRequest().uid, allowed: true } });
+    expect(reply.body).toMatchObject({
+      kind: 'AdmissionReview',
+      response: { uid: routeRequest().uid, allowed: true },
+    });
   });
 
   it('answers 400 with the reason to a body that is not JSON', async () => {
@@ -65,7 +84,9 @@ describe('webhook HTTPS server', () => {
     const reply = await post('/validate', ['{"hello": "world"}'], { contentType: 'text/plain' });
     expect(reply).toEqual({
       status: 400,
-      body: expect.objectContaining({ message: 'malformed AdmissionReview: apiVersion is undefined, expected "admission.k8s.io/v1"' }),
+      body: expect.objectContaining({
+        message: 'malformed AdmissionReview: apiVersion is undefined, expected "admission.k8s.io/v1"',
+      }),
     });
   });
 
@@ -93,7 +114,9 @@ describe('webhook HTTPS server', () => {
     const agentless = (ca: string) =>
       new Promise<number>((resolve, reject) => {
         https
-          .request({ host: '127.0.0.1', port: server.port, path: '/healthz', ca, agent: false }, (res) => resolve(res.statusCode!))
+          .request({ host: '127.0.0.1', port: server.port, path: '/healthz', ca, agent: false }, (res) =>
+            resolve(res.statusCode!),
+          )
           .on('error', reject)
           .end();
       });

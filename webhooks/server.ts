@@ -39,7 +39,10 @@ export interface WebhookServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const log = options.logger ?? componentLogger('webhook');
   const app = createApp(options, log);
-  const server = https.createServer({ cert: options.certPem, key: options.keyPem, minVersion: 'TLSv1.2' }, app);
+  const server = https.createServer(
+    { cert: options.certPem, key: options.keyPem, minVersion: 'TLSv1.2' },
+    app,
+  );
   const deadline = options.deadlineMs ?? 3000;
   // slow uploads are cut off too, not just slow evaluations
   server.requestTimeout = deadline + 1000;
@@ -56,7 +59,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   return {
     address: `${bound.address}:${bound.port}`,
     port: bound.port,
-    setCertificate: (certPem, keyPem) => server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' }),
+    setCertificate: (certPem, keyPem) =>
+      server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -68,16 +72,27 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 export function createApp(options: WebhookServerOptions, log: Logger): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // a hash of every answer, for nothing: reviews are never cached
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
   app.post(
     VALIDATE_PATH,
     startDeadline(options.deadlineMs ?? 3000, log),
     // any content type is read as JSON: the API server sends application/json, and anything else that is
-    // not JSON gets a 400 naming the parse error
-    express.json({ limit: options.bodyLimitBytes ?? 3 * 1024 * 1024, type: () => true, strict: true }),
+    // not JSON gets a 400 naming the parse error. Kept raw too: the policy engine reads the JSON text itself.
+    express.raw({ limit: options.bodyLimitBytes ?? 3 * 1024 * 1024, type: () => true }),
     (req: Request, res: Response) => {
       if (res.headersSent) return; // the deadline answered already
-      const result = options.handler(req.body);
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        reviewsTotal.inc({ result: 'invalid' });
+        badRequest(res, 400, `malformed AdmissionReview: the body is not JSON (${(err as Error).message})`);
+        return;
+      }
+      res.locals.body = body;
+      const result = options.handler(body, raw);
       if (res.headersSent) return;
       if (result.status === 400) {
         badRequest(res, 400, result.reason);
@@ -86,21 +101,30 @@ export function createApp(options: WebhookServerOptions, log: Logger): express.E
       res.status(200).json(result.review);
     },
   );
-  app.use((_req: Request, res: Response) => void status(res, 404, 'NotFound', `no such endpoint; POST AdmissionReviews to ${VALIDATE_PATH}`));
-  app.use((err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    if (res.headersSent) return;
-    if (err.type === 'entity.too.large') {
-      reviewsTotal.inc({ result: 'invalid' });
-      badRequest(res, 413, `the AdmissionReview is larger than the ${options.bodyLimitBytes ?? 3 * 1024 * 1024}-byte limit`);
-    } else if (err.status && err.status >= 400 && err.status < 500) {
-      reviewsTotal.inc({ result: 'invalid' });
-      badRequest(res, 400, `malformed AdmissionReview: ${err.message}`);
-    } else {
-      reviewsTotal.inc({ result: 'error' });
-      log.error('admission review failed', { err });
-      status(res, 500, 'InternalError', 'the webhook failed to evaluate the review');
-    }
-  });
+  app.use(
+    (_req: Request, res: Response) =>
+      void status(res, 404, 'NotFound', `no such endpoint; POST AdmissionReviews to ${VALIDATE_PATH}`),
+  );
+  app.use(
+    (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+      if (res.headersSent) return;
+      if (err.type === 'entity.too.large') {
+        reviewsTotal.inc({ result: 'invalid' });
+        badRequest(
+          res,
+          413,
+          `the AdmissionReview is larger than the ${options.bodyLimitBytes ?? 3 * 1024 * 1024}-byte limit`,
+        );
+      } else if (err.status && err.status >= 400 && err.status < 500) {
+        reviewsTotal.inc({ result: 'invalid' });
+        badRequest(res, 400, `malformed AdmissionReview: ${err.message}`);
+      } else {
+        reviewsTotal.inc({ result: 'error' });
+        log.error('admission review failed', { err });
+        status(res, 500, 'InternalError', 'the webhook failed to evaluate the review');
+      }
+    },
+  );
   return app;
 }
 
@@ -111,7 +135,7 @@ function startDeadline(deadlineMs: number, log: Logger) {
     const timer = setTimeout(() => {
       if (res.headersSent) return;
       reviewsTotal.inc({ result: 'error' });
-      const uid = (req.body as { request?: { uid?: unknown } } | undefined)?.request?.uid;
+      const uid = (res.locals.body as { request?: { uid?: unknown } } | undefined)?.request?.uid;
       const message = `tenantgate's webhook could not decide within ${deadlineMs} ms; the change is not let through — retry`;
       log.warn('admission deadline exceeded', { uid, deadlineMs });
       if (typeof uid === 'string') res.status(200).json(errorResponse(uid, 504, message));

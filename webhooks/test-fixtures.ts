@@ -10,7 +10,10 @@ export const goodRouteSpec = {
   rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
 };
 
-export function routeRequest(spec: Record<string, unknown> = goodRouteSpec, extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
+export function routeRequest(
+  spec: Record<string, unknown> = goodRouteSpec,
+  extra: Partial<AdmissionRequest> = {},
+): AdmissionRequest {
   return {
     uid: 'b5e4c0de-0000-4000-8000-000000000001',
     kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
@@ -19,7 +22,12 @@ export function routeRequest(spec: Record<string, unknown> = goodRouteSpec, extr
     namespace: 'acme-web',
     name: 'shop',
     userInfo: { username: 'alice', groups: ['system:authenticated'] },
-    object: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'shop', namespace: 'acme-web' }, spec },
+    object: {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'shop', namespace: 'acme-web' },
+      spec,
+    },
     oldObject: null,
     dryRun: false,
     ...extra,

@@ -21,11 +21,21 @@ export class ViolationEvents implements ViolationEventSink {
   record(request: AdmissionRequest, decisions: Decision[], _tenant: string | undefined): void {
     if (request.dryRun || decisions.length === 0) return;
     const action = strongestAction(decisions);
-    const verdict = action === 'deny' ? 'refused' : action === 'warn' ? 'accepted with warnings' : 'accepted (dry-run policies)';
+    const verdict =
+      action === 'deny'
+        ? 'refused'
+        : action === 'warn'
+          ? 'accepted with warnings'
+          : 'accepted (dry-run policies)';
     const note = `${request.userInfo.username ?? 'unknown user'}: ${request.operation} ${describeObject(request)} ${verdict}: ${decisions
       .map(formatViolation)
       .join('; ')}`;
-    this.#recorder.record(regardingOf(request), { type: 'Warning', reason: POLICY_VIOLATION_REASON, action: ACTIONS[action], note });
+    this.#recorder.record(regardingOf(request), {
+      type: 'Warning',
+      reason: POLICY_VIOLATION_REASON,
+      action: ACTIONS[action],
+      note,
+    });
   }
 }
 
@@ -33,12 +43,18 @@ export class ViolationEvents implements ViolationEventSink {
 export function regardingOf(request: AdmissionRequest): KubeObject {
   const obj = (request.object ?? request.oldObject ?? {}) as KubeObject;
   const name = request.name || obj.metadata?.name || obj.metadata?.generateName || '';
-  const apiVersion = request.kind.group ? `${request.kind.group}/${request.kind.version}` : request.kind.version;
+  const apiVersion = request.kind.group
+    ? `${request.kind.group}/${request.kind.version}`
+    : request.kind.version;
   const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
   const namespace = isNamespace ? name : request.namespace || undefined;
   return {
     apiVersion,
     kind: request.kind.kind,
-    metadata: { name, ...(namespace ? { namespace } : {}), ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}) },
+    metadata: {
+      name,
+      ...(namespace ? { namespace } : {}),
+      ...(obj.metadata?.uid ? { uid: obj.metadata.uid } : {}),
+    },
   };
 }

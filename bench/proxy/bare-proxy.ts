@@ -13,18 +13,28 @@ const server = http.createServer((req, res) => {
   delete headers.connection;
   delete headers['keep-alive'];
   pool
-    .stream({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req }, ({ statusCode, headers: h }) => {
-      delete h.connection;
-      delete h['keep-alive'];
-      delete h['transfer-encoding'];
-      res.writeHead(statusCode, h as http.OutgoingHttpHeaders);
-      return res;
-    })
+    .stream(
+      {
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers,
+        body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+      },
+      ({ statusCode, headers: h }) => {
+        delete h.connection;
+        delete h['keep-alive'];
+        delete h['transfer-encoding'];
+        res.writeHead(statusCode, h as http.OutgoingHttpHeaders);
+        return res;
+      },
+    )
     .catch(() => {
       if (!res.headersSent) res.writeHead(502).end('bad gateway\n');
       else res.destroy();
     });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(listenPort, '127.0.0.1', () => process.stderr.write(`bare undici proxy on ${listenPort} -> ${backendPort}\n`));
+server.listen(listenPort, '127.0.0.1', () =>
+  process.stderr.write(`bare undici proxy on ${listenPort} -> ${backendPort}\n`),
+);
 process.on('SIGTERM', () => process.exit(0));

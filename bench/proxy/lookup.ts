@@ -9,9 +9,14 @@ import { findMatch, selectHost, type MatchRequest } from '../../proxy/table/matc
 import { benchObjects, hostOf, prefixOf } from './routes.ts';
 
 const routes = Number(process.argv[2] ?? 10000);
-const { inputs } = inputsFromObjects(benchObjects({ routes, listenerPort: 18080, backendAddress: '127.0.0.1', backendPort: 8080 }));
+const { inputs } = inputsFromObjects(
+  benchObjects({ routes, listenerPort: 18080, backendAddress: '127.0.0.1', backendPort: 8080 }),
+);
 const t0 = performance.now();
-const { table } = compileRouteTable(inputs, { controllerName: 'tenantgate.io/gateway-controller', defaultAddress: '127.0.0.1' });
+const { table } = compileRouteTable(inputs, {
+  controllerName: 'tenantgate.io/gateway-controller',
+  defaultAddress: '127.0.0.1',
+});
 const compileMs = performance.now() - t0;
 const bind = [...table.binds.values()][0]!;
 
@@ -20,11 +25,27 @@ const requests: { host: string; req: MatchRequest }[] = [];
 for (let i = 0; i < 1000; i++) {
   const r = (i * 7919) % routes;
   const kind = i % 5;
-  const path = kind === 0 ? `${prefixOf(r)}/exact` : kind === 1 ? `${prefixOf(r)}/a/b/c/d` : kind === 2 ? prefixOf(r) : kind === 3 ? `${prefixOf(r)}/items?x=1` : '/nope';
-  const headers: Record<string, string> = kind === 1 ? { 'x-canary': 'true', host: hostOf(r) } : { host: hostOf(r) };
+  const path =
+    kind === 0
+      ? `${prefixOf(r)}/exact`
+      : kind === 1
+        ? `${prefixOf(r)}/a/b/c/d`
+        : kind === 2
+          ? prefixOf(r)
+          : kind === 3
+            ? `${prefixOf(r)}/items?x=1`
+            : '/nope';
+  const headers: Record<string, string> =
+    kind === 1 ? { 'x-canary': 'true', host: hostOf(r) } : { host: hostOf(r) };
   const q = path.indexOf('?');
   // the same object shape the pipeline builds (queryParams is filled lazily)
-  const req: MatchRequest = { method: 'GET', path: q < 0 ? path : path.slice(0, q), query: q < 0 ? '' : path.slice(q + 1), headers, queryParams: undefined };
+  const req: MatchRequest = {
+    method: 'GET',
+    path: q < 0 ? path : path.slice(0, q),
+    query: q < 0 ? '' : path.slice(q + 1),
+    headers,
+    queryParams: undefined,
+  };
   requests.push({ host: hostOf(r), req });
 }
 
@@ -44,5 +65,11 @@ run(n);
 const ns = ((performance.now() - t1) * 1e6) / n;
 if (sink === 0) throw new Error('no lookup matched');
 process.stdout.write(
-  JSON.stringify({ routes, compileMs: Math.round(compileMs), nsPerLookup: Math.round(ns * 10) / 10, lookups: n, heapMB: Math.round(process.memoryUsage().heapUsed / 1048576) }),
+  JSON.stringify({
+    routes,
+    compileMs: Math.round(compileMs),
+    nsPerLookup: Math.round(ns * 10) / 10,
+    lookups: n,
+    heapMB: Math.round(process.memoryUsage().heapUsed / 1048576),
+  }),
 );

@@ -3,7 +3,8 @@
 // reports, it does not gate.
 import fs from 'node:fs';
 
-const [aFile, bFile, cFile, lookupJson, rssKb, routes, lookupRoutes, connections, duration] = process.argv.slice(2) as string[];
+const [aFile, bFile, cFile, lookupJson, rssKb, routes, lookupRoutes, connections, duration] =
+  process.argv.slice(2) as string[];
 
 interface Wrk {
   rps: number;
@@ -32,7 +33,8 @@ const c = parseWrk(cFile!);
 const lookup = JSON.parse(lookupJson!) as { nsPerLookup: number; compileMs: number };
 const rssMb = Number(rssKb) / 1024;
 
-const row = (name: string, w: Wrk) => `${name.padEnd(44)} ${w.rps.toFixed(0).padStart(9)} ${w.p50ms.toFixed(2).padStart(9)} ${w.p99ms.toFixed(2).padStart(9)}`;
+const row = (name: string, w: Wrk) =>
+  `${name.padEnd(44)} ${w.rps.toFixed(0).padStart(9)} ${w.p50ms.toFixed(2).padStart(9)} ${w.p99ms.toFixed(2).padStart(9)}`;
 const check = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 const lines = [
   `proxy benchmark: wrk -t1 -c${connections} -d${duration}, same backend (nginx, 1 worker), 2-core machine`,

@@ -32,7 +32,14 @@ export function benchObjects(o: BenchRoutesOptions): KubeObject[] {
       spec: {
         gatewayClassName: 'tenantgate',
         addresses: [{ type: 'IPAddress', value: '127.0.0.1' }],
-        listeners: [{ name: 'http', port: o.listenerPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } }],
+        listeners: [
+          {
+            name: 'http',
+            port: o.listenerPort,
+            protocol: 'HTTP',
+            allowedRoutes: { namespaces: { from: 'Same' } },
+          },
+        ],
       },
     } as KubeObject,
     {
@@ -54,15 +61,30 @@ export function benchObjects(o: BenchRoutesOptions): KubeObject[] {
     objects.push({
       apiVersion: 'gateway.networking.k8s.io/v1',
       kind: 'HTTPRoute',
-      metadata: { name: `route-${i}`, namespace: ns, creationTimestamp: new Date(1_700_000_000_000 + i * 1000).toISOString() },
+      metadata: {
+        name: `route-${i}`,
+        namespace: ns,
+        creationTimestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+      },
       spec: {
         parentRefs: [{ name: 'bench' }],
         hostnames: [hostOf(i)],
         rules: [
-          { matches: [{ path: { type: 'PathPrefix', value: prefixOf(i) } }], backendRefs: [{ name: 'backend', port: 80 }] },
-          { matches: [{ path: { type: 'Exact', value: `${prefixOf(i)}/exact` } }], backendRefs: [{ name: 'backend', port: 80 }] },
           {
-            matches: [{ path: { type: 'PathPrefix', value: prefixOf(i) }, headers: [{ name: 'x-canary', value: 'true' }] }],
+            matches: [{ path: { type: 'PathPrefix', value: prefixOf(i) } }],
+            backendRefs: [{ name: 'backend', port: 80 }],
+          },
+          {
+            matches: [{ path: { type: 'Exact', value: `${prefixOf(i)}/exact` } }],
+            backendRefs: [{ name: 'backend', port: 80 }],
+          },
+          {
+            matches: [
+              {
+                path: { type: 'PathPrefix', value: prefixOf(i) },
+                headers: [{ name: 'x-canary', value: 'true' }],
+              },
+            ],
             backendRefs: [{ name: 'backend', port: 80 }],
           },
         ],

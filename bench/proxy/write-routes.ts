@@ -10,5 +10,13 @@ if (!dir || !routes || !listenerPort || !backendPort) {
   process.exit(2);
 }
 fs.mkdirSync(dir, { recursive: true });
-const objects = benchObjects({ routes: Number(routes), listenerPort: Number(listenerPort), backendAddress: '127.0.0.1', backendPort: Number(backendPort) });
-fs.writeFileSync(path.join(dir, 'bench.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+const objects = benchObjects({
+  routes: Number(routes),
+  listenerPort: Number(listenerPort),
+  backendAddress: '127.0.0.1',
+  backendPort: Number(backendPort),
+});
+fs.writeFileSync(
+  path.join(dir, 'bench.json'),
+  JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+);

@@ -1,6 +1,12 @@
 // `tenantgate audit`: the refused, warned and dry-run changes from the webhook's audit log.
 import { parseArgs } from 'node:util';
-import { auditFiles, defaultAuditLogPath, readAuditLog, type AuditFilter, type AuditRecord } from '../../webhooks/audit-log.ts';
+import {
+  auditFiles,
+  defaultAuditLogPath,
+  readAuditLog,
+  type AuditFilter,
+  type AuditRecord,
+} from '../../webhooks/audit-log.ts';
 
 const usage = `usage: tenantgate audit [options]
 
@@ -52,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values.since) {
     const since = parseSince(values.since, new Date());
     if (!since) {
-      process.stderr.write(`tenantgate audit: --since '${values.since}' is neither a duration (15m, 1h, 2d) nor a time (2026-01-02T15:04:05Z)\n`);
+      process.stderr.write(
+        `tenantgate audit: --since '${values.since}' is neither a duration (15m, 1h, 2d) nor a time (2026-01-02T15:04:05Z)\n`,
+      );
       return 2;
     }
     filter.since = since;
@@ -63,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const records = await readAuditLog(path, filter);
-  process.stdout.write(values.output === 'json' ? JSON.stringify(records, null, 2) + '\n' : renderTable(records, filter.policy));
+  process.stdout.write(
+    values.output === 'json' ? JSON.stringify(records, null, 2) + '\n' : renderTable(records, filter.policy),
+  );
   return 0;
 }
 

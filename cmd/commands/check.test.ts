@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const run = async (args: string[]) => {
   try {
-    const { stdout, stderr } = await promisify(execFile)(join(root, 'node_modules/.bin/node'), [join(root, 'cmd/tenantgate.ts'), 'check', ...args]);
+    const { stdout, stderr } = await promisify(execFile)(join(root, 'node_modules/.bin/node'), [
+      join(root, 'cmd/tenantgate.ts'),
+      'check',
+      ...args,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -55,8 +59,21 @@ writeFileSync(
     apiVersion: 'v1',
     kind: 'List',
     items: [
-      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'steal', namespace: 'acme-web' }, spec: { hostnames: ['globex.example.com'], parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }] } },
-      { apiVersion: 'tenantgate.io/v1alpha1', kind: 'RateLimitPolicy', metadata: { name: 'rl' }, spec: { targetRefs: [], limits: [{ name: 'a', requests: 500, unit: 'Second' }] } },
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'steal', namespace: 'acme-web' },
+        spec: {
+          hostnames: ['globex.example.com'],
+          parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
+        },
+      },
+      {
+        apiVersion: 'tenantgate.io/v1alpha1',
+        kind: 'RateLimitPolicy',
+        metadata: { name: 'rl' },
+        spec: { targetRefs: [], limits: [{ name: 'a', requests: 500, unit: 'Second' }] },
+      },
     ],
   }),
 );
@@ -65,26 +82,47 @@ describe('tenantgate check', () => {
   it('prints each decision and exits 0 when nothing would be denied', async () => {
     const r = await run(['-f', good, '--data', data, '--tenant', 'acme']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`HTTPRoute acme-web/shop (${good}#1): allowed\n1 object(s) checked, 0 would be denied\n`);
+    expect(r.stdout).toBe(
+      `HTTPRoute acme-web/shop (${good}#1): allowed\n1 object(s) checked, 0 would be denied\n`,
+    );
   });
 
   it('exits 1 and names policy and fix for each denial', async () => {
     const r = await run(['-f', good, '-f', bad, '--data', data, '--tenant', 'acme']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`HTTPRoute acme-web/steal (${bad}#1.1): DENIED`);
-    expect(r.stdout).toContain("  deny   [route-hostnames] spec.hostnames[0] 'globex.example.com' is not among tenant 'acme' hostnames");
+    expect(r.stdout).toContain(
+      "  deny   [route-hostnames] spec.hostnames[0] 'globex.example.com' is not among tenant 'acme' hostnames",
+    );
     expect(r.stdout).toContain(`RateLimitPolicy acme-web/rl (${bad}#1.2): DENIED`);
-    expect(r.stdout).toContain('[ratelimit-ceiling] spec.limits[0] (\'a\') allows 500 requests per Second');
+    expect(r.stdout).toContain("[ratelimit-ceiling] spec.limits[0] ('a') allows 500 requests per Second");
     expect(r.stdout).toContain('3 object(s) checked, 2 would be denied');
   });
 
   it('applies the enforcement actions of a policy config, and prints JSON', async () => {
     const config = join(dir, 'policy.yaml');
     writeFileSync(config, 'enforcement: {policies: {route-hostnames: warn, ratelimit-ceiling: dryrun}}\n');
-    const r = await run(['-f', bad, '--data', data, '--tenant', 'acme', '--policy-config', config, '-o', 'json']);
+    const r = await run([
+      '-f',
+      bad,
+      '--data',
+      data,
+      '--tenant',
+      'acme',
+      '--policy-config',
+      config,
+      '-o',
+      'json',
+    ]);
     expect(r.code).toBe(0);
-    const results = JSON.parse(r.stdout) as { object: string; allowed: boolean; decisions: { policy: string; action: string }[] }[];
-    expect(results.map((x) => [x.object, x.allowed, x.decisions.map((d) => `${d.policy}:${d.action}`)])).toEqual([
+    const results = JSON.parse(r.stdout) as {
+      object: string;
+      allowed: boolean;
+      decisions: { policy: string; action: string }[];
+    }[];
+    expect(
+      results.map((x) => [x.object, x.allowed, x.decisions.map((d) => `${d.policy}:${d.action}`)]),
+    ).toEqual([
       ['HTTPRoute acme-web/steal', true, ['route-hostnames:warn']],
       ['RateLimitPolicy acme-web/rl', true, ['ratelimit-ceiling:dryrun']],
     ]);

@@ -36,7 +36,19 @@ options:
   -h, --help
 `;
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'Tenant', 'GatewayClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Node', 'PersistentVolume', 'StorageClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Tenant',
+  'GatewayClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+]);
 
 interface Manifest extends ObjectLike {
   spec?: unknown;
@@ -74,34 +86,50 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.filename?.length) return usageError('-f FILE is required');
-  if (values.output !== 'text' && values.output !== 'json') return usageError(`-o must be text or json, not '${values.output}'`);
+  if (values.output !== 'text' && values.output !== 'json')
+    return usageError(`-o must be text or json, not '${values.output}'`);
 
   const manifests = values.filename.flatMap((f) => readManifests(f));
   const data = (values.data ?? []).flatMap((f) => readManifests(f)).map((m) => m.object);
   const inventory = buildInventory({
     tenants: data.filter((o) => o.kind === 'Tenant') as unknown as Tenant[],
     namespaces: data.filter((o) => o.kind === 'Namespace'),
-    routes: data.filter((o) => o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute') as InventorySources['routes'],
+    routes: data.filter(
+      (o) => o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute',
+    ) as InventorySources['routes'],
     gateways: data.filter((o) => o.kind === 'Gateway') as InventorySources['gateways'],
   });
   let tenant: Tenant['spec'] | undefined;
   if (values.tenant) {
     tenant = inventory.tenants[values.tenant]?.spec as Tenant['spec'] | undefined;
-    if (!tenant) return usageError(`tenant '${values.tenant}' is not among the Tenants in --data (${Object.keys(inventory.tenants).join(', ') || 'none'})`);
+    if (!tenant)
+      return usageError(
+        `tenant '${values.tenant}' is not among the Tenants in --data (${Object.keys(inventory.tenants).join(', ') || 'none'})`,
+      );
   }
 
   const config = policyConfig(values['policy-config']);
   // a command's output is its report; the engine's info logs would only be noise on stderr
-  const engine = await PolicyEngine.create({ enforcement: config.enforcement, logger: winston.createLogger({ silent: true }) });
+  const engine = await PolicyEngine.create({
+    enforcement: config.enforcement,
+    logger: winston.createLogger({ silent: true }),
+  });
   for (const b of config.bundles) {
     if ('file' in b) await engine.setBundle(b.name, readFileSync(b.file));
-    else process.stderr.write(`tenantgate check: bundle '${b.name}' comes from a ConfigMap; offline, it is left out\n`);
+    else
+      process.stderr.write(
+        `tenantgate check: bundle '${b.name}' comes from a ConfigMap; offline, it is left out\n`,
+      );
   }
   engine.setData(inventory);
 
   const user = userInfo(values.user, values.group, tenant);
-  const results: Result[] = manifests.map(({ object, source }) => evaluate(engine, object, source, user, tenant));
-  process.stdout.write(values.output === 'json' ? JSON.stringify(results, null, 2) + '\n' : renderText(results));
+  const results: Result[] = manifests.map(({ object, source }) =>
+    evaluate(engine, object, source, user, tenant),
+  );
+  process.stdout.write(
+    values.output === 'json' ? JSON.stringify(results, null, 2) + '\n' : renderText(results),
+  );
   return results.some((r) => !r.allowed) ? 1 : 0;
 }
 
@@ -131,14 +159,19 @@ export function readManifests(path: string): { object: Manifest; source: string 
     if (!value) return;
     const items = value.kind?.endsWith('List') && Array.isArray(value.items) ? value.items : [value];
     items.forEach((object, j) => {
-      if (!object.kind || !object.apiVersion) throw new Error(`${path} document ${i + 1}: an object needs apiVersion and kind`);
+      if (!object.kind || !object.apiVersion)
+        throw new Error(`${path} document ${i + 1}: an object needs apiVersion and kind`);
       out.push({ object, source: `${path}#${i + 1}${items.length > 1 ? `.${j + 1}` : ''}` });
     });
   });
   return out;
 }
 
-function userInfo(user: string | undefined, groups: string[] | undefined, tenant: Tenant['spec'] | undefined): UserInfo {
+function userInfo(
+  user: string | undefined,
+  groups: string[] | undefined,
+  tenant: Tenant['spec'] | undefined,
+): UserInfo {
   const owners = tenant?.owners ?? [];
   const ownerUser = owners.find((o) => o.kind === 'User')?.name;
   const ownerGroups = owners.filter((o) => o.kind === 'Group').map((o) => o.name);
@@ -148,11 +181,21 @@ function userInfo(user: string | undefined, groups: string[] | undefined, tenant
   };
 }
 
-function evaluate(engine: PolicyEngine, object: Manifest, source: string, user: UserInfo, tenant: Tenant['spec'] | undefined): Result {
-  const [group, version] = object.apiVersion!.includes('/') ? object.apiVersion!.split('/', 2) : ['', object.apiVersion!];
+function evaluate(
+  engine: PolicyEngine,
+  object: Manifest,
+  source: string,
+  user: UserInfo,
+  tenant: Tenant['spec'] | undefined,
+): Result {
+  const [group, version] = object.apiVersion!.includes('/')
+    ? object.apiVersion!.split('/', 2)
+    : ['', object.apiVersion!];
   const kind = object.kind!;
   const namespaced = !CLUSTER_SCOPED.has(kind);
-  const namespace = namespaced ? (object.metadata?.namespace ?? tenant?.namespaces[0]?.name ?? 'default') : undefined;
+  const namespace = namespaced
+    ? (object.metadata?.namespace ?? tenant?.namespaces[0]?.name ?? 'default')
+    : undefined;
   const obj = { ...object, metadata: { ...object.metadata, ...(namespace ? { namespace } : {}) } };
   const request: AdmissionRequest = {
     uid: randomUUID(),
@@ -165,14 +208,21 @@ function evaluate(engine: PolicyEngine, object: Manifest, source: string, user: 
     oldObject: null,
   };
   const { decisions, denied } = engine.evaluateAdmission(request);
-  return { object: `${kind} ${namespace ? `${namespace}/` : ''}${obj.metadata.name ?? ''}`, source, allowed: !denied, decisions };
+  return {
+    object: `${kind} ${namespace ? `${namespace}/` : ''}${obj.metadata.name ?? ''}`,
+    source,
+    allowed: !denied,
+    decisions,
+  };
 }
 
 function renderText(results: Result[]): string {
   const lines: string[] = [];
   for (const r of results) {
     const warned = r.decisions.some((d) => d.action === 'warn');
-    lines.push(`${r.object} (${r.source}): ${r.allowed ? (warned ? 'allowed with warnings' : 'allowed') : 'DENIED'}`);
+    lines.push(
+      `${r.object} (${r.source}): ${r.allowed ? (warned ? 'allowed with warnings' : 'allowed') : 'DENIED'}`,
+    );
     for (const d of r.decisions) lines.push(`  ${d.action.padEnd(6)} ${formatViolation(d)}`);
   }
   const denied = results.filter((r) => !r.allowed).length;

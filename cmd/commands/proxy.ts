@@ -51,11 +51,19 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const dir = values['from-files'];
-  if (!dir) return fail('--from-files DIR is required (in-cluster mode runs with `tenantgate run --components proxy`)');
-  for (const g of values.gateway ?? []) if (!/^[^/]+\/[^/]+$/.test(g)) return fail(`--gateway ${g}: expected NAMESPACE/NAME`);
+  if (!dir)
+    return fail(
+      '--from-files DIR is required (in-cluster mode runs with `tenantgate run --components proxy`)',
+    );
+  for (const g of values.gateway ?? [])
+    if (!/^[^/]+\/[^/]+$/.test(g)) return fail(`--gateway ${g}: expected NAMESPACE/NAME`);
   const sampleRate = Number(values['access-log-sample-rate']);
-  if (!(sampleRate >= 0 && sampleRate <= 1)) return fail(`--access-log-sample-rate ${values['access-log-sample-rate']}: expected a number from 0 to 1`);
-  if (values['access-log'] !== 'on' && values['access-log'] !== 'off') return fail(`--access-log ${values['access-log']}: expected on or off`);
+  if (!(sampleRate >= 0 && sampleRate <= 1))
+    return fail(
+      `--access-log-sample-rate ${values['access-log-sample-rate']}: expected a number from 0 to 1`,
+    );
+  if (values['access-log'] !== 'on' && values['access-log'] !== 'off')
+    return fail(`--access-log ${values['access-log']}: expected on or off`);
   const num = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -64,7 +72,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   let limits;
   try {
-    limits = { maxBodyBytes: num('--max-body-bytes', values['max-body-bytes']), headersTimeoutMs: num('--headers-timeout-ms', values['headers-timeout-ms']) };
+    limits = {
+      maxBodyBytes: num('--max-body-bytes', values['max-body-bytes']),
+      headersTimeoutMs: num('--headers-timeout-ms', values['headers-timeout-ms']),
+    };
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -79,7 +90,9 @@ export async function main(argv: string[]): Promise<number> {
     limits,
   });
   onShutdown('proxy', () => proxy.stop());
-  process.stderr.write(`[proxy] serving ${proxy.binds.length} bind(s) from ${dir}; admin on ${proxy.adminAddress}\n`);
+  process.stderr.write(
+    `[proxy] serving ${proxy.binds.length} bind(s) from ${dir}; admin on ${proxy.adminAddress}\n`,
+  );
   await untilSignalled();
   return 0;
 }

@@ -10,7 +10,7 @@ violation contains msg if {
 	tenancy.is_kind(tenancy.tenantgate_group, "RateLimitPolicy")
 	tenancy.writing
 	tenant := tenancy.request_tenant
-	ceiling := tenancy.tenant_spec(tenant).limits.rateLimit
+	ceiling := tenancy.request_tenant_spec.limits.rateLimit
 	some i, limit in object.get(tenancy.obj.spec, "limits", [])
 
 	# r1/u1 > r2/u2  <=>  r1*u2 > r2*u1, in integers

@@ -4,62 +4,66 @@ package tenantgate.admission.route_backend_refs
 
 import data.tenantgate.lib.tenancy
 
-# [path, backendRef] for every backend of the route: rule backends, and requestMirror filters on rules and
-# on backends.
-backends contains [path, ref] if {
+# [where, backendRef] for every backend of the route: rule backends, and requestMirror filters on rules
+# and on backends. `where` holds indices; the path string is only made for a violation's message.
+backends contains [["r", i, j], ref] if {
 	some i, rule in object.get(tenancy.obj.spec, "rules", [])
 	some j, ref in object.get(rule, "backendRefs", [])
-	path := concat("", ["spec.rules[", format_int(i, 10), "].backendRefs[", format_int(j, 10), "]"])
 }
 
-backends contains [path, ref] if {
+backends contains [["rf", i, k], ref] if {
 	some i, rule in object.get(tenancy.obj.spec, "rules", [])
 	some k, filter in object.get(rule, "filters", [])
 	ref := filter.requestMirror.backendRef
-	path := concat("", ["spec.rules[", format_int(i, 10), "].filters[", format_int(k, 10), "].requestMirror.backendRef"])
 }
 
-backends contains [path, ref] if {
+backends contains [["bf", i, j, k], ref] if {
 	some i, rule in object.get(tenancy.obj.spec, "rules", [])
 	some j, backend in object.get(rule, "backendRefs", [])
 	some k, filter in object.get(backend, "filters", [])
 	ref := filter.requestMirror.backendRef
-	path := concat("", [
-		"spec.rules[", format_int(i, 10), "].backendRefs[", format_int(j, 10), "].filters[", format_int(k, 10),
-		"].requestMirror.backendRef",
-	])
 }
+
+path(["r", i, j]) := concat("", ["spec.rules[", format_int(i, 10), "].backendRefs[", format_int(j, 10), "]"])
+
+path(["rf", i, k]) := concat("", ["spec.rules[", format_int(i, 10), "].filters[", format_int(k, 10), "].requestMirror.backendRef"])
+
+path(["bf", i, j, k]) := concat("", [
+	"spec.rules[", format_int(i, 10), "].backendRefs[", format_int(j, 10), "].filters[", format_int(k, 10),
+	"].requestMirror.backendRef",
+])
 
 is_service(ref) if {
 	object.get(ref, "group", "") in {"", "core"}
 	object.get(ref, "kind", "Service") == "Service"
 }
 
-tenant_namespaces(tenant) := {n.name | some n in tenancy.tenant_spec(tenant).namespaces}
+# the namespaces of the request's tenant (a rule, so it is computed once per review)
+tenant_namespaces := {n.name | some n in tenancy.request_tenant_spec.namespaces}
 
 violation contains msg if {
 	tenancy.route_write
 	tenant := tenancy.request_tenant
-	some [path, ref] in backends
+	some [where, ref] in backends
 	not is_service(ref)
 	msg := concat("", [
-		path, " is a ", object.get(ref, "kind", "Service"), " of group '", object.get(ref, "group", ""),
+		path(where), " is a ", object.get(ref, "kind", "Service"), " of group '", object.get(ref, "group", ""),
 		"'; tenant routes may send traffic only to Services — point it at a Service in one of tenant '", tenant,
-		"' namespaces (", tenancy.quoted_list(tenant_namespaces(tenant)), ")",
+		"' namespaces (", tenancy.quoted_list(tenant_namespaces), ")",
 	])
 }
 
 violation contains msg if {
 	tenancy.route_write
 	tenant := tenancy.request_tenant
-	some [path, ref] in backends
+	some [where, ref] in backends
 	is_service(ref)
 	ns := object.get(ref, "namespace", tenancy.request_namespace)
-	not ns in tenant_namespaces(tenant)
+	not ns in tenant_namespaces
 	msg := concat("", [
-		path, " is Service ", ns, "/", ref.name, ", in namespace '", ns, "'", owner_note(ns),
+		path(where), " is Service ", ns, "/", ref.name, ", in namespace '", ns, "'", owner_note(ns),
 		", not one of tenant '", tenant, "' namespaces — use a Service in ",
-		tenancy.quoted_list(tenant_namespaces(tenant)),
+		tenancy.quoted_list(tenant_namespaces),
 	])
 }
 

@@ -8,7 +8,7 @@ violation contains msg if {
 	tenancy.is_route
 	tenancy.operation == "CREATE"
 	tenant := tenancy.request_tenant
-	limit := tenancy.tenant_spec(tenant).limits.maxRoutes
+	limit := tenancy.request_tenant_spec.limits.maxRoutes
 	existing := object.get(tenancy.route_counts, tenant, 0)
 	existing >= limit
 	msg := concat("", [

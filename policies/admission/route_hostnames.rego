@@ -5,10 +5,11 @@ package tenantgate.admission.route_hostnames
 import data.tenantgate.lib.hostnames
 import data.tenantgate.lib.tenancy
 
+allowed := object.get(tenancy.request_tenant_spec, "hostnames", [])
+
 violation contains msg if {
 	tenancy.route_write
 	tenant := tenancy.request_tenant
-	allowed := object.get(tenancy.tenant_spec(tenant), "hostnames", [])
 	some i, h in object.get(tenancy.obj.spec, "hostnames", [])
 	not hostnames.covered(h, allowed)
 	msg := concat("", [
@@ -22,7 +23,6 @@ violation contains msg if {
 	tenancy.route_write
 	tenant := tenancy.request_tenant
 	count(object.get(tenancy.obj.spec, "hostnames", [])) == 0
-	allowed := object.get(tenancy.tenant_spec(tenant), "hostnames", [])
 	msg := concat("", [
 		"spec.hostnames is empty, so the route would answer for every hostname of its listeners — ",
 		"list the hostnames it serves, from tenant '", tenant, "' hostnames (", tenancy.quoted_list(allowed), ")",

@@ -57,14 +57,14 @@ violation contains msg if {
 	msg := concat("", [
 		prefix(i), " is a ", object.get(ref, "kind", "Gateway"), " of group '", object.get(ref, "group", gateway_group),
 		"'; tenant routes attach only to Gateways — attach to one of tenant '", tenant, "' Gateways: ",
-		given_list(tenancy.tenant_spec(tenant)),
+		given_list(tenancy.request_tenant_spec),
 	])
 }
 
 violation contains msg if {
 	some [i, ref, ns, name] in refs
 	tenant := tenancy.request_tenant
-	spec := tenancy.tenant_spec(tenant)
+	spec := tenancy.request_tenant_spec
 	is_gateway(ref)
 	not given(spec, ns, name)
 	msg := concat("", [
@@ -77,7 +77,7 @@ violation contains msg if {
 violation contains msg if {
 	some [i, ref, ns, name] in refs
 	tenant := tenancy.request_tenant
-	spec := tenancy.tenant_spec(tenant)
+	spec := tenancy.request_tenant_spec
 	given(spec, ns, name)
 	not every_listener(spec, ns, name)
 	not ref.sectionName
@@ -90,7 +90,7 @@ violation contains msg if {
 violation contains msg if {
 	some [i, ref, ns, name] in refs
 	tenant := tenancy.request_tenant
-	spec := tenancy.tenant_spec(tenant)
+	spec := tenancy.request_tenant_spec
 	given(spec, ns, name)
 	not every_listener(spec, ns, name)
 	ref.sectionName

@@ -72,6 +72,9 @@ request_tenant := namespace_tenants[request_namespace]
 
 tenant_spec(name) := tenants[name].spec
 
+# The spec of request_tenant (a rule: looked up once per review).
+request_tenant_spec := tenants[request_tenant].spec
+
 request_namespace := object.get(input.request, "namespace", "")
 
 default object_name := ""

@@ -18,8 +18,12 @@ export function analyze(inputs: ProxyInputs, options: AnalysisOptions): Analysis
   const gateways = analyzeGateways(index, options);
   const byKey = new Map(gateways.map((g) => [g.key, g]));
   const routes = [
-    ...inputs.httpRoutes.filter((r) => r?.metadata?.name).map((r) => analyzeRoute(r, 'HTTPRoute', byKey, index)),
-    ...inputs.grpcRoutes.filter((r) => r?.metadata?.name).map((r) => analyzeRoute(r, 'GRPCRoute', byKey, index)),
+    ...inputs.httpRoutes
+      .filter((r) => r?.metadata?.name)
+      .map((r) => analyzeRoute(r, 'HTTPRoute', byKey, index)),
+    ...inputs.grpcRoutes
+      .filter((r) => r?.metadata?.name)
+      .map((r) => analyzeRoute(r, 'GRPCRoute', byKey, index)),
   ];
   return { index, gateways, routes };
 }

@@ -2,7 +2,12 @@
 // and the ready endpoints of the EndpointSlices labelled with the Service name (the slice port whose name
 // matches the Service port's name).
 import { keyOf, referenceGranted, type InputsIndex } from './index-inputs.ts';
-import { GATEWAY_GROUP, type BackendObjectReference, type Service, type ServicePort } from '../model/gateway-api.ts';
+import {
+  GATEWAY_GROUP,
+  type BackendObjectReference,
+  type Service,
+  type ServicePort,
+} from '../model/gateway-api.ts';
 
 /** How the proxy talks to a backend: HTTP/1.1 (WebSocket upgrades included) or cleartext HTTP/2. */
 export type BackendProtocol = 'http1' | 'h2c';
@@ -23,7 +28,11 @@ export type BackendResolution =
       protocol: BackendProtocol;
       endpoints: Endpoint[];
     }
-  | { ok: false; reason: 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound' | 'UnsupportedProtocol'; message: string };
+  | {
+      ok: false;
+      reason: 'InvalidKind' | 'RefNotPermitted' | 'BackendNotFound' | 'UnsupportedProtocol';
+      message: string;
+    };
 
 export interface RouteRefSource {
   kind: 'HTTPRoute' | 'GRPCRoute';
@@ -37,7 +46,12 @@ function protocolFor(source: RouteRefSource, appProtocol: string | undefined): B
   return appProtocol === 'kubernetes.io/h2c' ? 'h2c' : 'http1';
 }
 
-function endpointsOf(index: InputsIndex, namespace: string, service: Service, servicePort: ServicePort): Endpoint[] {
+function endpointsOf(
+  index: InputsIndex,
+  namespace: string,
+  service: Service,
+  servicePort: ServicePort,
+): Endpoint[] {
   const memoKey = `${namespace}/${service.metadata.name}|${servicePort.name ?? ''}`;
   const memo = index.endpointsMemo.get(memoKey) as Endpoint[] | undefined;
   if (memo) return memo;
@@ -62,13 +76,21 @@ function endpointsOf(index: InputsIndex, namespace: string, service: Service, se
   return out;
 }
 
-export function resolveBackendRef(index: InputsIndex, source: RouteRefSource, ref: BackendObjectReference): BackendResolution {
+export function resolveBackendRef(
+  index: InputsIndex,
+  source: RouteRefSource,
+  ref: BackendObjectReference,
+): BackendResolution {
   const group = ref.group ?? '';
   const kind = ref.kind ?? 'Service';
   const namespace = ref.namespace ?? source.namespace;
   const what = `backendRef ${namespace}/${ref.name}`;
   if ((group !== '' && group !== 'core') || kind !== 'Service') {
-    return { ok: false, reason: 'InvalidKind', message: `${what}: kind ${group ? `${group}/` : ''}${kind} is not supported; only core Services are` };
+    return {
+      ok: false,
+      reason: 'InvalidKind',
+      message: `${what}: kind ${group ? `${group}/` : ''}${kind} is not supported; only core Services are`,
+    };
   }
   if (namespace !== source.namespace) {
     const granted = referenceGranted(index, {
@@ -76,14 +98,20 @@ export function resolveBackendRef(index: InputsIndex, source: RouteRefSource, re
       to: { group: '', kind: 'Service', namespace, name: ref.name },
     });
     if (!granted) {
-      return { ok: false, reason: 'RefNotPermitted', message: `${what}: no ReferenceGrant in namespace ${namespace} lets ${source.kind}s of ${source.namespace} reference it` };
+      return {
+        ok: false,
+        reason: 'RefNotPermitted',
+        message: `${what}: no ReferenceGrant in namespace ${namespace} lets ${source.kind}s of ${source.namespace} reference it`,
+      };
     }
   }
   const service = index.services.get(keyOf(namespace, ref.name));
   if (!service) return { ok: false, reason: 'BackendNotFound', message: `${what}: Service not found` };
-  if (ref.port === undefined) return { ok: false, reason: 'BackendNotFound', message: `${what}: port is required for a Service` };
+  if (ref.port === undefined)
+    return { ok: false, reason: 'BackendNotFound', message: `${what}: port is required for a Service` };
   const servicePort = (service.spec?.ports ?? []).find((p) => p.port === ref.port);
-  if (!servicePort) return { ok: false, reason: 'BackendNotFound', message: `${what}: Service has no port ${ref.port}` };
+  if (!servicePort)
+    return { ok: false, reason: 'BackendNotFound', message: `${what}: Service has no port ${ref.port}` };
   return {
     ok: true,
     namespace,

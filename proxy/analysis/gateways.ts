@@ -61,13 +61,24 @@ const isWildcardAddress = (a: string): boolean => a === '0.0.0.0' || a === '::' 
 
 /** Classes whose controllerName is ours, by name. */
 export function ourGatewayClasses(index: InputsIndex, controllerName: string): Set<string> {
-  return new Set(index.inputs.gatewayClasses.filter((c) => c.spec?.controllerName === controllerName).map((c) => c.metadata.name));
+  return new Set(
+    index.inputs.gatewayClasses
+      .filter((c) => c.spec?.controllerName === controllerName)
+      .map((c) => c.metadata.name),
+  );
 }
 
-function isOurs(gw: Gateway, classes: Set<string>, index: InputsIndex, options: GatewayAnalysisOptions): boolean {
+function isOurs(
+  gw: Gateway,
+  classes: Set<string>,
+  index: InputsIndex,
+  options: GatewayAnalysisOptions,
+): boolean {
   const cls = gw.spec?.gatewayClassName;
   if (classes.has(cls)) return true;
-  return Boolean(options.acceptUnknownClasses) && !index.inputs.gatewayClasses.some((c) => c.metadata.name === cls);
+  return (
+    Boolean(options.acceptUnknownClasses) && !index.inputs.gatewayClasses.some((c) => c.metadata.name === cls)
+  );
 }
 
 function gatewayAddresses(gw: Gateway, defaultAddress: string): { addresses: string[]; accepted: Verdict } {
@@ -77,7 +88,10 @@ function gatewayAddresses(gw: Gateway, defaultAddress: string): { addresses: str
   if (bad) {
     return {
       addresses: [],
-      accepted: fail('UnsupportedAddress', `spec.addresses: type ${bad.type} is not supported; only IPAddress is`),
+      accepted: fail(
+        'UnsupportedAddress',
+        `spec.addresses: type ${bad.type} is not supported; only IPAddress is`,
+      ),
     };
   }
   return { addresses: specAddresses.map((a) => a.value), accepted: ok('Accepted') };
@@ -90,7 +104,8 @@ function routeKinds(listener: Listener): { kinds: RouteGroupKind[]; invalid: str
   const invalid: string[] = [];
   for (const k of wanted) {
     const group = k.group ?? GATEWAY_GROUP;
-    if (SUPPORTED_KINDS.some((s) => s.kind === k.kind && s.group === group)) kinds.push({ group, kind: k.kind });
+    if (SUPPORTED_KINDS.some((s) => s.kind === k.kind && s.group === group))
+      kinds.push({ group, kind: k.kind });
     else invalid.push(`${group}/${k.kind}`);
   }
   return { kinds, invalid };
@@ -101,10 +116,20 @@ function decodeSecretField(data: Record<string, string> | undefined, field: stri
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 }
 
-function resolveCertificates(gw: Gateway, listener: Listener, index: InputsIndex): { certs: ListenerCertificate[]; verdict: Verdict } {
+function resolveCertificates(
+  gw: Gateway,
+  listener: Listener,
+  index: InputsIndex,
+): { certs: ListenerCertificate[]; verdict: Verdict } {
   const refs = listener.tls?.certificateRefs ?? [];
   if (!refs.length) {
-    return { certs: [], verdict: fail('InvalidCertificateRef', `listener ${listener.name}: tls.certificateRefs is empty; an HTTPS listener needs a certificate`) };
+    return {
+      certs: [],
+      verdict: fail(
+        'InvalidCertificateRef',
+        `listener ${listener.name}: tls.certificateRefs is empty; an HTTPS listener needs a certificate`,
+      ),
+    };
   }
   const gwNs = gw.metadata.namespace ?? 'default';
   const certs: ListenerCertificate[] = [];
@@ -112,14 +137,27 @@ function resolveCertificates(gw: Gateway, listener: Listener, index: InputsIndex
     const ns = ref.namespace ?? gwNs;
     const where = `listener ${listener.name}: certificateRef ${ns}/${ref.name}`;
     if ((ref.group ?? '') !== '' || (ref.kind ?? 'Secret') !== 'Secret') {
-      return { certs, verdict: fail('InvalidCertificateRef', `${where}: only core Secrets are supported, not ${ref.group ?? ''}/${ref.kind}`) };
+      return {
+        certs,
+        verdict: fail(
+          'InvalidCertificateRef',
+          `${where}: only core Secrets are supported, not ${ref.group ?? ''}/${ref.kind}`,
+        ),
+      };
     }
     if (ns !== gwNs) {
       const granted = referenceGranted(index, {
         from: { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gwNs },
         to: { group: '', kind: 'Secret', namespace: ns, name: ref.name },
       });
-      if (!granted) return { certs, verdict: fail('RefNotPermitted', `${where}: no ReferenceGrant in ${ns} lets Gateways of ${gwNs} use it`) };
+      if (!granted)
+        return {
+          certs,
+          verdict: fail(
+            'RefNotPermitted',
+            `${where}: no ReferenceGrant in ${ns} lets Gateways of ${gwNs} use it`,
+          ),
+        };
     }
     const secret = index.secrets.get(`${ns}/${ref.name}`);
     if (!secret) return { certs, verdict: fail('InvalidCertificateRef', `${where}: Secret not found`) };
@@ -128,26 +166,44 @@ function resolveCertificates(gw: Gateway, listener: Listener, index: InputsIndex
     const certPem = decodeSecretField(data, 'tls.crt');
     const keyPem = decodeSecretField(data, 'tls.key');
     if (!certPem?.includes('-----BEGIN') || !keyPem?.includes('-----BEGIN')) {
-      return { certs, verdict: fail('InvalidCertificateRef', `${where}: Secret has no PEM tls.crt and tls.key`) };
+      return {
+        certs,
+        verdict: fail('InvalidCertificateRef', `${where}: Secret has no PEM tls.crt and tls.key`),
+      };
     }
     certs.push({ secret: `${ns}/${ref.name}`, certPem, keyPem });
   }
   return { certs, verdict: ok('ResolvedRefs') };
 }
 
-function analyzeListener(gw: Gateway, gwKey: string, listener: Listener, addresses: string[], index: InputsIndex): ListenerInfo {
+function analyzeListener(
+  gw: Gateway,
+  gwKey: string,
+  listener: Listener,
+  addresses: string[],
+  index: InputsIndex,
+): ListenerInfo {
   const protocol = listener.protocol;
   const { kinds, invalid } = routeKinds(listener);
   let accepted = ok('Accepted');
   let resolvedRefs = ok('ResolvedRefs');
   let certificates: ListenerCertificate[] = [];
   if (protocol !== 'HTTP' && protocol !== 'HTTPS') {
-    accepted = fail('UnsupportedProtocol', `listener ${listener.name}: protocol ${protocol} is not supported; use HTTP or HTTPS`);
+    accepted = fail(
+      'UnsupportedProtocol',
+      `listener ${listener.name}: protocol ${protocol} is not supported; use HTTP or HTTPS`,
+    );
   } else if (protocol === 'HTTPS' && (listener.tls?.mode ?? 'Terminate') !== 'Terminate') {
-    accepted = fail('UnsupportedProtocol', `listener ${listener.name}: HTTPS needs tls.mode Terminate, not ${listener.tls?.mode}`);
+    accepted = fail(
+      'UnsupportedProtocol',
+      `listener ${listener.name}: HTTPS needs tls.mode Terminate, not ${listener.tls?.mode}`,
+    );
   }
   if (invalid.length) {
-    resolvedRefs = fail('InvalidRouteKinds', `listener ${listener.name}: allowedRoutes.kinds ${invalid.join(', ')} are not supported`);
+    resolvedRefs = fail(
+      'InvalidRouteKinds',
+      `listener ${listener.name}: allowedRoutes.kinds ${invalid.join(', ')} are not supported`,
+    );
   }
   if (protocol === 'HTTPS' && accepted.status === 'True') {
     const r = resolveCertificates(gw, listener, index);
@@ -181,9 +237,15 @@ function markInternalConflicts(listeners: ListenerInfo[]): void {
     const protocols = new Set(group.map((l) => l.protocol));
     for (const l of group) {
       if (protocols.size > 1) {
-        l.conflicted = ok('ProtocolConflict', `listener ${l.name}: port ${l.port} is used with protocols ${[...protocols].join(' and ')}`);
+        l.conflicted = ok(
+          'ProtocolConflict',
+          `listener ${l.name}: port ${l.port} is used with protocols ${[...protocols].join(' and ')}`,
+        );
       } else if (group.some((o) => o !== l && (o.hostname ?? '') === (l.hostname ?? ''))) {
-        l.conflicted = ok('HostnameConflict', `listener ${l.name}: another listener on port ${l.port} has the same hostname '${l.hostname ?? ''}'`);
+        l.conflicted = ok(
+          'HostnameConflict',
+          `listener ${l.name}: another listener on port ${l.port} has the same hostname '${l.hostname ?? ''}'`,
+        );
       }
     }
   }
@@ -206,10 +268,15 @@ function markCrossGatewayConflicts(gateways: GatewayInfo[]): void {
     for (const l of gw.listeners) {
       for (const address of l.addresses) {
         const clash = claimed.find(
-          (c) => c.port === l.servedPort && (c.address === address || isWildcardAddress(c.address) || isWildcardAddress(address)),
+          (c) =>
+            c.port === l.servedPort &&
+            (c.address === address || isWildcardAddress(c.address) || isWildcardAddress(address)),
         );
         if (clash) {
-          l.accepted = fail('PortUnavailable', `listener ${l.name}: ${address}:${l.servedPort} is already served for Gateway ${clash.gatewayKey}`);
+          l.accepted = fail(
+            'PortUnavailable',
+            `listener ${l.name}: ${address}:${l.servedPort} is already served for Gateway ${clash.gatewayKey}`,
+          );
         } else {
           mine.push({ address, port: l.servedPort, gatewayKey: gw.key });
         }
@@ -221,7 +288,9 @@ function markCrossGatewayConflicts(gateways: GatewayInfo[]): void {
 
 export function analyzeGateways(index: InputsIndex, options: GatewayAnalysisOptions): GatewayInfo[] {
   const classes = ourGatewayClasses(index, options.controllerName);
-  const ours = index.inputs.gateways.filter((g) => g.spec && isOurs(g, classes, index, options)).sort(olderFirst);
+  const ours = index.inputs.gateways
+    .filter((g) => g.spec && isOurs(g, classes, index, options))
+    .sort(olderFirst);
   const out: GatewayInfo[] = [];
   for (const gw of ours) {
     const key = `${gw.metadata.namespace ?? 'default'}/${gw.metadata.name}`;
@@ -233,7 +302,12 @@ export function analyzeGateways(index: InputsIndex, options: GatewayAnalysisOpti
   markCrossGatewayConflicts(out);
   for (const gw of out) {
     for (const l of gw.listeners) {
-      l.serving = gw.accepted.status === 'True' && l.accepted.status === 'True' && l.conflicted.status === 'False' && l.resolvedRefs.reason !== 'InvalidCertificateRef' && l.resolvedRefs.reason !== 'RefNotPermitted';
+      l.serving =
+        gw.accepted.status === 'True' &&
+        l.accepted.status === 'True' &&
+        l.conflicted.status === 'False' &&
+        l.resolvedRefs.reason !== 'InvalidCertificateRef' &&
+        l.resolvedRefs.reason !== 'RefNotPermitted';
     }
   }
   return out;

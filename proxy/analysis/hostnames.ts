@@ -32,12 +32,17 @@ export function intersectHostname(listener: string, route: string): string | und
  * Effective hostnames of a route on a listener. `['']`... is never returned: an empty array means "every
  * host" (neither side restricts), undefined means no intersection (the route must not attach).
  */
-export function effectiveHostnames(listenerHostname: string | undefined, routeHostnames: readonly string[] | undefined): string[] | undefined {
+export function effectiveHostnames(
+  listenerHostname: string | undefined,
+  routeHostnames: readonly string[] | undefined,
+): string[] | undefined {
   const routeNames = (routeHostnames ?? []).map((h) => h.toLowerCase());
   const listenerName = listenerHostname?.toLowerCase();
   if (!listenerName) return routeNames.length ? dedupe(routeNames) : [];
   if (!routeNames.length) return [listenerName];
-  const out = routeNames.map((h) => intersectHostname(listenerName, h)).filter((h): h is string => h !== undefined);
+  const out = routeNames
+    .map((h) => intersectHostname(listenerName, h))
+    .filter((h): h is string => h !== undefined);
   return out.length ? dedupe(out) : undefined;
 }
 
@@ -73,7 +78,10 @@ export function hostnameRank(hostname: string | undefined): number {
  * Picks the most specific entry whose hostname covers `host` (exact, longest wildcard, then the one
  * without a hostname). `entries` should be pre-sorted by `hostnameRank` descending.
  */
-export function selectByHostname<T extends { hostname?: string }>(entries: readonly T[], host: string): T | undefined {
+export function selectByHostname<T extends { hostname?: string }>(
+  entries: readonly T[],
+  host: string,
+): T | undefined {
   for (const e of entries) {
     if (!e.hostname || hostnameMatches(e.hostname, host)) return e;
   }

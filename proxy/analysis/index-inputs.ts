@@ -3,7 +3,8 @@
 import type { EndpointSlice, KubeObject, ReferenceGrant, Secret, Service } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 
-export const keyOf = (namespace: string | undefined, name: string): string => `${namespace ?? 'default'}/${name}`;
+export const keyOf = (namespace: string | undefined, name: string): string =>
+  `${namespace ?? 'default'}/${name}`;
 export const objectKey = (o: KubeObject): string => keyOf(o.metadata.namespace, o.metadata.name);
 
 export interface InputsIndex {
@@ -34,7 +35,10 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map
 export function indexInputs(inputs: ProxyInputs): InputsIndex {
   const namespaceLabels = new Map<string, Record<string, string>>();
   for (const ns of inputs.namespaces) {
-    namespaceLabels.set(ns.metadata.name, { 'kubernetes.io/metadata.name': ns.metadata.name, ...(ns.metadata.labels ?? {}) });
+    namespaceLabels.set(ns.metadata.name, {
+      'kubernetes.io/metadata.name': ns.metadata.name,
+      ...(ns.metadata.labels ?? {}),
+    });
   }
   return {
     inputs,
@@ -68,7 +72,10 @@ export function referenceGranted(index: InputsIndex, q: GrantQuery): boolean {
     );
     if (!fromOk) continue;
     const toOk = (grant.spec?.to ?? []).some(
-      (t) => (t.group ?? '') === q.to.group && t.kind === q.to.kind && (t.name === undefined || t.name === '' || t.name === q.to.name),
+      (t) =>
+        (t.group ?? '') === q.to.group &&
+        t.kind === q.to.kind &&
+        (t.name === undefined || t.name === '' || t.name === q.to.name),
     );
     if (toOk) return true;
   }

@@ -1,7 +1,10 @@
 // metav1.LabelSelector evaluation (matchLabels AND matchExpressions), as the API server defines it.
 import type { LabelSelector } from '../model/gateway-api.ts';
 
-export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+export function selectorMatches(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string>,
+): boolean {
   if (!selector) return false;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[k] !== v) return false;

@@ -7,7 +7,14 @@ import { labelsOfNamespace, type InputsIndex } from './index-inputs.ts';
 import { selectorMatches } from './label-selector.ts';
 import { resolveBackendRef, type BackendResolution, type RouteRefSource } from './backends.ts';
 import type { GatewayInfo, ListenerInfo } from './gateways.ts';
-import { GATEWAY_GROUP, type GRPCRoute, type HTTPBackendRef, type HTTPRoute, type HTTPRouteFilter, type ParentReference } from '../model/gateway-api.ts';
+import {
+  GATEWAY_GROUP,
+  type GRPCRoute,
+  type HTTPBackendRef,
+  type HTTPRoute,
+  type HTTPRouteFilter,
+  type ParentReference,
+} from '../model/gateway-api.ts';
 
 export type RouteKind = 'HTTPRoute' | 'GRPCRoute';
 
@@ -52,7 +59,11 @@ function namespaceAllowed(listener: ListenerInfo, routeNamespace: string, index:
   const gwNamespace = listener.gateway.metadata.namespace ?? 'default';
   if (from === 'All') return true;
   if (from === 'Same') return routeNamespace === gwNamespace;
-  if (from === 'Selector') return selectorMatches(listener.spec.allowedRoutes?.namespaces?.selector, labelsOfNamespace(index, routeNamespace));
+  if (from === 'Selector')
+    return selectorMatches(
+      listener.spec.allowedRoutes?.namespaces?.selector,
+      labelsOfNamespace(index, routeNamespace),
+    );
   return false;
 }
 
@@ -66,20 +77,39 @@ function analyzeParent(
   const routeNs = route.metadata.namespace ?? 'default';
   const base = { ref, gateway, attachments: [] as Attachment[] };
   if (gateway.accepted.status !== 'True') {
-    return { ...base, accepted: fail('NoMatchingParent', `Gateway ${gateway.key} is not accepted: ${gateway.accepted.message}`) };
+    return {
+      ...base,
+      accepted: fail(
+        'NoMatchingParent',
+        `Gateway ${gateway.key} is not accepted: ${gateway.accepted.message}`,
+      ),
+    };
   }
   const candidates = gateway.listeners.filter(
-    (l) => (ref.sectionName === undefined || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port),
+    (l) =>
+      (ref.sectionName === undefined || l.name === ref.sectionName) &&
+      (ref.port === undefined || l.port === ref.port),
   );
   if (!candidates.length) {
-    const want = [ref.sectionName && `sectionName ${ref.sectionName}`, ref.port !== undefined && `port ${ref.port}`].filter(Boolean).join(' and ');
-    return { ...base, accepted: fail('NoMatchingParent', `Gateway ${gateway.key} has no listener with ${want}`) };
+    const want = [
+      ref.sectionName && `sectionName ${ref.sectionName}`,
+      ref.port !== undefined && `port ${ref.port}`,
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    return {
+      ...base,
+      accepted: fail('NoMatchingParent', `Gateway ${gateway.key} has no listener with ${want}`),
+    };
   }
   const allowed = candidates.filter((l) => kindAllowed(l, kind) && namespaceAllowed(l, routeNs, index));
   if (!allowed.length) {
     return {
       ...base,
-      accepted: fail('NotAllowedByListeners', `the listeners of Gateway ${gateway.key} do not allow ${kind}s from namespace ${routeNs} (allowedRoutes)`),
+      accepted: fail(
+        'NotAllowedByListeners',
+        `the listeners of Gateway ${gateway.key} do not allow ${kind}s from namespace ${routeNs} (allowedRoutes)`,
+      ),
     };
   }
   const attachments: Attachment[] = [];
@@ -90,17 +120,28 @@ function analyzeParent(
   if (!attachments.length) {
     return {
       ...base,
-      accepted: fail('NoMatchingListenerHostname', `none of the route's hostnames intersects a listener hostname of Gateway ${gateway.key}`),
+      accepted: fail(
+        'NoMatchingListenerHostname',
+        `none of the route's hostnames intersects a listener hostname of Gateway ${gateway.key}`,
+      ),
     };
   }
-  return { ...base, attachments, accepted: ok('Accepted', `attached to listener(s) ${attachments.map((a) => a.listener.name).join(', ')}`) };
+  return {
+    ...base,
+    attachments,
+    accepted: ok('Accepted', `attached to listener(s) ${attachments.map((a) => a.listener.name).join(', ')}`),
+  };
 }
 
 function mirrorRefs(filters: readonly HTTPRouteFilter[] | undefined): HTTPRouteFilter[] {
   return (filters ?? []).filter((f) => f.type === 'RequestMirror' && f.requestMirror?.backendRef);
 }
 
-function analyzeRules(route: HTTPRoute | GRPCRoute, source: RouteRefSource, index: InputsIndex): { rules: RuleRefs[]; resolvedRefs: Verdict } {
+function analyzeRules(
+  route: HTTPRoute | GRPCRoute,
+  source: RouteRefSource,
+  index: InputsIndex,
+): { rules: RuleRefs[]; resolvedRefs: Verdict } {
   let resolvedRefs: Verdict = ok('ResolvedRefs');
   const note = (r: BackendResolution) => {
     if (!r.ok && resolvedRefs.status === 'True') resolvedRefs = fail(r.reason, r.message);
@@ -108,10 +149,9 @@ function analyzeRules(route: HTTPRoute | GRPCRoute, source: RouteRefSource, inde
   const rules = (route.spec?.rules ?? []).map((rule) => {
     const backendRefs: HTTPBackendRef[] = rule.backendRefs ?? [];
     const backends = backendRefs.map((ref) => resolveBackendRef(index, source, ref));
-    const mirrors = [
-      ...mirrorRefs(rule.filters),
-      ...backendRefs.flatMap((b) => mirrorRefs(b.filters)),
-    ].map((f) => resolveBackendRef(index, source, f.requestMirror!.backendRef));
+    const mirrors = [...mirrorRefs(rule.filters), ...backendRefs.flatMap((b) => mirrorRefs(b.filters))].map(
+      (f) => resolveBackendRef(index, source, f.requestMirror!.backendRef),
+    );
     backends.forEach(note);
     mirrors.forEach(note);
     return { backends, mirrors };

@@ -80,7 +80,10 @@ export function bucketFor(obj: { apiVersion?: string; kind?: string }): Bucket |
 }
 
 /** Sorts a flat list of objects into ProxyInputs; unknown kinds are returned separately. */
-export function inputsFromObjects(objects: readonly KubeObject[]): { inputs: ProxyInputs; ignored: KubeObject[] } {
+export function inputsFromObjects(objects: readonly KubeObject[]): {
+  inputs: ProxyInputs;
+  ignored: KubeObject[];
+} {
   const lists: Record<Bucket, KubeObject[]> = emptyInputs() as unknown as Record<Bucket, KubeObject[]>;
   const ignored: KubeObject[] = [];
   for (const obj of objects) {

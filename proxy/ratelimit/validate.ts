@@ -3,10 +3,9 @@
 // again. Each problem names the field and the rule; an invalid policy is not enforced and its status says
 // why (reason Invalid).
 import { RATE_UNITS } from '../../api/common.ts';
+import { checkTargetRefs, isObject, show } from '../policy-attachment/targets.ts';
 import { parseCidr } from './cidr.ts';
 
-const TARGET_GROUP = 'gateway.networking.k8s.io';
-const TARGET_KINDS = ['Gateway', 'HTTPRoute', 'GRPCRoute'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HEADER_TOKEN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 const MAX_REQUESTS = 1_000_000_000;
@@ -21,30 +20,6 @@ export function validateRateLimitPolicy(policy: unknown): string[] {
   checkTargetRefs(spec.targetRefs, problems);
   checkLimits(spec.limits, problems);
   return problems;
-}
-
-function checkTargetRefs(refs: unknown, problems: Problems): void {
-  if (!Array.isArray(refs) || refs.length === 0 || refs.length > 16) {
-    problems.push('spec.targetRefs: must list 1 to 16 targets');
-    return;
-  }
-  const seen = new Set<string>();
-  refs.forEach((ref: unknown, i) => {
-    const at = `spec.targetRefs[${i}]`;
-    if (!isObject(ref)) return void problems.push(`${at}: must be an object`);
-    if (ref.group !== TARGET_GROUP)
-      problems.push(`${at}.group: must be ${TARGET_GROUP} (got ${show(ref.group)})`);
-    if (!TARGET_KINDS.includes(ref.kind as string)) {
-      problems.push(`${at}.kind: must be one of ${TARGET_KINDS.join(', ')} (got ${show(ref.kind)})`);
-    }
-    if (!nonEmptyString(ref.name)) problems.push(`${at}.name: must be a non-empty string`);
-    if (ref.sectionName !== undefined && !nonEmptyString(ref.sectionName)) {
-      problems.push(`${at}.sectionName: must be a non-empty string when set`);
-    }
-    const id = `${String(ref.kind)}/${String(ref.name)}/${String(ref.sectionName ?? '')}`;
-    if (seen.has(id)) problems.push(`${at}: duplicates an earlier target (targetRefs must be unique)`);
-    seen.add(id);
-  });
 }
 
 function checkLimits(limits: unknown, problems: Problems): void {
@@ -117,16 +92,4 @@ function checkCidr(cidr: unknown, at: string, problems: Problems): void {
       `${at}.value: must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (got ${show(cidr.value)})`,
     );
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function nonEmptyString(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0;
-}
-
-function show(v: unknown): string {
-  return v === undefined ? 'nothing' : JSON.stringify(v);
 }

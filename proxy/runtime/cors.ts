@@ -15,9 +15,17 @@ function allowOrigin(cors: CompiledCors, origin: string): string {
 }
 
 /** Headers of the preflight answer; undefined when the origin is not allowed (answered without them). */
-export function preflightHeaders(cors: CompiledCors, origin: string, requestMethod: string, requestHeaders: string | undefined): Record<string, string> | undefined {
+export function preflightHeaders(
+  cors: CompiledCors,
+  origin: string,
+  requestMethod: string,
+  requestHeaders: string | undefined,
+): Record<string, string> | undefined {
   if (!originAllowed(cors, origin)) return undefined;
-  const h: Record<string, string> = { 'access-control-allow-origin': allowOrigin(cors, origin), vary: 'Origin' };
+  const h: Record<string, string> = {
+    'access-control-allow-origin': allowOrigin(cors, origin),
+    vary: 'Origin',
+  };
   if (cors.anyMethod) h['access-control-allow-methods'] = cors.allowCredentials ? requestMethod : '*';
   else if (cors.allowMethods.length) h['access-control-allow-methods'] = cors.allowMethods.join(', ');
   if (cors.anyHeader) {

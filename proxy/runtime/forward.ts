@@ -45,17 +45,37 @@ export class BodyTooLargeError extends Error {
   readonly code = 'TG_BODY_TOO_LARGE';
 }
 
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
-const RESET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_GOAWAY_SESSION']);
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const RESET_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+]);
 
 /** Status and reason for a failed try; `retryable` when another try may succeed. */
 function classify(err: unknown): { status: number; message: string; retryable: boolean } {
-  if (err instanceof TimeoutReason) return { status: 504, message: `upstream ${err.kind} timeout`, retryable: err.kind === 'backend' };
-  if (err instanceof BodyTooLargeError) return { status: 413, message: 'request body too large', retryable: false };
+  if (err instanceof TimeoutReason)
+    return { status: 504, message: `upstream ${err.kind} timeout`, retryable: err.kind === 'backend' };
+  if (err instanceof BodyTooLargeError)
+    return { status: 413, message: 'request body too large', retryable: false };
   const code = (err as { code?: string }).code ?? '';
-  if (CONNECT_ERRORS.has(code)) return { status: 502, message: `upstream connect error (${code})`, retryable: true };
-  if (RESET_ERRORS.has(code)) return { status: 503, message: `upstream reset before response (${code})`, retryable: true };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, message: 'upstream timeout', retryable: true };
+  if (CONNECT_ERRORS.has(code))
+    return { status: 502, message: `upstream connect error (${code})`, retryable: true };
+  if (RESET_ERRORS.has(code))
+    return { status: 503, message: `upstream reset before response (${code})`, retryable: true };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return { status: 504, message: 'upstream timeout', retryable: true };
   return { status: 502, message: `upstream error${code ? ` (${code})` : ''}`, retryable: false };
 }
 
@@ -64,7 +84,8 @@ const EXCHANGE = Symbol('tenantgate.exchange');
 // shared listeners (no closure per request): `this` is the client response carrying its exchange
 function onClientClose(this: ClientResponse & { [EXCHANGE]?: Exchange }): void {
   const ex = this[EXCHANGE];
-  if (ex !== undefined && !ex.finished) ex.finish({ status: 499, error: 'client closed the connection' }, new Error('client closed'));
+  if (ex !== undefined && !ex.finished)
+    ex.finish({ status: 499, error: 'client closed the connection' }, new Error('client closed'));
 }
 
 function onClientDrain(this: ClientResponse & { [EXCHANGE]?: Exchange }): void {
@@ -146,13 +167,22 @@ export class Exchange {
     const attempt = new Attempt(this);
     this.current = attempt;
     const backendMs = this.o.rule.backendTimeoutMs;
-    if (backendMs > 0) this.backendTimer = setTimeout(() => attempt.abort(new TimeoutReason('backend')), backendMs);
+    if (backendMs > 0)
+      this.backendTimer = setTimeout(() => attempt.abort(new TimeoutReason('backend')), backendMs);
     const endpoint = nextEndpoint(this.o.backend);
     this.endpoint = endpoint;
     try {
       this.o.upstreams
         .get(endpoint)
-        .dispatch({ path: this.o.path, method: this.o.method, headers: this.o.headers, body: this.o.body as Dispatcher.DispatchOptions['body'] }, attempt);
+        .dispatch(
+          {
+            path: this.o.path,
+            method: this.o.method,
+            headers: this.o.headers,
+            body: this.o.body as Dispatcher.DispatchOptions['body'],
+          },
+          attempt,
+        );
     } catch (err) {
       this.responseError(err as Error);
     }
@@ -169,9 +199,12 @@ export class Exchange {
     this.clearBackendTimer();
     this.current = undefined;
     const backoff = this.o.rule.retry?.backoffMs ?? 0;
-    setTimeout(() => {
-      if (!this.finished) this.send();
-    }, backoff * 2 ** Math.max(0, this.tries - 1));
+    setTimeout(
+      () => {
+        if (!this.finished) this.send();
+      },
+      backoff * 2 ** Math.max(0, this.tries - 1),
+    );
   }
 
   clearBackendTimer(): void {
@@ -252,7 +285,10 @@ export class Exchange {
     const started = this.o.res.headersSent;
     if (started) this.o.res.destroy();
     else replyText(this.o.res, 504, 'upstream request timeout', undefined, this.o.grpc);
-    this.finish({ status: started ? this.status : 504, error: 'request timeout', endpoint: this.endpoint?.origin }, reason);
+    this.finish(
+      { status: started ? this.status : 504, error: 'request timeout', endpoint: this.endpoint?.origin },
+      reason,
+    );
   }
 
   finish(done: ExchangeDone, abortReason?: Error): void {

@@ -3,7 +3,8 @@
 // filters (`set` replaces case-insensitively, `add` appends a line, `remove` drops every line).
 import type { CompiledHeaderModifier } from '../table/types.ts';
 
-const HOP_BY_HOP = /^(?:connection|keep-alive|proxy-connection|transfer-encoding|upgrade|te|trailer|proxy-authenticate|expect|http2-settings|x-forwarded-proto|x-forwarded-host|x-forwarded-for)$/i;
+const HOP_BY_HOP =
+  /^(?:connection|keep-alive|proxy-connection|transfer-encoding|upgrade|te|trailer|proxy-authenticate|expect|http2-settings|x-forwarded-proto|x-forwarded-host|x-forwarded-for)$/i;
 
 /** Cheap first-character screen before the regex: every name above starts with one of these letters. */
 function maybeSkipped(name: string): boolean {
@@ -21,7 +22,11 @@ export interface ForwardedInfo {
  * The headers to send upstream, as a flat [name, value, ...] list in the client's order and casing.
  * HTTP/2 pseudo-headers are dropped (`:authority` becomes Host); `te: trailers` survives for gRPC.
  */
-export function upstreamHeaders(raw: readonly string[], fwd: ForwardedInfo, connectionTokens: Set<string> | undefined): string[] {
+export function upstreamHeaders(
+  raw: readonly string[],
+  fwd: ForwardedInfo,
+  connectionTokens: Set<string> | undefined,
+): string[] {
   const out: string[] = [];
   let xff: string | undefined;
   let sawHost = false;
@@ -44,7 +49,14 @@ export function upstreamHeaders(raw: readonly string[], fwd: ForwardedInfo, conn
     out.push(name, value);
   }
   if (!sawHost && authority !== undefined) out.push('host', authority);
-  out.push('x-forwarded-for', xff === undefined ? fwd.clientIp : `${xff}, ${fwd.clientIp}`, 'x-forwarded-proto', fwd.proto, 'x-forwarded-host', fwd.host);
+  out.push(
+    'x-forwarded-for',
+    xff === undefined ? fwd.clientIp : `${xff}, ${fwd.clientIp}`,
+    'x-forwarded-proto',
+    fwd.proto,
+    'x-forwarded-host',
+    fwd.host,
+  );
   return out;
 }
 
@@ -90,7 +102,15 @@ export function setFlatHeader(flat: string[], name: string, value: string): stri
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
-const RESPONSE_HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'http2-settings'];
+const RESPONSE_HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'http2-settings',
+];
 
 /** Strips hop-by-hop headers from a backend response (keys are lower-case, as undici gives them). */
 export function cleanResponseHeaders(h: ResponseHeaders): ResponseHeaders {

@@ -5,7 +5,11 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-type GcFn = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
+type GcFn = (options?: {
+  type?: 'major' | 'minor';
+  execution?: 'sync' | 'async';
+  flavor?: 'regular' | 'last-resort';
+}) => void;
 
 let gcFn: GcFn | undefined | null;
 

@@ -14,7 +14,14 @@ import { replyEmpty, replyRedirect, replyText, type ClientResponse } from './rep
 import { chooseBackend, routeRequest, type ClientRequest, type RoutedRequest } from './route-request.ts';
 import { hostWithoutPort, redirectLocation, rewritePath } from './url-filters.ts';
 import type { UpstreamRegistry } from './upstreams.ts';
-import type { CompiledBackend, CompiledBind, CompiledListener, CompiledMirror, CompiledRedirect, CompiledRule } from '../table/types.ts';
+import type {
+  CompiledBackend,
+  CompiledBind,
+  CompiledListener,
+  CompiledMirror,
+  CompiledRedirect,
+  CompiledRule,
+} from '../table/types.ts';
 import type { Dispatcher } from 'undici';
 
 export interface PipelineDeps {
@@ -98,7 +105,14 @@ const DISCARD: Dispatcher.DispatchHandler = {
   onResponseError() {},
 };
 
-function sendMirrors(deps: PipelineDeps, mirrors: readonly CompiledMirror[], method: string, path: string, headers: string[], body: Buffer | null): void {
+function sendMirrors(
+  deps: PipelineDeps,
+  mirrors: readonly CompiledMirror[],
+  method: string,
+  path: string,
+  headers: string[],
+  body: Buffer | null,
+): void {
   for (const m of mirrors) {
     if (m.percent < 100 && Math.random() * 100 >= m.percent) continue;
     if (m.backend.errorStatus !== undefined || !m.backend.endpoints.length) continue;
@@ -123,30 +137,74 @@ interface Pending {
 
 function answer(p: Pending, status: number, message: string): void {
   replyText(p.res, status, message, p.policyHeaders, p.routed.grpc);
-  record(p.deps, p.req, p.started, { listener: p.routed.listener, rule: p.routed.rule, backend: p.backend, status, error: message });
+  record(p.deps, p.req, p.started, {
+    listener: p.routed.listener,
+    rule: p.routed.rule,
+    backend: p.backend,
+    status,
+    error: message,
+  });
 }
 
 function redirect(p: Pending, r: CompiledRedirect): void {
   const { listener, rawHost, path, search, entry } = p.routed;
-  const location = redirectLocation(r, { scheme: listener.scheme, host: hostWithoutPort(rawHost), path, query: search.slice(1), listenerPort: listener.port }, entry);
+  const location = redirectLocation(
+    r,
+    {
+      scheme: listener.scheme,
+      host: hostWithoutPort(rawHost),
+      path,
+      query: search.slice(1),
+      listenerPort: listener.port,
+    },
+    entry,
+  );
   replyRedirect(p.res, r.statusCode, location);
-  record(p.deps, p.req, p.started, { listener, rule: p.routed.rule, backend: p.backend, status: r.statusCode });
+  record(p.deps, p.req, p.started, {
+    listener,
+    rule: p.routed.rule,
+    backend: p.backend,
+    status: r.statusCode,
+  });
 }
 
 /** Request headers for the backend: hop-by-hop removed, X-Forwarded-* added, modifiers applied. */
-function requestHeadersFor(p: Pending, rule: CompiledRule, backend: CompiledBackend, rewriteHost: string | undefined): string[] {
+function requestHeadersFor(
+  p: Pending,
+  rule: CompiledRule,
+  backend: CompiledBackend,
+  rewriteHost: string | undefined,
+): string[] {
   const { req, routed } = p;
   const conn = req.httpVersionMajor === 1 ? req.headers.connection : undefined;
-  const tokens = conn === undefined || conn === 'keep-alive' || conn === 'close' ? undefined : connectionTokens(conn);
-  let headers = upstreamHeaders(req.rawHeaders, { clientIp: clientIp(req), proto: routed.listener.scheme, host: routed.rawHost }, tokens);
+  const tokens =
+    conn === undefined || conn === 'keep-alive' || conn === 'close' ? undefined : connectionTokens(conn);
+  let headers = upstreamHeaders(
+    req.rawHeaders,
+    { clientIp: clientIp(req), proto: routed.listener.scheme, host: routed.rawHost },
+    tokens,
+  );
   if (rule.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, rule.requestHeaders);
   if (backend.requestHeaders !== undefined) headers = modifyFlatHeaders(headers, backend.requestHeaders);
   if (rewriteHost !== undefined) headers = setFlatHeader(headers, 'host', rewriteHost);
   return headers;
 }
 
-function start(p: Pending, ex: Exchange, mirrors: readonly CompiledMirror[], body: Buffer | ClientRequest | AsyncIterable<Buffer> | null): void {
-  if (mirrors.length !== 0) sendMirrors(p.deps, mirrors, ex.o.method, ex.o.path, ex.o.headers, body === null || Buffer.isBuffer(body) ? body : null);
+function start(
+  p: Pending,
+  ex: Exchange,
+  mirrors: readonly CompiledMirror[],
+  body: Buffer | ClientRequest | AsyncIterable<Buffer> | null,
+): void {
+  if (mirrors.length !== 0)
+    sendMirrors(
+      p.deps,
+      mirrors,
+      ex.o.method,
+      ex.o.path,
+      ex.o.headers,
+      body === null || Buffer.isBuffer(body) ? body : null,
+    );
   ex.o.body = body as Buffer | null;
   ex.start();
 }
@@ -161,7 +219,15 @@ function forward(p: Pending): void {
     // a CORS preflight is answered here and never forwarded
     const acrm = req.headers['access-control-request-method'];
     if (req.method === 'OPTIONS' && acrm !== undefined) {
-      replyEmpty(res, 200, { ...preflightHeaders(rule.cors, origin, String(acrm), req.headers['access-control-request-headers'] as string | undefined), ...extra });
+      replyEmpty(res, 200, {
+        ...preflightHeaders(
+          rule.cors,
+          origin,
+          String(acrm),
+          req.headers['access-control-request-headers'] as string | undefined,
+        ),
+        ...extra,
+      });
       return record(deps, req, p.started, { listener: routed.listener, rule, status: 200 });
     }
     const h = responseCorsHeaders(rule.cors, origin);
@@ -173,7 +239,12 @@ function forward(p: Pending): void {
   if (backend === undefined) return answer(p, 500, 'route rule has no backend with a weight above zero');
   p.backend = backend;
   if (backend.redirect !== undefined) return redirect(p, backend.redirect);
-  if (backend.errorStatus !== undefined) return answer(p, backend.errorStatus, backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved');
+  if (backend.errorStatus !== undefined)
+    return answer(
+      p,
+      backend.errorStatus,
+      backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved',
+    );
 
   const rewrite = backend.rewrite ?? rule.rewrite;
   const headers = requestHeadersFor(p, rule, backend, rewrite?.hostname);
@@ -190,7 +261,15 @@ function forward(p: Pending): void {
     extraResponseHeaders: extra,
     grpc: routed.grpc,
     upstreams: deps.upstreams,
-    onDone: (d: ExchangeDone) => record(deps, req, p.started, { listener: routed.listener, rule, backend, status: d.status, error: d.error, upstream: d.endpoint }),
+    onDone: (d: ExchangeDone) =>
+      record(deps, req, p.started, {
+        listener: routed.listener,
+        rule,
+        backend,
+        status: d.status,
+        error: d.error,
+        upstream: d.endpoint,
+      }),
   });
   if (!hasBody(req)) return start(p, ex, mirrors, null);
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -199,7 +278,12 @@ function forward(p: Pending): void {
     // a body that may be sent more than once is read first
     bufferBody(req, deps.maxBodyBytes).then(
       (body) => start(p, ex, mirrors, body),
-      (err: unknown) => answer(p, err instanceof BodyTooLargeError ? 413 : 400, err instanceof BodyTooLargeError ? 'request body too large' : 'could not read the request body'),
+      (err: unknown) =>
+        answer(
+          p,
+          err instanceof BodyTooLargeError ? 413 : 400,
+          err instanceof BodyTooLargeError ? 'request body too large' : 'could not read the request body',
+        ),
     );
     return;
   }
@@ -209,14 +293,24 @@ function forward(p: Pending): void {
 function afterPolicies(p: Pending, outcome: PolicyOutcome): void {
   if (!outcome.allow) {
     replyText(p.res, outcome.status, outcome.reason, outcome.headers, p.routed.grpc);
-    record(p.deps, p.req, p.started, { listener: p.routed.listener, rule: p.routed.rule, status: outcome.status, error: outcome.reason });
+    record(p.deps, p.req, p.started, {
+      listener: p.routed.listener,
+      rule: p.routed.rule,
+      status: outcome.status,
+      error: outcome.reason,
+    });
     return;
   }
   p.policyHeaders = outcome.headers;
   forward(p);
 }
 
-export function handleRequest(req: ClientRequest, res: ClientResponse, bind: CompiledBind | undefined, deps: PipelineDeps): void {
+export function handleRequest(
+  req: ClientRequest,
+  res: ClientResponse,
+  bind: CompiledBind | undefined,
+  deps: PipelineDeps,
+): void {
   const started = performance.now();
   if (bind === undefined) {
     replyText(res, 404, 'this listener is no longer served');
@@ -225,7 +319,11 @@ export function handleRequest(req: ClientRequest, res: ClientResponse, bind: Com
   const routed = routeRequest(req, bind);
   if (!('entry' in routed)) {
     replyText(res, routed.status, routed.message, undefined, routed.grpc);
-    return record(deps, req, started, { listener: routed.listener, status: routed.status, error: routed.message });
+    return record(deps, req, started, {
+      listener: routed.listener,
+      status: routed.status,
+      error: routed.message,
+    });
   }
   const p: Pending = { req, res, deps, started, routed };
   const policies = routed.rule.policies;

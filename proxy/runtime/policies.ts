@@ -3,7 +3,9 @@
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../request-policy.ts';
 import type { RoutedRequest, ClientRequest } from './route-request.ts';
 
-export type PolicyOutcome = { allow: true; headers?: Record<string, string> } | { allow: false; status: number; reason: string; headers?: Record<string, string> };
+export type PolicyOutcome =
+  | { allow: true; headers?: Record<string, string> }
+  | { allow: false; status: number; reason: string; headers?: Record<string, string> };
 
 export function requestContext(req: ClientRequest, routed: RoutedRequest, sourceIp: string): RequestContext {
   const headers: Record<string, string> = {};
@@ -20,17 +22,29 @@ export function requestContext(req: ClientRequest, routed: RoutedRequest, source
     headers,
     sourceIp,
     gateway: { namespace: listener.gatewayNamespace, name: listener.gatewayName, listener: listener.name },
-    route: { kind: rule.routeKind, namespace: rule.routeNamespace, name: rule.routeName, ruleIndex: rule.ruleIndex, ruleName: rule.ruleName },
+    route: {
+      kind: rule.routeKind,
+      namespace: rule.routeNamespace,
+      name: rule.routeName,
+      ruleIndex: rule.ruleIndex,
+      ruleName: rule.ruleName,
+    },
   };
 }
 
-function merge(into: Record<string, string> | undefined, from: Record<string, string> | undefined): Record<string, string> | undefined {
+function merge(
+  into: Record<string, string> | undefined,
+  from: Record<string, string> | undefined,
+): Record<string, string> | undefined {
   if (!from) return into;
   return { ...(into ?? {}), ...from };
 }
 
 /** Runs the policies; synchronous verdicts stay synchronous (no promise on the common path). */
-export function evaluatePolicies(policies: readonly RequestPolicy[], ctx: RequestContext): PolicyOutcome | Promise<PolicyOutcome> {
+export function evaluatePolicies(
+  policies: readonly RequestPolicy[],
+  ctx: RequestContext,
+): PolicyOutcome | Promise<PolicyOutcome> {
   let headers: Record<string, string> | undefined;
   for (let i = 0; i < policies.length; i++) {
     const v = (policies[i] as RequestPolicy).evaluate(ctx);
@@ -49,7 +63,7 @@ async function finishAsync(
   headers: Record<string, string> | undefined,
 ): Promise<PolicyOutcome> {
   let v = await pending;
-  for (let i = from; ; ) {
+  for (let i = from; ;) {
     if (!v.allow) return v;
     headers = merge(headers, v.headers);
     if (++i >= policies.length) return { allow: true, headers };

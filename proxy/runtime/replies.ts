@@ -8,21 +8,47 @@ import type { ServerResponse } from 'node:http';
  */
 export type ClientResponse = ServerResponse;
 
-const GRPC_STATUS: Record<number, number> = { 400: 3, 403: 7, 404: 12, 413: 8, 421: 14, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4 };
+const GRPC_STATUS: Record<number, number> = {
+  400: 3,
+  403: 7,
+  404: 12,
+  413: 8,
+  421: 14,
+  429: 8,
+  500: 13,
+  502: 14,
+  503: 14,
+  504: 4,
+};
 
 /** A short plain answer. Extra headers (e.g. from a policy verdict) are added as given. */
-export function replyText(res: ClientResponse, status: number, message: string, headers?: Record<string, string>, grpc = false): void {
+export function replyText(
+  res: ClientResponse,
+  status: number,
+  message: string,
+  headers?: Record<string, string>,
+  grpc = false,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (grpc) {
-    res.writeHead(200, { ...headers, 'content-type': 'application/grpc', 'grpc-status': String(GRPC_STATUS[status] ?? 2), 'grpc-message': encodeURIComponent(message) });
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'application/grpc',
+      'grpc-status': String(GRPC_STATUS[status] ?? 2),
+      'grpc-message': encodeURIComponent(message),
+    });
     res.end();
     return;
   }
   const body = `${message}\n`;
-  res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 

@@ -6,7 +6,13 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { normalizeHost } from '../analysis/hostnames.ts';
 import { findMatch, selectHost, selectListener, type MatchRequest } from '../table/match.ts';
-import type { CompiledBackend, CompiledBind, CompiledListener, CompiledRule, MatchEntry } from '../table/types.ts';
+import type {
+  CompiledBackend,
+  CompiledBind,
+  CompiledListener,
+  CompiledRule,
+  MatchEntry,
+} from '../table/types.ts';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
 
@@ -53,7 +59,8 @@ export function routeRequest(req: ClientRequest, bind: CompiledBind): RoutedRequ
   const headers = req.headers;
   const ct = headers['content-type'];
   const grpc = ct !== undefined && ct.startsWith('application/grpc');
-  const rawHost = (req.httpVersionMajor === 2 ? (headers[':authority'] as string | undefined) : undefined) ?? headers.host;
+  const rawHost =
+    (req.httpVersionMajor === 2 ? (headers[':authority'] as string | undefined) : undefined) ?? headers.host;
   if (!rawHost) return { status: 400, message: 'missing Host header', grpc };
   const sel = selectHost(bind, rawHost);
   const listener = sel.listener;
@@ -62,13 +69,23 @@ export function routeRequest(req: ClientRequest, bind: CompiledBind): RoutedRequ
     // the one the TLS server name chose: the client must retry on a new connection
     const byName = sniListener(req, bind);
     if (byName !== false && byName !== listener) {
-      return { status: 421, message: 'misdirected request: the host belongs to another listener than the TLS server name', listener: byName, grpc };
+      return {
+        status: 421,
+        message: 'misdirected request: the host belongs to another listener than the TLS server name',
+        listener: byName,
+        grpc,
+      };
     }
   }
   if (!listener) return { status: 404, message: 'no listener for this host', grpc };
   const target = splitTarget(req.url ?? '/');
   if (!target) return { status: 400, message: 'unsupported request target', listener, grpc };
-  const mreq: MatchRequest = { method: req.method ?? 'GET', path: target.path, query: target.search.length > 1 ? target.search.slice(1) : '', headers };
+  const mreq: MatchRequest = {
+    method: req.method ?? 'GET',
+    path: target.path,
+    query: target.search.length > 1 ? target.search.slice(1) : '',
+    headers,
+  };
   const entry = findMatch(sel, mreq, grpc);
   if (!entry) return { status: 404, message: 'no route matches this request', listener, grpc };
   return { rawHost, listener, entry, rule: entry.rule, path: target.path, search: target.search, grpc };

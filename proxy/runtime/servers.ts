@@ -25,7 +25,8 @@ export interface ServerLimits {
   drainMs: number;
 }
 
-const isWebSocket = (req: http.IncomingMessage): boolean => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+const isWebSocket = (req: http.IncomingMessage): boolean =>
+  String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
 
 class BindServer {
   readonly key: string;
@@ -71,14 +72,20 @@ class BindServer {
   };
 
   #configureHttp1(server: http.Server | http2.Http2SecureServer): void {
-    const s = server as http.Server;
+    const s = server as http.Server & { connectionsCheckingInterval: number };
     s.headersTimeout = this.#limits.headersTimeoutMs;
+    s.connectionsCheckingInterval = Math.min(1000, this.#limits.headersTimeoutMs);
     s.requestTimeout = 0; // bodies may stream for long; route timeouts bound the exchange instead
     s.keepAliveTimeout = this.#limits.keepAliveTimeoutMs;
   }
 
   #plainServer(): net.Server {
-    const http1 = http.createServer({ maxHeaderSize: this.#limits.maxHeaderSize, shouldUpgradeCallback: isWebSocket });
+    const http1 = http.createServer({
+      maxHeaderSize: this.#limits.maxHeaderSize,
+      shouldUpgradeCallback: isWebSocket,
+      // how often Node checks headersTimeout; its 30 s default would let a slow client hold a socket that long
+      connectionsCheckingInterval: Math.min(1000, this.#limits.headersTimeoutMs),
+    });
     this.#configureHttp1(http1);
     http1.on('request', this.#onRequest);
     http1.on('upgrade', this.#onUpgrade);
@@ -95,7 +102,8 @@ class BindServer {
         const chunk = socket.read() as Buffer | null;
         if (chunk === null) return void socket.destroy();
         socket.unshift(chunk);
-        if (chunk.length >= 3 && chunk[0] === 0x50 && chunk[1] === 0x52 && chunk[2] === 0x49) h2c.emit('connection', socket);
+        if (chunk.length >= 3 && chunk[0] === 0x50 && chunk[1] === 0x52 && chunk[2] === 0x49)
+          h2c.emit('connection', socket);
         else http1.emit('connection', socket);
       });
     });
@@ -119,7 +127,10 @@ class BindServer {
 
   #contextFor(servername: string): SecureContext | undefined {
     const bind = this.current;
-    const listener = selectListener(bind.listeners, normalizeHost(servername)) ?? bind.listeners.find((l) => !l.hostname) ?? bind.listeners[0];
+    const listener =
+      selectListener(bind.listeners, normalizeHost(servername)) ??
+      bind.listeners.find((l) => !l.hostname) ??
+      bind.listeners[0];
     return listener?.secureContext;
   }
 
@@ -143,6 +154,9 @@ class BindServer {
       });
     });
     server.on('error', (err) => this.#deps.log.error('listener error', { bind: this.key, err }));
+    // The HTTP/1.1 server never listens itself (it gets sockets from the sniffing net server), but its
+    // connection bookkeeping — headersTimeout checks, closeIdleConnections — starts on 'listening'.
+    this.#http1?.emit('listening');
   }
 
   update(bind: CompiledBind): void {
@@ -166,6 +180,8 @@ class BindServer {
     }
     for (const s of this.#sockets) s.destroy();
     for (const s of this.#sessions) s.destroy();
+    // stops the HTTP/1.1 server's connection checks (it reports "not running": it never listened)
+    this.#http1?.close(() => undefined);
     await closed;
   }
 }
@@ -217,7 +233,10 @@ export class ServerSet {
         this.#servers.set(key, server);
       } catch (err) {
         errors.push({ key, message: (err as Error).message });
-        this.#deps.log.error('cannot listen', { bind: `${bind.address}:${bind.port}`, err: (err as Error).message });
+        this.#deps.log.error('cannot listen', {
+          bind: `${bind.address}:${bind.port}`,
+          err: (err as Error).message,
+        });
       }
     }
     this.#errors = errors;

@@ -51,7 +51,8 @@ export class UpstreamRegistry {
       headersTimeout: 300_000,
       bodyTimeout: 300_000,
     };
-    if (endpoint.protocol === 'h2c') return new H2CClient(endpoint.origin, { ...common, maxConcurrentStreams: 100 });
+    if (endpoint.protocol === 'h2c')
+      return new H2CClient(endpoint.origin, { ...common, maxConcurrentStreams: 100 });
     return new Pool(endpoint.origin, { ...common, connections: this.#options.connections, pipelining: 1 });
   }
 

@@ -4,7 +4,11 @@
 // port unless it changes the scheme, and a scheme's default port is left out of the Location.
 import type { CompiledPathModifier, CompiledRedirect, MatchEntry } from '../table/types.ts';
 
-export function rewritePath(path: string, modifier: CompiledPathModifier | undefined, entry: MatchEntry): string {
+export function rewritePath(
+  path: string,
+  modifier: CompiledPathModifier | undefined,
+  entry: MatchEntry,
+): string {
   if (!modifier) return path;
   if (modifier.type === 'ReplaceFullPath') return modifier.value || '/';
   if (entry.pathKind !== 'PathPrefix') return path; // ReplacePrefixMatch is only defined for prefix matches
@@ -12,7 +16,8 @@ export function rewritePath(path: string, modifier: CompiledPathModifier | undef
   let rest = prefix === '/' ? path : path.slice(prefix.length);
   if (rest === '/' && prefix === '/') rest = '';
   let replacement = modifier.value;
-  if (replacement.endsWith('/') && (rest === '' || rest.startsWith('/'))) replacement = replacement.slice(0, -1);
+  if (replacement.endsWith('/') && (rest === '' || rest.startsWith('/')))
+    replacement = replacement.slice(0, -1);
   const out = replacement + rest;
   return out === '' ? '/' : out.startsWith('/') ? out : `/${out}`;
 }

@@ -15,12 +15,30 @@ import { statsSlot } from './metrics.ts';
 import type { CompiledBackend, CompiledBind } from '../table/types.ts';
 
 const CONNECT_TIMEOUT_MS = 5000;
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 421: 'Misdirected Request', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  421: 'Misdirected Request',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
 
-function rawReply(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+function rawReply(
+  socket: Duplex,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const body = `${message}\n`;
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`);
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
+  );
 }
 
 function upgradeRequestHead(method: string, path: string, headers: string[], upgrade: string): string {
@@ -29,7 +47,12 @@ function upgradeRequestHead(method: string, path: string, headers: string[], upg
   return `${head}connection: Upgrade\r\nupgrade: ${upgrade}\r\n\r\n`;
 }
 
-function splice(client: Duplex, upstream: net.Socket, head: Buffer, onStatus: (status: number) => void): void {
+function splice(
+  client: Duplex,
+  upstream: net.Socket,
+  head: Buffer,
+  onStatus: (status: number) => void,
+): void {
   let first = true;
   upstream.on('data', (chunk: Buffer) => {
     if (first) {
@@ -51,9 +74,21 @@ function splice(client: Duplex, upstream: net.Socket, head: Buffer, onStatus: (s
   upstream.on('close', close);
 }
 
-function connectBackend(req: IncomingMessage, socket: Duplex, head: Buffer, routed: RoutedRequest, backend: CompiledBackend, deps: PipelineDeps, done: (status: number, error?: string) => void): void {
+function connectBackend(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  routed: RoutedRequest,
+  backend: CompiledBackend,
+  deps: PipelineDeps,
+  done: (status: number, error?: string) => void,
+): void {
   const { rule, listener, entry } = routed;
-  let headers = upstreamHeaders(req.rawHeaders, { clientIp: clientIp(req), proto: listener.scheme, host: routed.rawHost }, undefined);
+  let headers = upstreamHeaders(
+    req.rawHeaders,
+    { clientIp: clientIp(req), proto: listener.scheme, host: routed.rawHost },
+    undefined,
+  );
   if (rule.requestHeaders) headers = modifyFlatHeaders(headers, rule.requestHeaders);
   if (backend.requestHeaders) headers = modifyFlatHeaders(headers, backend.requestHeaders);
   const rewrite = backend.rewrite ?? rule.rewrite;
@@ -75,12 +110,20 @@ function connectBackend(req: IncomingMessage, socket: Duplex, head: Buffer, rout
   upstream.once('connect', () => {
     upstream.setTimeout(0);
     upstream.removeListener('error', fail);
-    upstream.write(upgradeRequestHead(req.method ?? 'GET', path + routed.search, headers, String(req.headers.upgrade)));
+    upstream.write(
+      upgradeRequestHead(req.method ?? 'GET', path + routed.search, headers, String(req.headers.upgrade)),
+    );
     splice(socket, upstream, head, (status) => done(status));
   });
 }
 
-export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, bind: CompiledBind | undefined, deps: PipelineDeps): void {
+export function handleUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  bind: CompiledBind | undefined,
+  deps: PipelineDeps,
+): void {
   const started = performance.now();
   socket.on('error', () => socket.destroy());
   if (!bind) return rawReply(socket, 404, 'this listener is no longer served');
@@ -92,7 +135,10 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
     if (recorded) return;
     recorded = true;
     const slot = backend ?? rule;
-    (slot.stats ??= statsSlot(listener.gatewayLabel, rule.routeLabel, backend?.label ?? '')).record(status, (performance.now() - started) / 1000);
+    (slot.stats ??= statsSlot(listener.gatewayLabel, rule.routeLabel, backend?.label ?? '')).record(
+      status,
+      (performance.now() - started) / 1000,
+    );
   };
   const proceed = (outcome: PolicyOutcome) => {
     if (!outcome.allow) {
@@ -102,19 +148,40 @@ export function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer
     if (rule.invalid !== undefined) return (done(500), rawReply(socket, 500, 'route rule is invalid'));
     const redirect = rule.redirect;
     if (redirect) {
-      const location = redirectLocation(redirect, { scheme: listener.scheme, host: hostWithoutPort(routed.rawHost), path: routed.path, query: routed.search.slice(1), listenerPort: listener.port }, routed.entry);
+      const location = redirectLocation(
+        redirect,
+        {
+          scheme: listener.scheme,
+          host: hostWithoutPort(routed.rawHost),
+          path: routed.path,
+          query: routed.search.slice(1),
+          listenerPort: listener.port,
+        },
+        routed.entry,
+      );
       done(redirect.statusCode);
-      return void socket.end(`HTTP/1.1 ${redirect.statusCode} Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return void socket.end(
+        `HTTP/1.1 ${redirect.statusCode} Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      );
     }
     const backend = chooseBackend(rule);
     if (!backend) return (done(500), rawReply(socket, 500, 'route rule has no backends'));
-    if (backend.errorStatus !== undefined) return (done(backend.errorStatus, backend), rawReply(socket, backend.errorStatus, backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved'));
+    if (backend.errorStatus !== undefined)
+      return (
+        done(backend.errorStatus, backend),
+        rawReply(
+          socket,
+          backend.errorStatus,
+          backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved',
+        )
+      );
     connectBackend(req, socket, head, routed, backend, deps, (status) => done(status, backend));
   };
   if (rule.policies.length === 0) return proceed({ allow: true });
   try {
     const outcome = evaluatePolicies(rule.policies, requestContext(req, routed, clientIp(req)));
-    if (outcome instanceof Promise) outcome.then(proceed, () => proceed({ allow: false, status: 500, reason: 'policy evaluation failed' }));
+    if (outcome instanceof Promise)
+      outcome.then(proceed, () => proceed({ allow: false, status: 500, reason: 'policy evaluation failed' }));
     else proceed(outcome);
   } catch {
     proceed({ allow: false, status: 500, reason: 'policy evaluation failed' });

@@ -8,7 +8,10 @@ import { inputsFromObjects, type ProxyInputs } from '../model/inputs.ts';
 import { ManifestReader } from './read-manifests.ts';
 import type { InputSource } from './source.ts';
 
-export const ManifestDirError = defineError('TG_PROXY_MANIFEST_DIR', 'cannot read --from-files directory %s: %s');
+export const ManifestDirError = defineError(
+  'TG_PROXY_MANIFEST_DIR',
+  'cannot read --from-files directory %s: %s',
+);
 
 const log = componentLogger('proxy.files');
 
@@ -30,10 +33,12 @@ export function fileSource(options: FileSourceOptions): InputSource {
 
   const load = async (emit: (inputs: ProxyInputs) => void, force: boolean) => {
     const result = await reader.read();
-    for (const p of result.problems) log.warn('manifest not loaded; keeping its last good version', { problem: p });
+    for (const p of result.problems)
+      log.warn('manifest not loaded; keeping its last good version', { problem: p });
     if (!result.changed && !force) return;
     const { inputs, ignored } = inputsFromObjects(result.objects);
-    if (ignored.length) log.debug('ignoring objects of kinds the proxy does not read', { count: ignored.length });
+    if (ignored.length)
+      log.debug('ignoring objects of kinds the proxy does not read', { count: ignored.length });
     emit(inputs);
   };
 
@@ -57,7 +62,9 @@ export function fileSource(options: FileSourceOptions): InputSource {
       };
       try {
         watcher = fs.watch(options.dir, { recursive: true }, schedule);
-        watcher.on('error', (err) => log.warn('watching the manifest directory failed; polling only', { err }));
+        watcher.on('error', (err) =>
+          log.warn('watching the manifest directory failed; polling only', { err }),
+        );
       } catch (err) {
         log.warn('cannot watch the manifest directory; polling only', { err });
       }

@@ -32,7 +32,11 @@ export interface ObjectStatus<S> {
 
 export interface GatewayApiStatus {
   gatewayClasses: ObjectStatus<{ conditions: Condition[] }>[];
-  gateways: ObjectStatus<{ conditions: Condition[]; addresses: { type: 'IPAddress'; value: string }[]; listeners: ListenerStatus[] }>[];
+  gateways: ObjectStatus<{
+    conditions: Condition[];
+    addresses: { type: 'IPAddress'; value: string }[];
+    listeners: ListenerStatus[];
+  }>[];
   httpRoutes: ObjectStatus<{ parents: RouteParentStatus[] }>[];
   grpcRoutes: ObjectStatus<{ parents: RouteParentStatus[] }>[];
 }
@@ -44,11 +48,25 @@ export interface StatusOptions {
 }
 
 function condition(type: string, v: Verdict, generation: number | undefined, now: string): Condition {
-  return { type, status: v.status, reason: v.reason, message: v.message, observedGeneration: generation ?? 0, lastTransitionTime: now };
+  return {
+    type,
+    status: v.status,
+    reason: v.reason,
+    message: v.message,
+    observedGeneration: generation ?? 0,
+    lastTransitionTime: now,
+  };
 }
 
-function listenerStatus(l: ListenerInfo, attached: number, generation: number | undefined, now: string): ListenerStatus {
-  const programmed: Verdict = l.serving ? { status: 'True', reason: 'Programmed', message: '' } : { status: 'False', reason: 'Invalid', message: 'the listener is not served' };
+function listenerStatus(
+  l: ListenerInfo,
+  attached: number,
+  generation: number | undefined,
+  now: string,
+): ListenerStatus {
+  const programmed: Verdict = l.serving
+    ? { status: 'True', reason: 'Programmed', message: '' }
+    : { status: 'False', reason: 'Invalid', message: 'the listener is not served' };
   return {
     name: l.name,
     supportedKinds: l.supportedKinds.map((k) => ({ group: k.group ?? GATEWAY_GROUP, kind: k.kind })),
@@ -70,7 +88,16 @@ export function computeStatus(analysis: Analysis, options: StatusOptions): Gatew
     .map((c) => ({
       name: c.metadata.name,
       generation: c.metadata.generation,
-      status: { conditions: [condition('Accepted', { status: 'True', reason: 'Accepted', message: '' }, c.metadata.generation, now)] },
+      status: {
+        conditions: [
+          condition(
+            'Accepted',
+            { status: 'True', reason: 'Accepted', message: '' },
+            c.metadata.generation,
+            now,
+          ),
+        ],
+      },
     }));
 
   const attached = new Map<ListenerInfo, number>();
@@ -97,7 +124,10 @@ export function computeStatus(analysis: Analysis, options: StatusOptions): Gatew
       name: g.gateway.metadata.name,
       generation: gen,
       status: {
-        conditions: [condition('Accepted', g.accepted, gen, now), condition('Programmed', programmed, gen, now)],
+        conditions: [
+          condition('Accepted', g.accepted, gen, now),
+          condition('Programmed', programmed, gen, now),
+        ],
         addresses: g.addresses.map((value) => ({ type: 'IPAddress' as const, value })),
         listeners: g.listeners.map((l) => listenerStatus(l, attached.get(l) ?? 0, gen, now)),
       },
@@ -115,13 +145,26 @@ export function computeStatus(analysis: Analysis, options: StatusOptions): Gatew
           generation: gen,
           status: {
             parents: r.parents.map((p) => ({
-              parentRef: { group: GATEWAY_GROUP, kind: 'Gateway', ...p.ref, namespace: p.ref.namespace ?? r.namespace },
+              parentRef: {
+                group: GATEWAY_GROUP,
+                kind: 'Gateway',
+                ...p.ref,
+                namespace: p.ref.namespace ?? r.namespace,
+              },
               controllerName: options.controllerName,
-              conditions: [condition('Accepted', p.accepted, gen, now), condition('ResolvedRefs', r.resolvedRefs, gen, now)],
+              conditions: [
+                condition('Accepted', p.accepted, gen, now),
+                condition('ResolvedRefs', r.resolvedRefs, gen, now),
+              ],
             })),
           },
         };
       });
 
-  return { gatewayClasses, gateways, httpRoutes: routeStatus('HTTPRoute'), grpcRoutes: routeStatus('GRPCRoute') };
+  return {
+    gatewayClasses,
+    gateways,
+    httpRoutes: routeStatus('HTTPRoute'),
+    grpcRoutes: routeStatus('GRPCRoute'),
+  };
 }

@@ -2,7 +2,13 @@
 // the spec: header modifiers keyed by lower-cased name, redirects and rewrites, mirrors with their
 // probability, CORS with its origin patterns.
 import type { HeaderModifier, HTTPRouteFilter, PathModifier } from '../model/gateway-api.ts';
-import type { CompiledCors, CompiledHeaderModifier, CompiledPathModifier, CompiledRedirect, CompiledRewrite } from './types.ts';
+import type {
+  CompiledCors,
+  CompiledHeaderModifier,
+  CompiledPathModifier,
+  CompiledRedirect,
+  CompiledRewrite,
+} from './types.ts';
 
 export interface CompiledFilterSet {
   requestHeaders?: CompiledHeaderModifier;
@@ -26,16 +32,25 @@ export function compileHeaderModifier(m: HeaderModifier | undefined): CompiledHe
 }
 
 /** Merges two modifiers (two filters of the same type in one rule): the later one's operations follow. */
-function mergeModifiers(a: CompiledHeaderModifier | undefined, b: CompiledHeaderModifier | undefined): CompiledHeaderModifier | undefined {
+function mergeModifiers(
+  a: CompiledHeaderModifier | undefined,
+  b: CompiledHeaderModifier | undefined,
+): CompiledHeaderModifier | undefined {
   if (!a) return b;
   if (!b) return a;
-  return { set: [...a.set, ...b.set], add: [...a.add, ...b.add], remove: new Set([...a.remove, ...b.remove]) };
+  return {
+    set: [...a.set, ...b.set],
+    add: [...a.add, ...b.add],
+    remove: new Set([...a.remove, ...b.remove]),
+  };
 }
 
 function compilePath(p: PathModifier | undefined): CompiledPathModifier | undefined | 'invalid' {
   if (!p) return undefined;
-  if (p.type === 'ReplaceFullPath' && p.replaceFullPath !== undefined) return { type: p.type, value: p.replaceFullPath };
-  if (p.type === 'ReplacePrefixMatch' && p.replacePrefixMatch !== undefined) return { type: p.type, value: p.replacePrefixMatch };
+  if (p.type === 'ReplaceFullPath' && p.replaceFullPath !== undefined)
+    return { type: p.type, value: p.replaceFullPath };
+  if (p.type === 'ReplacePrefixMatch' && p.replacePrefixMatch !== undefined)
+    return { type: p.type, value: p.replacePrefixMatch };
   return 'invalid';
 }
 
@@ -51,7 +66,10 @@ function mirrorPercent(f: HTTPRouteFilter): number {
 
 function originPattern(origin: string): RegExp {
   // "https://*.bar.com": the wildcard stands for one or more DNS labels
-  const escaped = origin.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[a-z0-9-]+(?:\\.[a-z0-9-]+)*');
+  const escaped = origin
+    .toLowerCase()
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[a-z0-9-]+(?:\\.[a-z0-9-]+)*');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -80,15 +98,24 @@ function compileCors(c: NonNullable<HTTPRouteFilter['cors']>): CompiledCors {
   };
 }
 
-export function compileFilters(filters: readonly HTTPRouteFilter[] | undefined, where: string): CompiledFilterSet {
+export function compileFilters(
+  filters: readonly HTTPRouteFilter[] | undefined,
+  where: string,
+): CompiledFilterSet {
   const out: CompiledFilterSet = { mirrors: [] };
   for (const f of filters ?? []) {
     switch (f.type) {
       case 'RequestHeaderModifier':
-        out.requestHeaders = mergeModifiers(out.requestHeaders, compileHeaderModifier(f.requestHeaderModifier));
+        out.requestHeaders = mergeModifiers(
+          out.requestHeaders,
+          compileHeaderModifier(f.requestHeaderModifier),
+        );
         break;
       case 'ResponseHeaderModifier':
-        out.responseHeaders = mergeModifiers(out.responseHeaders, compileHeaderModifier(f.responseHeaderModifier));
+        out.responseHeaders = mergeModifiers(
+          out.responseHeaders,
+          compileHeaderModifier(f.responseHeaderModifier),
+        );
         break;
       case 'RequestRedirect': {
         const r = f.requestRedirect ?? {};
@@ -97,7 +124,13 @@ export function compileFilters(filters: readonly HTTPRouteFilter[] | undefined, 
           out.invalid = `${where}: RequestRedirect.path needs the value for its type`;
           break;
         }
-        out.redirect = { scheme: r.scheme?.toLowerCase(), hostname: r.hostname, port: r.port, path, statusCode: r.statusCode ?? 302 };
+        out.redirect = {
+          scheme: r.scheme?.toLowerCase(),
+          hostname: r.hostname,
+          port: r.port,
+          path,
+          statusCode: r.statusCode ?? 302,
+        };
         break;
       }
       case 'URLRewrite': {
@@ -120,6 +153,7 @@ export function compileFilters(filters: readonly HTTPRouteFilter[] | undefined, 
         out.invalid = `${where}: filter type ${f.type} is not supported`;
     }
   }
-  if (out.redirect && out.rewrite) out.invalid = `${where}: RequestRedirect and URLRewrite cannot be used together`;
+  if (out.redirect && out.rewrite)
+    out.invalid = `${where}: RequestRedirect and URLRewrite cannot be used together`;
   return out;
 }

@@ -53,10 +53,19 @@ function compileQueryMatchers(list: HTTPRouteMatch['queryParams']): QueryMatcher
   return out;
 }
 
-const tail = (order: RouteOrder, matchIndex: number): (string | number)[] => [order.created, order.key, order.ruleIndex, matchIndex];
+const tail = (order: RouteOrder, matchIndex: number): (string | number)[] => [
+  order.created,
+  order.key,
+  order.ruleIndex,
+  matchIndex,
+];
 
 /** Entries for one HTTPRoute rule; an empty `matches` is one match of PathPrefix "/". */
-export function httpEntries(matches: readonly HTTPRouteMatch[] | undefined, rule: CompiledRule, order: RouteOrder): { entries: MatchEntry[]; invalid: string[] } {
+export function httpEntries(
+  matches: readonly HTTPRouteMatch[] | undefined,
+  rule: CompiledRule,
+  order: RouteOrder,
+): { entries: MatchEntry[]; invalid: string[] } {
   const list = matches?.length ? matches : [{}];
   const entries: MatchEntry[] = [];
   const invalid: string[] = [];
@@ -69,7 +78,12 @@ export function httpEntries(matches: readonly HTTPRouteMatch[] | undefined, rule
       invalid.push(`match ${matchIndex}: invalid regular expression`);
       return;
     }
-    const rest = [m.method === undefined ? 1 : 0, -(headers?.length ?? 0), -(query?.length ?? 0), ...tail(order, matchIndex)];
+    const rest = [
+      m.method === undefined ? 1 : 0,
+      -(headers?.length ?? 0),
+      -(query?.length ?? 0),
+      ...tail(order, matchIndex),
+    ];
     const base = { method: m.method, headers, query, rule };
     if (type === 'RegularExpression') {
       const regex = anchored(value);
@@ -77,7 +91,13 @@ export function httpEntries(matches: readonly HTTPRouteMatch[] | undefined, rule
         invalid.push(`match ${matchIndex}: invalid path regular expression ${value}`);
         return;
       }
-      entries.push({ ...base, pathKind: 'RegularExpression', path: value, pathRegex: regex, order: [-value.length, ...rest] });
+      entries.push({
+        ...base,
+        pathKind: 'RegularExpression',
+        path: value,
+        pathRegex: regex,
+        order: [-value.length, ...rest],
+      });
       return;
     }
     if (!value.startsWith('/')) {
@@ -95,7 +115,11 @@ export function httpEntries(matches: readonly HTTPRouteMatch[] | undefined, rule
 }
 
 /** Entries for one GRPCRoute rule; an empty `matches` matches every gRPC method. */
-export function grpcEntries(matches: readonly GRPCRouteMatch[] | undefined, rule: CompiledRule, order: RouteOrder): { entries: MatchEntry[]; invalid: string[] } {
+export function grpcEntries(
+  matches: readonly GRPCRouteMatch[] | undefined,
+  rule: CompiledRule,
+  order: RouteOrder,
+): { entries: MatchEntry[]; invalid: string[] } {
   const list = matches?.length ? matches : [{}];
   const entries: MatchEntry[] = [];
   const invalid: string[] = [];
@@ -118,7 +142,12 @@ export function grpcEntries(matches: readonly GRPCRouteMatch[] | undefined, rule
       grpc.service = mm?.service;
       grpc.method = mm?.method;
     }
-    const sortKey = [-(mm?.service?.length ?? 0), -(mm?.method?.length ?? 0), -(headers?.length ?? 0), ...tail(order, matchIndex)];
+    const sortKey = [
+      -(mm?.service?.length ?? 0),
+      -(mm?.method?.length ?? 0),
+      -(headers?.length ?? 0),
+      ...tail(order, matchIndex),
+    ];
     entries.push({ pathKind: 'GRPC', path: '', grpc, headers, rule, order: sortKey });
   });
   return { entries, invalid };
@@ -153,7 +182,12 @@ function compareOrder(a: MatchEntry, b: MatchEntry): number {
 /** Sorts every bucket by precedence and records the prefix lengths to probe. */
 const SORTED: (string | number)[] = [];
 
-const listsOf = (group: MatchGroup): MatchEntry[][] => [...group.exact.values(), ...group.prefix.values(), group.regex, group.grpc];
+const listsOf = (group: MatchGroup): MatchEntry[][] => [
+  ...group.exact.values(),
+  ...group.prefix.values(),
+  group.regex,
+  group.grpc,
+];
 
 export function finalizeGroup(group: MatchGroup): void {
   for (const list of listsOf(group)) list.sort(compareOrder);

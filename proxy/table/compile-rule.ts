@@ -7,7 +7,14 @@ import type { BackendResolution } from '../analysis/backends.ts';
 import type { RouteInfo } from '../analysis/routes.ts';
 import type { HTTPBackendRef, HTTPRouteRule } from '../model/gateway-api.ts';
 import type { AttachPolicies } from '../request-policy.ts';
-import type { CompiledBackend, CompiledListener, CompiledMirror, CompiledRetry, CompiledRule, UpstreamEndpoint } from './types.ts';
+import type {
+  CompiledBackend,
+  CompiledListener,
+  CompiledMirror,
+  CompiledRetry,
+  CompiledRule,
+  UpstreamEndpoint,
+} from './types.ts';
 
 const DEFAULT_RETRY_BACKOFF_MS = 25;
 
@@ -25,7 +32,10 @@ export interface RuleContext {
 const NO_POLICIES: readonly never[] = Object.freeze([]);
 const NO_MIRRORS: CompiledMirror[] = Object.freeze([]) as unknown as CompiledMirror[];
 
-function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, ctx: RuleContext): UpstreamEndpoint[] {
+function endpointsFor(
+  resolution: Extract<BackendResolution, { ok: true }>,
+  ctx: RuleContext,
+): UpstreamEndpoint[] {
   const memoKey = `${resolution.protocol}|${resolution.namespace}/${resolution.name}|${resolution.servicePort.name ?? ''}`;
   const memo = ctx.endpointsMemo.get(memoKey);
   if (memo) return memo;
@@ -34,16 +44,35 @@ function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, ctx:
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
     const key = `${resolution.protocol}|${host}:${ep.port}`;
     upstreamKeys.add(key);
-    return { key, origin: `http://${host}:${ep.port}`, address: ep.address, port: ep.port, protocol: resolution.protocol };
+    return {
+      key,
+      origin: `http://${host}:${ep.port}`,
+      address: ep.address,
+      port: ep.port,
+      protocol: resolution.protocol,
+    };
   });
   ctx.endpointsMemo.set(memoKey, list);
   return list;
 }
 
-function backendFrom(resolution: BackendResolution | undefined, label: string, weight: number, ctx: RuleContext): CompiledBackend {
+function backendFrom(
+  resolution: BackendResolution | undefined,
+  label: string,
+  weight: number,
+  ctx: RuleContext,
+): CompiledBackend {
   const base = { label, weight, cursor: 0, mirrors: NO_MIRRORS };
-  if (!resolution) return { ...base, errorStatus: 500, errorMessage: `${label}: not resolved`, endpoints: [], protocol: 'http1' };
-  if (!resolution.ok) return { ...base, errorStatus: 500, errorMessage: resolution.message, endpoints: [], protocol: 'http1' };
+  if (!resolution)
+    return {
+      ...base,
+      errorStatus: 500,
+      errorMessage: `${label}: not resolved`,
+      endpoints: [],
+      protocol: 'http1',
+    };
+  if (!resolution.ok)
+    return { ...base, errorStatus: 500, errorMessage: resolution.message, endpoints: [], protocol: 'http1' };
   const endpoints = endpointsFor(resolution, ctx);
   const backend: CompiledBackend = { ...base, endpoints, protocol: resolution.protocol };
   if (!endpoints.length) {
@@ -57,7 +86,12 @@ function refLabel(ref: { namespace?: string; name: string; port?: number }, rout
   return `${ref.namespace ?? routeNamespace}/${ref.name}${ref.port !== undefined ? `:${ref.port}` : ''}`;
 }
 
-function mirrorsFrom(set: CompiledFilterSet, resolutions: BackendResolution[], cursor: { i: number }, ctx: RuleContext): CompiledMirror[] {
+function mirrorsFrom(
+  set: CompiledFilterSet,
+  resolutions: BackendResolution[],
+  cursor: { i: number },
+  ctx: RuleContext,
+): CompiledMirror[] {
   if (!set.mirrors.length) return NO_MIRRORS;
   return set.mirrors.map(({ filter, percent }) => {
     const resolution = resolutions[cursor.i++];
@@ -71,7 +105,11 @@ function compileRetry(rule: HTTPRouteRule): CompiledRetry | undefined {
   if (!r) return undefined;
   const attempts = r.attempts ?? 1;
   if (attempts <= 0) return undefined;
-  return { codes: new Set(r.codes ?? []), attempts, backoffMs: parseDuration(r.backoff) ?? DEFAULT_RETRY_BACKOFF_MS };
+  return {
+    codes: new Set(r.codes ?? []),
+    attempts,
+    backoffMs: parseDuration(r.backoff) ?? DEFAULT_RETRY_BACKOFF_MS,
+  };
 }
 
 export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule {
@@ -99,7 +137,10 @@ export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule
   });
   const requestMs = parseDuration(rule.timeouts?.request);
   const backendMs = parseDuration(rule.timeouts?.backendRequest);
-  if ((rule.timeouts?.request && requestMs === undefined) || (rule.timeouts?.backendRequest && backendMs === undefined)) {
+  if (
+    (rule.timeouts?.request && requestMs === undefined) ||
+    (rule.timeouts?.backendRequest && backendMs === undefined)
+  ) {
     invalid ??= `${where}: timeouts must be Gateway API durations such as 500ms or 1m30s`;
   }
   const policies =

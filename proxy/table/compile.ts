@@ -10,7 +10,15 @@ import type { RouteInfo } from '../analysis/routes.ts';
 import type { GRPCRouteRule, HTTPRouteRule } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { AttachPolicies } from '../request-policy.ts';
-import { addEntry, finalizeGroup, grpcEntries, httpEntries, newGroup, releaseSortKeys, type RouteOrder } from './compile-matches.ts';
+import {
+  addEntry,
+  finalizeGroup,
+  grpcEntries,
+  httpEntries,
+  newGroup,
+  releaseSortKeys,
+  type RouteOrder,
+} from './compile-matches.ts';
 import { compileRule } from './compile-rule.ts';
 import type { CompiledBind, CompiledListener, MatchGroup, RouteTable, UpstreamEndpoint } from './types.ts';
 
@@ -43,11 +51,16 @@ function compileListener(info: ListenerInfo, warnings: string[]): CompiledListen
   };
   if (info.protocol === 'HTTPS') {
     try {
-      const pems = { cert: info.certificates.map((c) => c.certPem), key: info.certificates.map((c) => c.keyPem) };
+      const pems = {
+        cert: info.certificates.map((c) => c.certPem),
+        key: info.certificates.map((c) => c.keyPem),
+      };
       listener.secureContext = tls.createSecureContext(pems);
       listener.tlsPems = pems;
     } catch (err) {
-      warnings.push(`Gateway ${info.gatewayKey} listener ${info.name}: certificate unusable: ${(err as Error).message}`);
+      warnings.push(
+        `Gateway ${info.gatewayKey} listener ${info.name}: certificate unusable: ${(err as Error).message}`,
+      );
       return undefined;
     }
   }
@@ -67,15 +80,27 @@ function groupFor(listener: CompiledListener, hostname: string | undefined): Mat
   return g;
 }
 
-const groupsOf = (l: CompiledListener): MatchGroup[] => [...l.exactHosts.values(), ...l.wildcardHosts.map((w) => w.group), ...(l.anyHost ? [l.anyHost] : [])];
+const groupsOf = (l: CompiledListener): MatchGroup[] => [
+  ...l.exactHosts.values(),
+  ...l.wildcardHosts.map((w) => w.group),
+  ...(l.anyHost ? [l.anyHost] : []),
+];
 
 function attachRoute(
   route: RouteInfo,
   listener: CompiledListener,
   hostnames: string[],
-  ctx: { options: CompileOptions; upstreamKeys: Set<string>; warnings: string[]; endpointsMemo: Map<string, UpstreamEndpoint[]> },
+  ctx: {
+    options: CompileOptions;
+    upstreamKeys: Set<string>;
+    warnings: string[];
+    endpointsMemo: Map<string, UpstreamEndpoint[]>;
+  },
 ): void {
-  const order: Omit<RouteOrder, 'ruleIndex'> = { created: route.route.metadata.creationTimestamp ?? '', key: route.key };
+  const order: Omit<RouteOrder, 'ruleIndex'> = {
+    created: route.route.metadata.creationTimestamp ?? '',
+    key: route.key,
+  };
   const rules = route.route.spec?.rules ?? [];
   rules.forEach((rule, ruleIndex) => {
     const compiled = compileRule(rule as HTTPRouteRule, {
@@ -116,7 +141,14 @@ export function compileRouteTable(inputs: ProxyInputs, options: CompileOptions):
         const key = `${address}|${info.servedPort}`;
         let bind = binds.get(key);
         if (!bind) {
-          bind = { key, address, port: info.servedPort, tls: info.protocol === 'HTTPS', listeners: [], hostCache: new Map() };
+          bind = {
+            key,
+            address,
+            port: info.servedPort,
+            tls: info.protocol === 'HTTPS',
+            listeners: [],
+            hostCache: new Map(),
+          };
           binds.set(key, bind);
         }
         bind.listeners.push(listener);
@@ -137,13 +169,15 @@ export function compileRouteTable(inputs: ProxyInputs, options: CompileOptions):
         else targets.set(listener, new Set([...(prev ?? []), ...att.hostnames]));
       }
     }
-    for (const [listener, hostnames] of targets) attachRoute(route, listener, hostnames === 'any' ? [] : [...hostnames], ctx);
+    for (const [listener, hostnames] of targets)
+      attachRoute(route, listener, hostnames === 'any' ? [] : [...hostnames], ctx);
   }
   for (const listener of compiled.values()) {
     listener.wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length);
     for (const g of groupsOf(listener)) finalizeGroup(g);
   }
   for (const listener of compiled.values()) for (const g of groupsOf(listener)) releaseSortKeys(g);
-  for (const bind of binds.values()) bind.listeners.sort((a, b) => hostnameRank(b.hostname) - hostnameRank(a.hostname));
+  for (const bind of binds.values())
+    bind.listeners.sort((a, b) => hostnameRank(b.hostname) - hostnameRank(a.hostname));
   return { table: { generation: options.generation ?? 0, binds, upstreamKeys }, analysis, warnings };
 }

@@ -30,7 +30,10 @@ function groupsFor(listener: CompiledListener, host: string): MatchGroup[] {
 }
 
 /** The listener whose hostname is the most specific match for `host` (listeners are pre-sorted). */
-export function selectListener(listeners: readonly CompiledListener[], host: string): CompiledListener | undefined {
+export function selectListener(
+  listeners: readonly CompiledListener[],
+  host: string,
+): CompiledListener | undefined {
   for (const l of listeners) {
     if (l.hostname === undefined || hostnameMatches(l.hostname, host)) return l;
   }
@@ -109,7 +112,8 @@ function grpcMatches(e: MatchEntry, path: string): boolean {
   const g = e.grpc!;
   // "/package.Service/Method"
   const slash = path.indexOf('/', 1);
-  if (path.charCodeAt(0) !== SLASH || slash < 0 || path.indexOf('/', slash + 1) >= 0) return g.service === undefined && g.method === undefined && !g.serviceRegex && !g.methodRegex;
+  if (path.charCodeAt(0) !== SLASH || slash < 0 || path.indexOf('/', slash + 1) >= 0)
+    return g.service === undefined && g.method === undefined && !g.serviceRegex && !g.methodRegex;
   const service = path.slice(1, slash);
   const method = path.slice(slash + 1);
   if (g.service !== undefined && g.service !== service) return false;

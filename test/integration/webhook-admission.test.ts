@@ -30,20 +30,42 @@ const labels = { [TEST_LABEL]: run };
 const alice = uniqueName('alice');
 const acme = uniqueName('acme');
 const globex = uniqueName('globex');
-const ns = { web: `${acme}-web`, api: `${acme}-api`, other: `${globex}-web`, infra: uniqueName('infra'), system: uniqueName('tg-system') };
+const ns = {
+  web: `${acme}-web`,
+  api: `${acme}-api`,
+  other: `${globex}-web`,
+  infra: uniqueName('infra'),
+  system: uniqueName('tg-system'),
+};
 const acmeHost = `${acme}.example.com`;
 const registrationName = uniqueName('tenantgate-test');
 
-type Obj = KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } } & Record<string, unknown>;
+type Obj = KubeObject & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+} & Record<string, unknown>;
 
 function route(name: string, namespace: string, spec: Record<string, unknown>): Obj {
-  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace, labels }, spec };
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace, labels },
+    spec,
+  };
 }
 
 const validSpec = () => ({
   parentRefs: [{ name: 'shared', namespace: ns.infra, sectionName: 'http' }],
   hostnames: [`shop.${acmeHost}`],
-  rules: [{ backendRefs: [{ name: 'shop', port: 80 }, { name: 'api', namespace: ns.api, port: 8080 }] }],
+  rules: [
+    {
+      backendRefs: [
+        { name: 'shop', port: 80 },
+        { name: 'api', namespace: ns.api, port: 8080 },
+      ],
+    },
+  ],
 });
 
 /** The refusal message of a write, or undefined when it went through. */
@@ -60,7 +82,11 @@ async function refusal(write: Promise<unknown>): Promise<string | undefined> {
 describe('admission webhook in a real API server', () => {
   const kc = testKubeConfig();
   const admin = new KubeClient({ kubeConfig: kc, userAgent: 'tenantgate-tests' });
-  const asAlice = new KubeClient({ kubeConfig: kc, userAgent: 'tenantgate-tests', impersonate: { user: alice, groups: ['system:authenticated'] } });
+  const asAlice = new KubeClient({
+    kubeConfig: kc,
+    userAgent: 'tenantgate-tests',
+    impersonate: { user: alice, groups: ['system:authenticated'] },
+  });
   const auditLogPath = join(mkdtempSync(join(tmpdir(), 'tg-webhook-audit-')), 'admission.jsonl');
   let webhook: RunningWebhook | undefined;
 
@@ -68,7 +94,12 @@ describe('admission webhook in a real API server', () => {
     for (const name of Object.values(ns)) {
       await createObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
     }
-    const tenant = (name: string, spec: Record<string, unknown>): Obj => ({ apiVersion: KINDS.Tenant.apiVersion, kind: 'Tenant', metadata: { name, labels }, spec });
+    const tenant = (name: string, spec: Record<string, unknown>): Obj => ({
+      apiVersion: KINDS.Tenant.apiVersion,
+      kind: 'Tenant',
+      metadata: { name, labels },
+      spec,
+    });
     await createObject(
       admin,
       tenant(acme, {
@@ -79,7 +110,10 @@ describe('admission webhook in a real API server', () => {
         limits: { maxRoutes: 1 },
       }),
     );
-    await createObject(admin, tenant(globex, { namespaces: [{ name: ns.other }], hostnames: [`${globex}.example.com`] }));
+    await createObject(
+      admin,
+      tenant(globex, { namespaces: [{ name: ns.other }], hostnames: [`${globex}.example.com`] }),
+    );
     // alice may write routes in her namespace (no operator runs here to grant it): admission comes after RBAC
     await createObject(admin, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -104,7 +138,9 @@ describe('admission webhook in a real API server', () => {
       auditLogPath,
       policyConfig: { enforcement: { default: 'deny', policies: { 'route-count': 'warn' } }, bundles: [] },
     });
-    await vi.waitFor(() => expect(webhook!.engine.inventory.tenants[acme]).toBeDefined(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(webhook!.engine.inventory.tenants[acme]).toBeDefined(), {
+      timeout: 10_000,
+    });
     // the API server picks the new registration up from its own watch: wait until it calls us
     await vi.waitFor(
       async () => {
@@ -117,28 +153,53 @@ describe('admission webhook in a real API server', () => {
 
   afterAll(async () => {
     await webhook?.stop();
-    await admin.request({ method: 'DELETE', path: `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${registrationName}` }).catch(() => {});
-    for (const name of [acme, globex]) await deleteObject(admin, { apiVersion: KINDS.Tenant.apiVersion, kind: 'Tenant', metadata: { name } }).catch(() => {});
-    for (const name of Object.values(ns)) await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+    await admin
+      .request({
+        method: 'DELETE',
+        path: `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${registrationName}`,
+      })
+      .catch(() => {});
+    for (const name of [acme, globex])
+      await deleteObject(admin, {
+        apiVersion: KINDS.Tenant.apiVersion,
+        kind: 'Tenant',
+        metadata: { name },
+      }).catch(() => {});
+    for (const name of Object.values(ns))
+      await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
     await asAlice.close();
     await admin.close();
   });
 
   it('refuses a tenant owner a hostname outside the tenant, naming the policy and the fix', async () => {
-    const message = await refusal(createObject(asAlice, route('foreign-host', ns.web, { ...validSpec(), hostnames: [`www.${globex}.example.com`] })));
-    expect(message).toMatch(/^admission webhook "validate\.tenantgate\.io" denied the request: HTTPRoute .*\/foreign-host is refused by tenantgate policies:\n\[route-hostnames\] spec\.hostnames\[0\] 'www\.globex-\w+\.example\.com' is not among tenant '[^']+' hostnames .* — use a hostname the tenant lists/);
+    const message = await refusal(
+      createObject(
+        asAlice,
+        route('foreign-host', ns.web, { ...validSpec(), hostnames: [`www.${globex}.example.com`] }),
+      ),
+    );
+    expect(message).toMatch(
+      /^admission webhook "validate\.tenantgate\.io" denied the request: HTTPRoute .*\/foreign-host is refused by tenantgate policies:\n\[route-hostnames\] spec\.hostnames\[0\] 'www\.globex-\w+\.example\.com' is not among tenant '[^']+' hostnames .* — use a hostname the tenant lists/,
+    );
   });
 
   it("refuses another tenant's Service", async () => {
-    const spec = { ...validSpec(), rules: [{ backendRefs: [{ name: 'billing', namespace: ns.other, port: 80 }] }] };
+    const spec = {
+      ...validSpec(),
+      rules: [{ backendRefs: [{ name: 'billing', namespace: ns.other, port: 80 }] }],
+    };
     const message = await refusal(createObject(asAlice, route('foreign-service', ns.web, spec)));
-    expect(message).toContain(`[route-backend-refs] spec.rules[0].backendRefs[0] is Service ${ns.other}/billing, in namespace '${ns.other}' of tenant '${globex}'`);
+    expect(message).toContain(
+      `[route-backend-refs] spec.rules[0].backendRefs[0] is Service ${ns.other}/billing, in namespace '${ns.other}' of tenant '${globex}'`,
+    );
   });
 
   it('refuses a Gateway the tenant was not given', async () => {
     const spec = { ...validSpec(), parentRefs: [{ name: 'private', namespace: ns.infra }] };
     const message = await refusal(createObject(asAlice, route('foreign-gateway', ns.web, spec)));
-    expect(message).toContain(`[route-parent-refs] spec.parentRefs[0] is Gateway ${ns.infra}/private, which tenant '${acme}' was not given`);
+    expect(message).toContain(
+      `[route-parent-refs] spec.parentRefs[0] is Gateway ${ns.infra}/private, which tenant '${acme}' was not given`,
+    );
   });
 
   it('accepts a valid route', async () => {
@@ -149,25 +210,59 @@ describe('admission webhook in a real API server', () => {
   it('accepts a warn-mode violation with a warning (kubectl shows it)', async () => {
     // the route count reaches the engine through the informers
     await vi.waitFor(() => expect(webhook!.engine.inventory.route_counts[acme]).toBe(1), { timeout: 10_000 });
-    const manifest = JSON.stringify(route('second', ns.web, { ...validSpec(), hostnames: [`second.${acmeHost}`] }));
-    const child = exec(join(projectRoot, 'bin', 'kubectl'), ['--kubeconfig', testKubeconfigPath(), '--as', alice, 'create', '-f', '-', '-o', 'name']);
+    const manifest = JSON.stringify(
+      route('second', ns.web, { ...validSpec(), hostnames: [`second.${acmeHost}`] }),
+    );
+    const child = exec(join(projectRoot, 'bin', 'kubectl'), [
+      '--kubeconfig',
+      testKubeconfigPath(),
+      '--as',
+      alice,
+      'create',
+      '-f',
+      '-',
+      '-o',
+      'name',
+    ]);
     child.child.stdin!.end(manifest);
     const { stdout, stderr } = await child;
     expect(stdout.trim()).toBe('httproute.gateway.networking.k8s.io/second');
-    expect(stderr).toMatch(new RegExp(`^Warning: \\[route-count\\] tenant '${acme}' already has 1 routes .* and its limit is 1 — delete a route`, 'm'));
+    expect(stderr).toMatch(
+      new RegExp(
+        `^Warning: \\[route-count\\] tenant '${acme}' already has 1 routes .* and its limit is 1 — delete a route`,
+        'm',
+      ),
+    );
   });
 
   it('evaluates dry-run requests and marks them in the audit trail', async () => {
-    const message = await refusal(createObject(asAlice, route('dry', ns.web, { ...validSpec(), hostnames: ['dry.example.org'] }), { dryRun: true }));
+    const message = await refusal(
+      createObject(asAlice, route('dry', ns.web, { ...validSpec(), hostnames: ['dry.example.org'] }), {
+        dryRun: true,
+      }),
+    );
     expect(message).toContain('[route-hostnames]');
   });
 
   it('shows every refusal in `tenantgate audit` with the user, and as PolicyViolation Events', async () => {
     const { stdout } = await exec(join(projectRoot, 'node_modules', '.bin', 'node'), [
-      join(projectRoot, 'cmd', 'tenantgate.ts'), 'audit', '--file', auditLogPath, '--user', alice, '-o', 'json',
+      join(projectRoot, 'cmd', 'tenantgate.ts'),
+      'audit',
+      '--file',
+      auditLogPath,
+      '--user',
+      alice,
+      '-o',
+      'json',
     ]);
     const records = JSON.parse(stdout) as AuditRecord[];
-    const summary = records.map((r) => [r.name, r.action, r.dryRun, r.tenant, r.violations.map((v) => v.policy).join(',')]);
+    const summary = records.map((r) => [
+      r.name,
+      r.action,
+      r.dryRun,
+      r.tenant,
+      r.violations.map((v) => v.policy).join(','),
+    ]);
     expect(summary).toEqual([
       ['foreign-host', 'deny', false, acme, 'route-hostnames'],
       ['foreign-service', 'deny', false, acme, 'route-backend-refs'],
@@ -178,17 +273,33 @@ describe('admission webhook in a real API server', () => {
     ]);
     expect(records.every((r) => r.user === alice && r.groups.includes('system:authenticated'))).toBe(true);
     const table = await exec(join(projectRoot, 'node_modules', '.bin', 'node'), [
-      join(projectRoot, 'cmd', 'tenantgate.ts'), 'audit', '--file', auditLogPath, '--tenant', acme, '--policy', 'route-parent-refs',
+      join(projectRoot, 'cmd', 'tenantgate.ts'),
+      'audit',
+      '--file',
+      auditLogPath,
+      '--tenant',
+      acme,
+      '--policy',
+      'route-parent-refs',
     ]);
     expect(table.stdout).toContain(`${alice}  ${acme}`);
     expect(table.stdout).toContain(`HTTPRoute ${ns.web}/foreign-gateway`);
 
     await vi.waitFor(
       async () => {
-        const events = await admin.list<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>(KINDS.Event, { namespace: ns.web });
+        const events = await admin.list<
+          KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
+        >(KINDS.Event, { namespace: ns.web });
         const violations = events.items.filter((e) => e.reason === 'PolicyViolation');
-        expect(violations.map((e) => e.regarding?.name).sort()).toEqual(['foreign-gateway', 'foreign-host', 'foreign-service', 'second']);
-        expect(violations.every((e) => e.note?.startsWith(`${alice}: CREATE HTTPRoute ${ns.web}/`))).toBe(true);
+        expect(violations.map((e) => e.regarding?.name).sort()).toEqual([
+          'foreign-gateway',
+          'foreign-host',
+          'foreign-service',
+          'second',
+        ]);
+        expect(violations.every((e) => e.note?.startsWith(`${alice}: CREATE HTTPRoute ${ns.web}/`))).toBe(
+          true,
+        );
       },
       { timeout: 15_000, interval: 500 },
     );

@@ -34,23 +34,43 @@ describe('webhook certificates and policy bundles in a real API server', () => {
     await createObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   });
   afterAll(async () => {
-    await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }).catch(() => {});
+    await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }).catch(
+      () => {},
+    );
     await admin.close();
   });
 
   it('stores one set of certificates that racing replicas agree on, and renews it before expiry', async () => {
-    const options = { client: admin, namespace, secretName: 'webhook-tls', hosts: ['tenantgate-webhook.tg.svc'], certValidDays: 90 };
+    const options = {
+      client: admin,
+      namespace,
+      secretName: 'webhook-tls',
+      hosts: ['tenantgate-webhook.tg.svc'],
+      certValidDays: 90,
+    };
     const [a, b] = await Promise.all([ensureSecretCertificates(options), ensureSecretCertificates(options)]);
     expect(b.certPem).toBe(a.certPem);
-    const secret = await admin.get<KubeObject & { type?: string; data?: Record<string, string> }>(KINDS.Secret, { name: 'webhook-tls', namespace });
+    const secret = await admin.get<KubeObject & { type?: string; data?: Record<string, string> }>(
+      KINDS.Secret,
+      { name: 'webhook-tls', namespace },
+    );
     expect(secret?.type).toBe('kubernetes.io/tls');
-    expect(Object.keys(secret!.data!).sort()).toEqual(['ca-cert.pem', 'ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    expect(Object.keys(secret!.data!).sort()).toEqual([
+      'ca-cert.pem',
+      'ca.crt',
+      'ca.key',
+      'tls.crt',
+      'tls.key',
+    ]);
     expect(Buffer.from(secret!.data!['tls.crt']!, 'base64').toString()).toBe(a.certPem);
 
     // a restart reads the same ones back
     expect((await ensureSecretCertificates(options)).certPem).toBe(a.certPem);
     // 70 days on, the 90-day certificate is due: renewed and stored, same CA
-    const renewed = await ensureSecretCertificates({ ...options, now: () => new Date(Date.now() + 70 * DAY) });
+    const renewed = await ensureSecretCertificates({
+      ...options,
+      now: () => new Date(Date.now() + 70 * DAY),
+    });
     expect(renewed.certPem).not.toBe(a.certPem);
     expect(renewed.caBundlePem).toBe(a.caBundlePem);
     expect((await ensureSecretCertificates(options)).certPem).toBe(renewed.certPem);
@@ -81,17 +101,29 @@ describe('webhook certificates and policy bundles in a real API server', () => {
         },
       });
       const engine = webhook.engine;
-      const input = { method: 'GET', path: '/', host: 'h', headers: {}, source_ip: '10.0.0.1', route: { kind: 'HTTPRoute', namespace, name: 'r' }, parameters: {} };
+      const input = {
+        method: 'GET',
+        path: '/',
+        host: 'h',
+        headers: {},
+        source_ip: '10.0.0.1',
+        route: { kind: 'HTTPRoute', namespace, name: 'r' },
+        parameters: {},
+      };
       expect(engine.evaluateAccess('geo-fence', input).reason).toBe('v1');
 
       const current = await admin.get(KINDS.ConfigMap, { name: 'team-rules', namespace });
       await replaceObject(admin, configMap(Buffer.from('not a bundle'), current!.metadata!.resourceVersion));
       await vi.waitFor(
         async () => {
-          const events = await admin.list<KubeObject & { reason?: string; note?: string; regarding?: { kind?: string; name?: string } }>(KINDS.Event, { namespace });
+          const events = await admin.list<
+            KubeObject & { reason?: string; note?: string; regarding?: { kind?: string; name?: string } }
+          >(KINDS.Event, { namespace });
           const refused = events.items.find((e) => e.reason === 'PolicyBundleRefused');
           expect(refused?.regarding).toMatchObject({ kind: 'ConfigMap', name: 'team-rules' });
-          expect(refused?.note).toContain("policy bundle 'team' refused; the last good version stays in force");
+          expect(refused?.note).toContain(
+            "policy bundle 'team' refused; the last good version stays in force",
+          );
         },
         { timeout: 15_000, interval: 250 },
       );
@@ -99,7 +131,9 @@ describe('webhook certificates and policy bundles in a real API server', () => {
 
       const broken = await admin.get(KINDS.ConfigMap, { name: 'team-rules', namespace });
       await replaceObject(admin, configMap(ruleBundle('v2'), broken!.metadata!.resourceVersion));
-      await vi.waitFor(() => expect(engine.evaluateAccess('geo-fence', input).reason).toBe('v2'), { timeout: 15_000 });
+      await vi.waitFor(() => expect(engine.evaluateAccess('geo-fence', input).reason).toBe('v2'), {
+        timeout: 15_000,
+      });
     });
   });
 });

@@ -1,0 +1,163 @@
+// One compiled AccessPolicy as the proxy's pipeline sees it: a RequestPolicy whose evaluate() builds the
+// rule's input from the request and asks the shared policy engine (opa-wasm, the same engine as the
+// webhooks) for a decision. One instance per (policy, route), so the parts of the input that depend only on
+// them (route, tenant, parameters) are built once, not per request.
+import { errorMessage } from '../../lib/errors.ts';
+import { componentLogger, type Logger } from '../../lib/logger.ts';
+import type { AccessDecision, AccessInput } from '../../policies/types.ts';
+import type { PolicyVerdict, RequestContext, RequestPolicy } from '../request-policy.ts';
+import { matchApiKey, type ApiKeyConfig } from './api-key.ts';
+import type { AccessEngine } from './engine.ts';
+import { accessTally, type AccessTally } from './metrics.ts';
+import { redactHeaders } from './redact.ts';
+
+export interface AccessRequestPolicyOptions {
+  /** namespace/name of the AccessPolicy */
+  name: string;
+  rule: string;
+  /** spec.parameters (for api-key: replaced per request by the outcome of the key comparison) */
+  parameters: Record<string, unknown>;
+  apiKey?: ApiKeyConfig;
+  route: { kind: string; namespace: string; name: string };
+  /** the `tenantgate.io/tenant` label of the route's namespace */
+  tenant?: string;
+  engine: AccessEngine;
+  logger?: Logger;
+}
+
+const ALLOW: PolicyVerdict = { allow: true };
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+export class AccessRequestPolicy implements RequestPolicy {
+  readonly kind = 'AccessPolicy' as const;
+  readonly name: string;
+  readonly rule: string;
+  private readonly engine: AccessEngine;
+  private readonly route: AccessInput['route'];
+  private readonly tenant: string | undefined;
+  private readonly parameters: Record<string, unknown>;
+  private readonly apiKey: ApiKeyConfig | undefined;
+  /** api-key: the parameters the rule sees when the key matched nothing */
+  private readonly noKeyMatched: Record<string, unknown> | undefined;
+  private readonly sensitive: ReadonlySet<string> | undefined;
+  private readonly tally: AccessTally;
+  private readonly log: Logger;
+  private lastErrorLog = -Infinity;
+
+  constructor(options: AccessRequestPolicyOptions) {
+    this.name = options.name;
+    this.rule = options.rule;
+    this.engine = options.engine;
+    this.route = { kind: options.route.kind, namespace: options.route.namespace, name: options.route.name };
+    this.tenant = options.tenant;
+    this.parameters = options.parameters;
+    this.apiKey = options.apiKey;
+    this.noKeyMatched = options.apiKey ? { header: options.apiKey.header, sha256: [] } : undefined;
+    this.sensitive = options.apiKey ? new Set([options.apiKey.header]) : undefined;
+    this.tally = accessTally(options.name);
+    this.log = options.logger ?? componentLogger('proxy-access');
+  }
+
+  evaluate(ctx: RequestContext): PolicyVerdict {
+    const input: AccessInput = {
+      method: ctx.method,
+      path: ctx.path,
+      host: hostname(ctx.host),
+      headers: ctx.headers as Record<string, string>,
+      source_ip: ctx.sourceIp,
+      route: this.route,
+      tenant: this.tenant,
+      parameters: this.apiKey ? this.apiKeyParameters(ctx) : this.parameters,
+    };
+    let decision: AccessDecision;
+    try {
+      decision = this.engine.evaluateAccess(this.rule, input);
+    } catch (err) {
+      // e.g. the bundle providing the rule was removed since the route table was compiled: fail closed
+      this.tally.error++;
+      this.logError(err);
+      return { allow: false, status: 500, reason: `access rule '${this.rule}' is not available` };
+    }
+    if (decision.allow) {
+      this.tally.allowed++;
+      return ALLOW;
+    }
+    const status = refusalStatus(decision.status);
+    if (status >= 500) this.tally.error++;
+    else this.tally.denied++;
+    if (this.log.isDebugEnabled()) this.logRefusal(ctx, status, decision.reason);
+    const why = decision.reason || `refused by rule ${this.rule}`;
+    return { allow: false, status, reason: `${why} (AccessPolicy ${this.name})` };
+  }
+
+  /** The rule sees the comparison's outcome only; see api-key.ts for why. */
+  private apiKeyParameters(ctx: RequestContext): Record<string, unknown> {
+    const config = this.apiKey!;
+    const matched = matchApiKey(ctx.headers[config.header], config.digests);
+    return matched === undefined ? this.noKeyMatched! : { header: config.header, sha256: [matched] };
+  }
+
+  private logRefusal(ctx: RequestContext, status: number, reason: string): void {
+    this.log.debug('request refused by AccessPolicy', {
+      policy: this.name,
+      rule: this.rule,
+      status,
+      reason,
+      method: ctx.method,
+      host: ctx.host,
+      path: ctx.path,
+      sourceIp: ctx.sourceIp,
+      route: `${this.route.kind}/${this.route.namespace}/${this.route.name}`,
+      headers: redactHeaders(ctx.headers, this.sensitive),
+    });
+  }
+
+  private logError(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLog = now;
+    this.log.error('access rule could not be evaluated; refusing with 500', {
+      policy: this.name,
+      rule: this.rule,
+      error: errorMessage(err),
+    });
+  }
+}
+
+/**
+ * Stands in for an AccessPolicy that is invalid (unknown rule, bad parameters, a Secret it cannot read):
+ * it still governs its targets and refuses every request there, so a broken authorization rule fails
+ * closed instead of leaving the route open. Its status says what is wrong; the client is not told.
+ */
+export class InvalidAccessPolicy implements RequestPolicy {
+  readonly kind = 'AccessPolicy' as const;
+  readonly name: string;
+  private readonly verdict: PolicyVerdict;
+  private readonly tally: AccessTally;
+
+  constructor(name: string) {
+    this.name = name;
+    this.verdict = { allow: false, status: 500, reason: `AccessPolicy ${name} is invalid; see its status` };
+    this.tally = accessTally(name);
+  }
+
+  evaluate(): PolicyVerdict {
+    this.tally.error++;
+    return this.verdict;
+  }
+}
+
+/** A rule may answer another refusal status (401, 429, 503...); anything that is not 4xx/5xx means 403. */
+function refusalStatus(status: number): number {
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 403;
+}
+
+/** The Host without its port, lower-cased: what a rule compares with hostnames. */
+export function hostname(host: string): string {
+  if (host.startsWith('[')) {
+    const close = host.indexOf(']');
+    return (close > 0 ? host.slice(0, close + 1) : host).toLowerCase();
+  }
+  const colon = host.indexOf(':');
+  return (colon >= 0 ? host.slice(0, colon) : host).toLowerCase();
+}
