@@ -91,7 +91,11 @@ describe('Controller', () => {
 
   it('requeues a key that asks for it', async () => {
     let calls = 0;
-    const c = new Controller({ name: 'test-e', logger, reconcile: async () => (++calls < 3 ? { requeueAfterMs: 1 } : undefined) });
+    const c = new Controller({
+      name: 'test-e',
+      logger,
+      reconcile: async () => (++calls < 3 ? { requeueAfterMs: 1 } : undefined),
+    });
     c.start();
     c.enqueue('k');
     await until(() => calls === 3);

@@ -125,7 +125,12 @@ export class Controller {
     } catch (err) {
       reconciles.inc({ controller: name, result: 'error' });
       const delay = this.queue.nextDelay(key);
-      logger.warn('reconcile failed; will retry', { key, error: errorMessage(err), retryInMs: delay, failures: this.queue.failures(key) });
+      logger.warn('reconcile failed; will retry', {
+        key,
+        error: errorMessage(err),
+        retryInMs: delay,
+        failures: this.queue.failures(key),
+      });
       this.queue.addAfter(key, delay);
     } finally {
       end();

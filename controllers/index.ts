@@ -25,10 +25,19 @@ import { componentLogger, type Logger } from '../lib/logger.ts';
 import { Controller } from './controller.ts';
 import { OWNER_CLUSTER_ROLE } from './labels.ts';
 import { tenantNamesOf, tenantOwnerRefs } from './ownership.ts';
-import { CLUSTER_ROLE_KEY, Indexes, tenantKey, TenantReconciler, type TenantInformers } from './tenant-reconciler.ts';
+import {
+  CLUSTER_ROLE_KEY,
+  Indexes,
+  tenantKey,
+  TenantReconciler,
+  type TenantInformers,
+} from './tenant-reconciler.ts';
 import type { ClusterRole, Gateway, Namespace, ReferenceGrant, RoleBinding } from './types.ts';
 
-export const InvalidSelectorError = defineError('TG_OPERATOR_SELECTOR', "invalid tenant selector term '%s' in '%s': expected key=value[,key=value...]");
+export const InvalidSelectorError = defineError(
+  'TG_OPERATOR_SELECTOR',
+  "invalid tenant selector term '%s' in '%s': expected key=value[,key=value...]",
+);
 
 export interface LeaderElectionConfig {
   /** namespace of the Lease; default $TENANTGATE_NAMESPACE, $POD_NAMESPACE or tenantgate-system (created if missing) */
@@ -89,21 +98,42 @@ export const OPERATOR_KINDS: KindRef[] = [
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const log = options.logger ?? componentLogger('operator');
-  const client = options.client ?? new KubeClient({ kubeConfig: options.kubeConfig, userAgent: 'tenantgate-operator' });
+  const client =
+    options.client ?? new KubeClient({ kubeConfig: options.kubeConfig, userAgent: 'tenantgate-operator' });
   const factory = options.informers ?? new InformerFactory({ client });
   const informers = operatorInformers(factory);
   addIndexes(informers);
 
   const le = options.leaderElection === false ? undefined : (options.leaderElection ?? {});
-  const identity = le?.identity ?? process.env.TENANTGATE_OPERATOR_IDENTITY ?? `${os.hostname()}_${randomBytes(4).toString('hex')}`;
+  const identity =
+    le?.identity ??
+    process.env.TENANTGATE_OPERATOR_IDENTITY ??
+    `${os.hostname()}_${randomBytes(4).toString('hex')}`;
   const tenantSelector = options.tenantSelector ?? parseSelector(process.env.TENANTGATE_TENANT_SELECTOR);
-  const recorder = new EventRecorder({ client, reportingController: 'tenantgate.io/operator', reportingInstance: identity, logger: log });
+  const recorder = new EventRecorder({
+    client,
+    reportingController: 'tenantgate.io/operator',
+    reportingInstance: identity,
+    logger: log,
+  });
   const reconciler = new TenantReconciler({ client, informers, recorder, logger: log, tenantSelector });
-  const controller = new Controller({ name: 'tenant', reconcile: (key) => reconciler.reconcile(key), concurrency: options.concurrency ?? (Number(process.env.TENANTGATE_OPERATOR_CONCURRENCY) || 4), logger: log });
+  const controller = new Controller({
+    name: 'tenant',
+    reconcile: (key) => reconciler.reconcile(key),
+    concurrency: options.concurrency ?? (Number(process.env.TENANTGATE_OPERATOR_CONCURRENCY) || 4),
+    logger: log,
+  });
   const enqueueAll = () => enqueueEverything(controller, informers);
-  const offs = watchForChanges(informers, controller, options.resyncPeriodMs ?? (Number(process.env.TENANTGATE_RESYNC_PERIOD_MS) || 600_000));
+  const offs = watchForChanges(
+    informers,
+    controller,
+    options.resyncPeriodMs ?? (Number(process.env.TENANTGATE_RESYNC_PERIOD_MS) || 600_000),
+  );
   factory.start();
-  options.admin?.addReadinessCheck('operator', () => factory.hasSynced(OPERATOR_KINDS) || `waiting for caches: ${factory.pending().join('; ')}`);
+  options.admin?.addReadinessCheck(
+    'operator',
+    () => factory.hasSynced(OPERATOR_KINDS) || `waiting for caches: ${factory.pending().join('; ')}`,
+  );
 
   const lead = async (signal: AbortSignal) => {
     try {
@@ -118,7 +148,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let elector: LeaderElector | undefined;
   if (le) {
-    const namespace = le.namespace ?? process.env.TENANTGATE_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'tenantgate-system';
+    const namespace =
+      le.namespace ?? process.env.TENANTGATE_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'tenantgate-system';
     await ensureNamespace(client, namespace, log);
     elector = new LeaderElector({
       client,
@@ -177,12 +208,17 @@ function addIndexes(inf: TenantInformers): void {
     owned.addIndex(Indexes.tenantName, tenantNamesOf);
   }
   inf.tenants.addIndex(Indexes.specNamespace, (t) => (t.spec?.namespaces ?? []).map((n) => n.name));
-  inf.tenants.addIndex(Indexes.specGateway, (t) => (t.spec?.gateways ?? []).map((g) => `${g.namespace}/${g.name}`));
-  for (const routes of [inf.httpRoutes, inf.grpcRoutes]) routes.addIndex(Indexes.namespace, (r) => [r.metadata?.namespace ?? '']);
+  inf.tenants.addIndex(Indexes.specGateway, (t) =>
+    (t.spec?.gateways ?? []).map((g) => `${g.namespace}/${g.name}`),
+  );
 }
 
 /** Informer handlers: every change maps to the keys of the Tenants it concerns. */
-function watchForChanges(inf: TenantInformers, controller: Controller, resyncPeriodMs: number): (() => void)[] {
+function watchForChanges(
+  inf: TenantInformers,
+  controller: Controller,
+  resyncPeriodMs: number,
+): (() => void)[] {
   const enqueueTenants = (names: Iterable<string>) => {
     for (const name of names) controller.enqueue(tenantKey(name));
   };
@@ -194,14 +230,22 @@ function watchForChanges(inf: TenantInformers, controller: Controller, resyncPer
     },
     onDelete: (obj) => enqueueTenants(keys(obj)),
   });
-  const listing = (namespace: string | undefined) => (namespace ? inf.tenants.byIndex(Indexes.specNamespace, namespace).map((t) => t.metadata.name) : []);
+  const listing = (namespace: string | undefined) =>
+    namespace ? inf.tenants.byIndex(Indexes.specNamespace, namespace).map((t) => t.metadata.name) : [];
   return [
-    inf.tenants.addHandlers(on((t) => [t.metadata.name]), { resyncPeriodMs }),
+    inf.tenants.addHandlers(
+      on((t) => [t.metadata.name]),
+      { resyncPeriodMs },
+    ),
     inf.namespaces.addHandlers(on((ns) => [...tenantNamesOf(ns), ...listing(ns.metadata?.name)])),
     inf.roleBindings.addHandlers(on(tenantNamesOf)),
     inf.referenceGrants.addHandlers(on(tenantNamesOf)),
     inf.gateways.addHandlers(
-      on((gw) => inf.tenants.byIndex(Indexes.specGateway, `${gw.metadata?.namespace}/${gw.metadata?.name}`).map((t) => t.metadata.name)),
+      on((gw) =>
+        inf.tenants
+          .byIndex(Indexes.specGateway, `${gw.metadata?.namespace}/${gw.metadata?.name}`)
+          .map((t) => t.metadata.name),
+      ),
     ),
     inf.httpRoutes.addHandlers(on((r) => listing(r.metadata?.namespace))),
     inf.grpcRoutes.addHandlers(on((r) => listing(r.metadata?.namespace))),
@@ -218,7 +262,8 @@ function enqueueEverything(controller: Controller, inf: TenantInformers): void {
   const names = new Set(inf.tenants.list().map((t) => t.metadata.name));
   // Tenant names that owned objects still point at: orphans to collect
   for (const owned of [inf.namespaces, inf.roleBindings, inf.referenceGrants] as const) {
-    for (const obj of owned.list()) for (const name of tenantOwnerRefs(obj).map((r) => r.name)) names.add(name);
+    for (const obj of owned.list())
+      for (const name of tenantOwnerRefs(obj).map((r) => r.name)) names.add(name);
   }
   for (const name of names) controller.enqueue(tenantKey(name));
 }
@@ -227,7 +272,10 @@ function enqueueEverything(controller: Controller, inf: TenantInformers): void {
 export function parseSelector(text: string | undefined): Record<string, string> | undefined {
   if (!text?.trim()) return undefined;
   const out: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([^=!\s]+)=([^=\s]*)$/.exec(part);
     if (!m) throw new InvalidSelectorError([part, text]);
     out[m[1]!] = m[2]!;
@@ -243,6 +291,10 @@ async function ensureNamespace(client: KubeClient, name: string, log: Logger): P
   } catch (err) {
     if (isAlreadyExists(err)) return;
     // not fatal: the Lease requests will say what is wrong, and retry
-    log.warn('cannot ensure the Lease namespace', { namespace: name, error: errorMessage(err), forbidden: isForbidden(err) });
+    log.warn('cannot ensure the Lease namespace', {
+      namespace: name,
+      error: errorMessage(err),
+      forbidden: isForbidden(err),
+    });
   }
 }

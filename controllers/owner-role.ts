@@ -12,16 +12,35 @@ const READ = ['get', 'list', 'watch'];
 
 export const OWNER_RULES: PolicyRule[] = [
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes', 'grpcroutes'], verbs: EDIT },
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes/status', 'grpcroutes/status'], verbs: READ },
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    resources: ['httproutes/status', 'grpcroutes/status'],
+    verbs: READ,
+  },
   { apiGroups: ['tenantgate.io'], resources: ['ratelimitpolicies', 'accesspolicies'], verbs: EDIT },
-  { apiGroups: ['tenantgate.io'], resources: ['ratelimitpolicies/status', 'accesspolicies/status'], verbs: READ },
-  { apiGroups: [''], resources: ['services', 'configmaps', 'secrets', 'pods', 'persistentvolumeclaims'], verbs: EDIT },
+  {
+    apiGroups: ['tenantgate.io'],
+    resources: ['ratelimitpolicies/status', 'accesspolicies/status'],
+    verbs: READ,
+  },
+  {
+    apiGroups: [''],
+    resources: ['services', 'configmaps', 'secrets', 'pods', 'persistentvolumeclaims'],
+    verbs: EDIT,
+  },
   { apiGroups: [''], resources: ['pods/log', 'events', 'endpoints', 'serviceaccounts'], verbs: READ },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   {
     apiGroups: ['apps'],
-    resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets', 'deployments/scale', 'statefulsets/scale'],
+    resources: [
+      'deployments',
+      'statefulsets',
+      'daemonsets',
+      'replicasets',
+      'deployments/scale',
+      'statefulsets/scale',
+    ],
     verbs: EDIT,
   },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: EDIT },
@@ -29,7 +48,11 @@ export const OWNER_RULES: PolicyRule[] = [
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: EDIT },
 ];
 
-export function ownerClusterRole(): ClusterRole & { apiVersion: string; kind: string; metadata: { name: string } } {
+export function ownerClusterRole(): ClusterRole & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+} {
   return {
     apiVersion: KINDS.ClusterRole.apiVersion,
     kind: KINDS.ClusterRole.kind,

@@ -4,8 +4,18 @@ import { TENANT_LABEL } from './labels.ts';
 import { describeForeignNamespace, isOwnedBy, tenantNamesOf } from './ownership.ts';
 import { namespacePatch } from './tenant-reconciler.ts';
 
-const tenant: Tenant = { apiVersion: 'tenantgate.io/v1alpha1', kind: 'Tenant', metadata: { name: 'acme', uid: 'u-acme' }, spec: { namespaces: [{ name: 'web' }] } };
-const ref = (name: string, uid: string) => ({ apiVersion: 'tenantgate.io/v1alpha1', kind: 'Tenant', name, uid });
+const tenant: Tenant = {
+  apiVersion: 'tenantgate.io/v1alpha1',
+  kind: 'Tenant',
+  metadata: { name: 'acme', uid: 'u-acme' },
+  spec: { namespaces: [{ name: 'web' }] },
+};
+const ref = (name: string, uid: string) => ({
+  apiVersion: 'tenantgate.io/v1alpha1',
+  kind: 'Tenant',
+  name,
+  uid,
+});
 
 describe('ownership', () => {
   it('is proven by an owner reference to the UID, never by a label', () => {
@@ -15,34 +25,91 @@ describe('ownership', () => {
   });
 
   it('maps objects to the Tenants to reconcile, by owner reference and label', () => {
-    expect(tenantNamesOf({ metadata: { labels: { [TENANT_LABEL]: 'b' }, ownerReferences: [ref('a', 'x'), { ...ref('c', 'y'), kind: 'Other' }] } })).toEqual(['a', 'b']);
+    expect(
+      tenantNamesOf({
+        metadata: {
+          labels: { [TENANT_LABEL]: 'b' },
+          ownerReferences: [ref('a', 'x'), { ...ref('c', 'y'), kind: 'Other' }],
+        },
+      }),
+    ).toEqual(['a', 'b']);
   });
 
   it('names the owner of a namespace it will not take over', () => {
-    expect(describeForeignNamespace({ metadata: { name: 'web', ownerReferences: [ref('other', 'u-o')] } }, tenant)).toBe(
+    expect(
+      describeForeignNamespace({ metadata: { name: 'web', ownerReferences: [ref('other', 'u-o')] } }, tenant),
+    ).toBe(
       'namespace web already exists and belongs to Tenant other; tenantgate never takes a namespace over',
     );
-    expect(describeForeignNamespace({ metadata: { name: 'web', ownerReferences: [ref('acme', 'u-old')] } }, tenant)).toContain('belongs to an earlier Tenant named acme (uid u-old)');
-    expect(describeForeignNamespace({ metadata: { name: 'web', labels: { [TENANT_LABEL]: 'acme' } } }, tenant)).toContain('ownership is not proven');
-    expect(describeForeignNamespace({ metadata: { name: 'web', ownerReferences: [{ ...ref('x', 'y'), kind: 'Deployment' }] } }, tenant)).toContain('is owned by Deployment x');
-    expect(describeForeignNamespace({ metadata: { name: 'web' } }, tenant)).toContain('was not created by a Tenant');
+    expect(
+      describeForeignNamespace(
+        { metadata: { name: 'web', ownerReferences: [ref('acme', 'u-old')] } },
+        tenant,
+      ),
+    ).toContain('belongs to an earlier Tenant named acme (uid u-old)');
+    expect(
+      describeForeignNamespace({ metadata: { name: 'web', labels: { [TENANT_LABEL]: 'acme' } } }, tenant),
+    ).toContain('ownership is not proven');
+    expect(
+      describeForeignNamespace(
+        { metadata: { name: 'web', ownerReferences: [{ ...ref('x', 'y'), kind: 'Deployment' }] } },
+        tenant,
+      ),
+    ).toContain('is owned by Deployment x');
+    expect(describeForeignNamespace({ metadata: { name: 'web' } }, tenant)).toContain(
+      'was not created by a Tenant',
+    );
   });
 });
 
 describe('namespacePatch', () => {
-  const want = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web', labels: { [TENANT_LABEL]: 'acme', team: 'a' }, ownerReferences: [{ ...ref('acme', 'u-acme'), controller: true }] } };
-  const managed = (labels: string[]) => [{ manager: 'tenantgate', operation: 'Update' as const, fieldsV1: { 'f:metadata': { 'f:labels': Object.fromEntries(labels.map((l) => [`f:${l}`, {}])) } } }];
+  const want = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: 'web',
+      labels: { [TENANT_LABEL]: 'acme', team: 'a' },
+      ownerReferences: [{ ...ref('acme', 'u-acme'), controller: true }],
+    },
+  };
+  const managed = (labels: string[]) => [
+    {
+      manager: 'tenantgate',
+      operation: 'Update' as const,
+      fieldsV1: { 'f:metadata': { 'f:labels': Object.fromEntries(labels.map((l) => [`f:${l}`, {}])) } },
+    },
+  ];
 
   it('is undefined when the namespace is as wanted', () => {
-    const actual = { metadata: { name: 'web', resourceVersion: '7', labels: { ...want.metadata.labels, 'kubernetes.io/metadata.name': 'web', mine: 'x' }, ownerReferences: want.metadata.ownerReferences, managedFields: managed([TENANT_LABEL, 'team', 'kubernetes.io/metadata.name']) } };
+    const actual = {
+      metadata: {
+        name: 'web',
+        resourceVersion: '7',
+        labels: { ...want.metadata.labels, 'kubernetes.io/metadata.name': 'web', mine: 'x' },
+        ownerReferences: want.metadata.ownerReferences,
+        managedFields: managed([TENANT_LABEL, 'team', 'kubernetes.io/metadata.name']),
+      },
+    };
     expect(namespacePatch(want, actual, 'u-acme')).toBeUndefined();
   });
 
   it('restores changed labels, drops labels it set and no longer wants, keeps other owners, guarded by resourceVersion', () => {
     const other = { apiVersion: 'apps/v1', kind: 'Thing', name: 't', uid: 'u-t' };
-    const actual = { metadata: { name: 'web', resourceVersion: '9', labels: { [TENANT_LABEL]: 'evil', team: 'a', old: 'y', theirs: 'z' }, ownerReferences: [other], managedFields: managed([TENANT_LABEL, 'team', 'old']) } };
+    const actual = {
+      metadata: {
+        name: 'web',
+        resourceVersion: '9',
+        labels: { [TENANT_LABEL]: 'evil', team: 'a', old: 'y', theirs: 'z' },
+        ownerReferences: [other],
+        managedFields: managed([TENANT_LABEL, 'team', 'old']),
+      },
+    };
     expect(namespacePatch(want, actual, 'u-acme')).toEqual({
-      metadata: { resourceVersion: '9', labels: { [TENANT_LABEL]: 'acme', old: null }, ownerReferences: [other, want.metadata.ownerReferences[0]] },
+      metadata: {
+        resourceVersion: '9',
+        labels: { [TENANT_LABEL]: 'acme', old: null },
+        ownerReferences: [other, want.metadata.ownerReferences[0]],
+      },
     });
   });
 });

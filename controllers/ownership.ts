@@ -22,7 +22,9 @@ export function isOwnedBy(obj: KubeObject, uid: string | undefined): boolean {
 
 /** Owner references to Tenants (any version of our group). */
 export function tenantOwnerRefs(obj: KubeObject): OwnerReference[] {
-  return (obj.metadata?.ownerReferences ?? []).filter((r) => r.kind === 'Tenant' && r.apiVersion.startsWith('tenantgate.io/'));
+  return (obj.metadata?.ownerReferences ?? []).filter(
+    (r) => r.kind === 'Tenant' && r.apiVersion.startsWith('tenantgate.io/'),
+  );
 }
 
 /** Names of the Tenants an object points at, by owner reference or by label: the keys to enqueue. */

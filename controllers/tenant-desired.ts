@@ -58,7 +58,10 @@ export function desiredTenant(tenant: Tenant, lookupGateway: GatewayLookup): Des
 export function desiredChildren(tenant: Tenant, ownedNamespaces: string[]): Map<string, NamespacedChild[]> {
   const children = new Map<string, NamespacedChild[]>();
   for (const ns of ownedNamespaces) {
-    children.set(ns, [...desiredRoleBindings(tenant, ns), ...desiredReferenceGrants(tenant, ns, ownedNamespaces)]);
+    children.set(ns, [
+      ...desiredRoleBindings(tenant, ns),
+      ...desiredReferenceGrants(tenant, ns, ownedNamespaces),
+    ]);
   }
   return children;
 }
@@ -83,9 +86,15 @@ export function desiredNamespace(
   };
 }
 
-export function rbacSubject(s: { kind: 'User' | 'Group' | 'ServiceAccount'; name: string; namespace?: string }): RbacSubject {
+export function rbacSubject(s: {
+  kind: 'User' | 'Group' | 'ServiceAccount';
+  name: string;
+  namespace?: string;
+}): RbacSubject {
   // spelled out as the API server defaults them, so that comparing with the stored object is exact
-  return s.kind === 'ServiceAccount' ? { kind: s.kind, name: s.name, namespace: s.namespace } : { kind: s.kind, name: s.name, apiGroup: RBAC_GROUP };
+  return s.kind === 'ServiceAccount'
+    ? { kind: s.kind, name: s.name, namespace: s.namespace }
+    : { kind: s.kind, name: s.name, apiGroup: RBAC_GROUP };
 }
 
 export function desiredRoleBindings(tenant: Tenant, namespace: string): Named<RoleBinding>[] {
@@ -93,18 +102,28 @@ export function desiredRoleBindings(tenant: Tenant, namespace: string): Named<Ro
   const binding = (name: string, clusterRole: string, subjects: RbacSubject[]): Named<RoleBinding> => ({
     apiVersion: KINDS.RoleBinding.apiVersion,
     kind: KINDS.RoleBinding.kind,
-    metadata: { name, namespace, labels: childLabels(tenant), ownerReferences: [tenantOwnerReference(tenant)] },
+    metadata: {
+      name,
+      namespace,
+      labels: childLabels(tenant),
+      ownerReferences: [tenantOwnerReference(tenant)],
+    },
     roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: clusterRole },
     subjects,
   });
   const owners = tenant.spec.owners ?? [];
-  if (owners.length) out.push(binding(OWNER_ROLE_BINDING, OWNER_CLUSTER_ROLE, dedupe(owners.map(rbacSubject))));
+  if (owners.length)
+    out.push(binding(OWNER_ROLE_BINDING, OWNER_CLUSTER_ROLE, dedupe(owners.map(rbacSubject))));
   // one RoleBinding per ClusterRole: entries naming the same ClusterRole share it
   const byRole = new Map<string, RbacSubject[]>();
   for (const extra of tenant.spec.additionalRoleBindings ?? []) {
-    byRole.set(extra.clusterRoleName, [...(byRole.get(extra.clusterRoleName) ?? []), ...extra.subjects.map(rbacSubject)]);
+    byRole.set(extra.clusterRoleName, [
+      ...(byRole.get(extra.clusterRoleName) ?? []),
+      ...extra.subjects.map(rbacSubject),
+    ]);
   }
-  for (const [role, subjects] of byRole) out.push(binding(`${ADDITIONAL_ROLE_BINDING_PREFIX}${role}`, role, dedupe(subjects)));
+  for (const [role, subjects] of byRole)
+    out.push(binding(`${ADDITIONAL_ROLE_BINDING_PREFIX}${role}`, role, dedupe(subjects)));
   return out;
 }
 
@@ -112,7 +131,11 @@ export function desiredRoleBindings(tenant: Tenant, namespace: string): Named<Ro
  * In `namespace` (where the Services are), grants letting HTTPRoutes and GRPCRoutes in each OTHER
  * namespace of the same tenant reference its Services. Only the tenant's own namespaces are ever listed.
  */
-export function desiredReferenceGrants(tenant: Tenant, namespace: string, tenantNamespaces: string[]): Named<ReferenceGrant>[] {
+export function desiredReferenceGrants(
+  tenant: Tenant,
+  namespace: string,
+  tenantNamespaces: string[],
+): Named<ReferenceGrant>[] {
   const sources = [...new Set(tenantNamespaces)].filter((n) => n !== namespace).sort();
   const out: Named<ReferenceGrant>[] = [];
   for (let i = 0; i < sources.length; i += NAMESPACES_PER_GRANT) {
@@ -140,7 +163,10 @@ export function desiredReferenceGrants(tenant: Tenant, namespace: string, tenant
 }
 
 /** The labels the tenant's shared Gateways select namespaces by (see the header), and what is amiss. */
-export function gatewaySelectorLabels(tenant: Tenant, lookup: GatewayLookup): { labels: Record<string, string>; problems: string[] } {
+export function gatewaySelectorLabels(
+  tenant: Tenant,
+  lookup: GatewayLookup,
+): { labels: Record<string, string>; problems: string[] } {
   const labels: Record<string, string> = {};
   const problems: string[] = [];
   for (const ref of tenant.spec.gateways ?? []) {
@@ -151,31 +177,46 @@ export function gatewaySelectorLabels(tenant: Tenant, lookup: GatewayLookup): { 
       continue;
     }
     const wanted = ref.sectionNames ?? [];
-    const listeners = (gateway.spec?.listeners ?? []).filter((l) => wanted.length === 0 || wanted.includes(l.name));
+    const listeners = (gateway.spec?.listeners ?? []).filter(
+      (l) => wanted.length === 0 || wanted.includes(l.name),
+    );
     for (const missing of wanted.filter((w) => !listeners.some((l) => l.name === w))) {
       problems.push(`Gateway ${id} has no listener ${missing}`);
     }
     for (const listener of listeners) {
       const ns = listener.allowedRoutes?.namespaces;
       if (ns?.from !== 'Selector' || !ns.selector) continue;
-      for (const [k, v] of Object.entries(ns.selector.matchLabels ?? {})) addLabel(labels, problems, tenant, id, k, v);
+      for (const [k, v] of Object.entries(ns.selector.matchLabels ?? {}))
+        addLabel(labels, problems, tenant, id, k, v);
       for (const expr of ns.selector.matchExpressions ?? []) {
-        if (expr.operator === 'In' && expr.values?.[0] !== undefined) addLabel(labels, problems, tenant, id, expr.key, expr.values[0]);
-        else if (expr.operator === 'Exists') addLabel(labels, problems, tenant, id, expr.key, labels[expr.key] ?? 'true');
+        if (expr.operator === 'In' && expr.values?.[0] !== undefined)
+          addLabel(labels, problems, tenant, id, expr.key, expr.values[0]);
+        else if (expr.operator === 'Exists')
+          addLabel(labels, problems, tenant, id, expr.key, labels[expr.key] ?? 'true');
       }
     }
   }
   return { labels, problems };
 }
 
-function addLabel(labels: Record<string, string>, problems: string[], tenant: Tenant, gateway: string, key: string, value: string) {
+function addLabel(
+  labels: Record<string, string>,
+  problems: string[],
+  tenant: Tenant,
+  gateway: string,
+  key: string,
+  value: string,
+) {
   if (key === TENANT_LABEL) {
     // the tenant label is ours; a selector on it either admits this tenant or no label can make it
-    if (value !== 'true' && value !== tenant.metadata.name) problems.push(`Gateway ${gateway} selects ${key}=${value}, which this tenant cannot carry`);
+    if (value !== 'true' && value !== tenant.metadata.name)
+      problems.push(`Gateway ${gateway} selects ${key}=${value}, which this tenant cannot carry`);
     return;
   }
   if (labels[key] !== undefined && labels[key] !== value) {
-    problems.push(`Gateway ${gateway} selects ${key}=${value}, but another Gateway wants ${key}=${labels[key]}`);
+    problems.push(
+      `Gateway ${gateway} selects ${key}=${value}, but another Gateway wants ${key}=${labels[key]}`,
+    );
     return;
   }
   labels[key] = value;

@@ -15,7 +15,16 @@
 // - The garbage collector is not relied upon (a bare kube-apiserver has none): objects owned by a Tenant
 //   UID that no longer exists are deleted here, as the GC would.
 import type { Tenant } from '../api/tenant.ts';
-import { applyObject, applyStatus, contains, createObject, deleteObject, mergePatch, needsApply, ownedMetadata } from '../kube/apply.ts';
+import {
+  applyObject,
+  applyStatus,
+  contains,
+  createObject,
+  deleteObject,
+  mergePatch,
+  needsApply,
+  ownedMetadata,
+} from '../kube/apply.ts';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Informer } from '../kube/informer.ts';
@@ -27,7 +36,12 @@ import type { ReconcileResult } from './controller.ts';
 import { OWNER_CLUSTER_ROLE, RELEASE_FINALIZER, TENANT_LABEL } from './labels.ts';
 import { ownerClusterRole } from './owner-role.ts';
 import { describeForeignNamespace, isOwnedBy, tenantOwnerRefs } from './ownership.ts';
-import { desiredChildren, desiredTenant, type DesiredTenant, type NamespacedChild } from './tenant-desired.ts';
+import {
+  desiredChildren,
+  desiredTenant,
+  type DesiredTenant,
+  type NamespacedChild,
+} from './tenant-desired.ts';
 import { desiredStatus, statusChanged, type NamespaceResult, type StatusInput } from './tenant-status.ts';
 import type { ClusterRole, Gateway, Namespace, ReferenceGrant, RoleBinding } from './types.ts';
 
@@ -44,8 +58,6 @@ export const Indexes = {
   specNamespace: 'tenantgate:spec-namespace',
   /** Tenants: "ns/name" of the Gateways they list */
   specGateway: 'tenantgate:spec-gateway',
-  /** routes: their namespace */
-  namespace: 'tenantgate:namespace',
 } as const;
 
 export interface TenantInformers {
@@ -106,7 +118,13 @@ export class TenantReconciler {
   /** With a tenant selector, what we make carries its labels, so that our orphans are recognisably ours. */
   #stamp<T extends KubeObject>(obj: T): T {
     if (!this.#selector) return obj;
-    return { ...obj, metadata: { ...obj.metadata, labels: { ...Object.fromEntries(this.#selector), ...obj.metadata?.labels } } };
+    return {
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        labels: { ...Object.fromEntries(this.#selector), ...obj.metadata?.labels },
+      },
+    };
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -129,7 +147,14 @@ export class TenantReconciler {
     if (!this.#selects(tenant)) return;
     await this.#collectOrphans(name, tenant.metadata.uid);
     if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant);
-    const pass: Pass = { tenant, uid: tenant.metadata.uid!, created: [], updated: [], removed: [], retrySoon: [] };
+    const pass: Pass = {
+      tenant,
+      uid: tenant.metadata.uid!,
+      created: [],
+      updated: [],
+      removed: [],
+      retrySoon: [],
+    };
     try {
       return await this.#sync(pass);
     } catch (err) {
@@ -144,13 +169,19 @@ export class TenantReconciler {
     const { tenant } = pass;
     await this.#ensureFinalizer(pass);
     const desired = desiredTenant(tenant, (ns, n) => this.#inf.gateways.get(n, ns));
-    const results = await Promise.all([...desired.namespaces.keys()].map((ns) => this.#syncNamespace(pass, desired, ns)));
+    const results = await Promise.all(
+      [...desired.namespaces.keys()].map((ns) => this.#syncNamespace(pass, desired, ns)),
+    );
     // what goes inside depends on which namespaces are proven to be the tenant's
     const owned = results.filter((r) => r.owned && !r.terminating).map((r) => r.name);
-    const children = new Map([...desiredChildren(tenant, owned)].map(([ns, list]) => [ns, list.map((c) => this.#stamp(c))]));
-    await Promise.all([...children.values()].map(async (list) => {
-      for (const child of list) await this.#syncChild(pass, child);
-    }));
+    const children = new Map(
+      [...desiredChildren(tenant, owned)].map(([ns, list]) => [ns, list.map((c) => this.#stamp(c))]),
+    );
+    await Promise.all(
+      [...children.values()].map(async (list) => {
+        for (const child of list) await this.#syncChild(pass, child);
+      }),
+    );
     await this.#removeStale(pass, desired, children, results);
     const input: StatusInput = {
       namespaces: results,
@@ -179,7 +210,13 @@ export class TenantReconciler {
     } else if (!isOwnedBy(actual, pass.uid)) {
       return { name, ready: false, conflict: true, message: describeForeignNamespace(actual, pass.tenant) };
     } else if (actual.metadata?.deletionTimestamp) {
-      return { name, ready: false, owned: true, terminating: true, message: 'namespace is terminating; it will be recreated once it is gone' };
+      return {
+        name,
+        ready: false,
+        owned: true,
+        terminating: true,
+        message: 'namespace is terminating; it will be recreated once it is gone',
+      };
     } else {
       const patch = namespacePatch(want, actual, pass.uid);
       if (patch) {
@@ -203,7 +240,11 @@ export class TenantReconciler {
     const label = `${want.kind} ${namespace}/${name}`;
     if (actual && want.kind === 'RoleBinding' && !sameRoleRef(actual as RoleBinding, want as RoleBinding)) {
       // roleRef is immutable: replace the binding
-      await deleteObject(this.#client, { ...want, metadata: { name, namespace } }, { preconditions: { uid: actual.metadata?.uid } });
+      await deleteObject(
+        this.#client,
+        { ...want, metadata: { name, namespace } },
+        { preconditions: { uid: actual.metadata?.uid } },
+      );
       informer.noteDelete(actual);
       actual = undefined;
     }
@@ -213,7 +254,12 @@ export class TenantReconciler {
   }
 
   /** Releases or deletes what the Tenant owns but no longer wants. */
-  async #removeStale(pass: Pass, desired: DesiredTenant, children: Map<string, Child[]>, results: NamespaceResult[]): Promise<void> {
+  async #removeStale(
+    pass: Pass,
+    desired: DesiredTenant,
+    children: Map<string, Child[]>,
+    results: NamespaceResult[],
+  ): Promise<void> {
     // children are wanted only in namespaces proven to be the tenant's; grants left in a namespace whose
     // ownership was lost (someone removed the owner reference) are withdrawn
     const wanted = new Set<string>();
@@ -248,9 +294,15 @@ export class TenantReconciler {
       await this.#deleteChild(child);
       done.push(`${child.kind} ${child.metadata?.namespace}/${child.metadata?.name}`);
     }
-    for (const ns of this.#inf.namespaces.byIndex(Indexes.ownerUid, uid)) done.push(await this.#removeNamespace(ns, uid, policy));
+    for (const ns of this.#inf.namespaces.byIndex(Indexes.ownerUid, uid))
+      done.push(await this.#removeNamespace(ns, uid, policy));
     if (done.length) {
-      this.#recorder.record(tenant, { type: 'Normal', reason: 'Deleting', action: 'Delete', note: `Tenant deleted (namespaceDeletionPolicy ${policy}): ${summarize(done)}` });
+      this.#recorder.record(tenant, {
+        type: 'Normal',
+        reason: 'Deleting',
+        action: 'Delete',
+        note: `Tenant deleted (namespaceDeletionPolicy ${policy}): ${summarize(done)}`,
+      });
     }
     const finalizers = tenant.metadata.finalizers ?? [];
     if (!finalizers.includes(RELEASE_FINALIZER)) return;
@@ -273,19 +325,30 @@ export class TenantReconciler {
     const name = ns.metadata!.name!;
     if (policy === 'Delete') {
       if (ns.metadata?.deletionTimestamp) return `Namespace ${name} (already terminating)`;
-      await deleteObject(this.#client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { preconditions: { uid: ns.metadata?.uid } });
+      await deleteObject(
+        this.#client,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+        { preconditions: { uid: ns.metadata?.uid } },
+      );
       this.#inf.namespaces.noteDelete(ns);
       return `deleted Namespace ${name}`;
     }
     // Retain: take off what marks it as the tenant's; merge patch, guarded by resourceVersion
     const owned = ownedMetadata(ns.metadata?.managedFields ?? []);
     const labels: Record<string, null> = { [TENANT_LABEL]: null };
-    for (const key of owned.labels) if (key in (ns.metadata?.labels ?? {}) && !key.startsWith('kubernetes.io/')) labels[key] = null;
+    for (const key of owned.labels)
+      if (key in (ns.metadata?.labels ?? {}) && !key.startsWith('kubernetes.io/')) labels[key] = null;
     const refs = (ns.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid);
     const patched = await mergePatch<Namespace>(
       this.#client,
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
-      { metadata: { resourceVersion: ns.metadata?.resourceVersion, labels, ownerReferences: refs.length ? refs : null } },
+      {
+        metadata: {
+          resourceVersion: ns.metadata?.resourceVersion,
+          labels,
+          ownerReferences: refs.length ? refs : null,
+        },
+      },
     );
     this.#inf.namespaces.noteWrite(patched);
     return `released Namespace ${name}`;
@@ -317,12 +380,21 @@ export class TenantReconciler {
     for (const obj of candidates) {
       if (obj.kind === 'Namespace' || !obj.metadata?.namespace) {
         if (obj.metadata?.deletionTimestamp) continue;
-        await deleteObject(this.#client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: obj.metadata!.name! } }, { preconditions: { uid: obj.metadata?.uid } });
+        await deleteObject(
+          this.#client,
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: obj.metadata!.name! } },
+          { preconditions: { uid: obj.metadata?.uid } },
+        );
         this.#inf.namespaces.noteDelete(obj as Namespace);
       } else {
         await this.#deleteChild(obj as Child);
       }
-      this.#log.info('deleted an object whose Tenant is gone', { tenant: name, kind: obj.kind, name: obj.metadata?.name, namespace: obj.metadata?.namespace });
+      this.#log.info('deleted an object whose Tenant is gone', {
+        tenant: name,
+        kind: obj.kind,
+        name: obj.metadata?.name,
+        namespace: obj.metadata?.namespace,
+      });
     }
   }
 
@@ -334,7 +406,10 @@ export class TenantReconciler {
     const wants = (tenant.spec.namespaceDeletionPolicy ?? 'Retain') === 'Retain';
     if (has === wants) return;
     if (wants) {
-      const applied = await applyObject<Tenant>(this.#client, { ...tenantRef(tenant), metadata: { name: tenant.metadata.name, finalizers: [RELEASE_FINALIZER] } });
+      const applied = await applyObject<Tenant>(this.#client, {
+        ...tenantRef(tenant),
+        metadata: { name: tenant.metadata.name, finalizers: [RELEASE_FINALIZER] },
+      });
       this.#inf.tenants.noteWrite(applied);
       pass.tenant = applied;
       return;
@@ -364,56 +439,113 @@ export class TenantReconciler {
 
   async #reportError(pass: Pass, err: unknown): Promise<void> {
     try {
-      await this.#writeStatus(pass.tenant, { namespaces: pass.tenant.status?.namespaces ?? [], routes: pass.tenant.status?.routes ?? 0, gatewayProblems: [], error: errorMessage(err) });
+      await this.#writeStatus(pass.tenant, {
+        namespaces: pass.tenant.status?.namespaces ?? [],
+        routes: pass.tenant.status?.routes ?? 0,
+        gatewayProblems: [],
+        error: errorMessage(err),
+      });
     } catch (statusErr) {
-      this.#log.warn('could not record the failure in status', { tenant: pass.tenant.metadata.name, error: errorMessage(statusErr) });
+      this.#log.warn('could not record the failure in status', {
+        tenant: pass.tenant.metadata.name,
+        error: errorMessage(statusErr),
+      });
     }
   }
 
   #emitEvents(pass: Pass, input: StatusInput, statusWritten: boolean): void {
     const { tenant } = pass;
-    if (pass.created.length) this.#recorder.record(tenant, { type: 'Normal', reason: 'Created', action: 'Create', note: `created ${summarize(pass.created)}` });
+    if (pass.created.length)
+      this.#recorder.record(tenant, {
+        type: 'Normal',
+        reason: 'Created',
+        action: 'Create',
+        note: `created ${summarize(pass.created)}`,
+      });
     if (pass.updated.length) {
       // a spec change we are catching up with, or someone edited/deleted what we made
       const specChange = tenant.status?.observedGeneration !== tenant.metadata.generation;
-      this.#recorder.record(tenant, specChange
-        ? { type: 'Normal', reason: 'Updated', action: 'Update', note: `updated ${summarize(pass.updated)}` }
-        : { type: 'Normal', reason: 'Repaired', action: 'Repair', note: `repaired ${summarize(pass.updated)} (edited or deleted by someone else)` });
+      this.#recorder.record(
+        tenant,
+        specChange
+          ? {
+              type: 'Normal',
+              reason: 'Updated',
+              action: 'Update',
+              note: `updated ${summarize(pass.updated)}`,
+            }
+          : {
+              type: 'Normal',
+              reason: 'Repaired',
+              action: 'Repair',
+              note: `repaired ${summarize(pass.updated)} (edited or deleted by someone else)`,
+            },
+      );
     }
-    if (pass.removed.length) this.#recorder.record(tenant, { type: 'Normal', reason: 'Removed', action: 'Update', note: summarize(pass.removed) });
+    if (pass.removed.length)
+      this.#recorder.record(tenant, {
+        type: 'Normal',
+        reason: 'Removed',
+        action: 'Update',
+        note: summarize(pass.removed),
+      });
     // warnings only when they change what status says, so a periodic resync does not repeat them
     if (statusWritten) {
       for (const n of input.namespaces.filter((r) => r.conflict)) {
-        this.#recorder.record(tenant, { type: 'Warning', reason: 'NamespaceConflict', action: 'Reconcile', note: n.message ?? '' });
+        this.#recorder.record(tenant, {
+          type: 'Warning',
+          reason: 'NamespaceConflict',
+          action: 'Reconcile',
+          note: n.message ?? '',
+        });
       }
       if (input.gatewayProblems.length) {
-        this.#recorder.record(tenant, { type: 'Warning', reason: 'GatewayProblem', action: 'Reconcile', note: input.gatewayProblems.join('; ') });
+        this.#recorder.record(tenant, {
+          type: 'Warning',
+          reason: 'GatewayProblem',
+          action: 'Reconcile',
+          note: input.gatewayProblems.join('; '),
+        });
       }
     }
     if (pass.created.length || pass.updated.length || pass.removed.length) {
-      this.#log.info('tenant reconciled', { tenant: tenant.metadata.name, created: pass.created.length, updated: pass.updated.length, removed: pass.removed.length });
+      this.#log.info('tenant reconciled', {
+        tenant: tenant.metadata.name,
+        created: pass.created.length,
+        updated: pass.updated.length,
+        removed: pass.removed.length,
+      });
     }
   }
 
   #ownedChildren(uid: string): Child[] {
-    return [...this.#inf.roleBindings.byIndex(Indexes.ownerUid, uid), ...this.#inf.referenceGrants.byIndex(Indexes.ownerUid, uid)] as Child[];
+    return [
+      ...this.#inf.roleBindings.byIndex(Indexes.ownerUid, uid),
+      ...this.#inf.referenceGrants.byIndex(Indexes.ownerUid, uid),
+    ] as Child[];
   }
 
   async #deleteChild(child: KubeObject): Promise<void> {
     const informer = this.#childInformer(child);
-    const ref = { apiVersion: child.apiVersion!, kind: child.kind!, metadata: { name: child.metadata!.name!, namespace: child.metadata!.namespace } };
+    const ref = {
+      apiVersion: child.apiVersion!,
+      kind: child.kind!,
+      metadata: { name: child.metadata!.name!, namespace: child.metadata!.namespace },
+    };
     await deleteObject(this.#client, ref, { preconditions: { uid: child.metadata?.uid } });
     informer.noteDelete(child as never);
   }
 
   #childInformer(obj: KubeObject): Informer<KubeObject> {
-    return (obj.kind === 'RoleBinding' ? this.#inf.roleBindings : this.#inf.referenceGrants) as unknown as Informer<KubeObject>;
+    return (obj.kind === 'RoleBinding'
+      ? this.#inf.roleBindings
+      : this.#inf.referenceGrants) as unknown as Informer<KubeObject>;
   }
 
   #countRoutes(namespaces: string[]): number {
     let n = 0;
     for (const ns of namespaces) {
-      n += this.#inf.httpRoutes.byIndex(Indexes.namespace, ns).length + this.#inf.grpcRoutes.byIndex(Indexes.namespace, ns).length;
+      n += this.#inf.httpRoutes.list(ns).length + this.#inf.grpcRoutes.list(ns).length;
     }
     return n;
   }
@@ -449,11 +581,19 @@ export function namespacePatch(want: Namespace, actual: Namespace, uid: string):
 }
 
 function tenantRef(tenant: Tenant) {
-  return { apiVersion: tenant.apiVersion ?? KINDS.Tenant.apiVersion, kind: 'Tenant' as const, metadata: { name: tenant.metadata.name } };
+  return {
+    apiVersion: tenant.apiVersion ?? KINDS.Tenant.apiVersion,
+    kind: 'Tenant' as const,
+    metadata: { name: tenant.metadata.name },
+  };
 }
 
 function sameRoleRef(a: RoleBinding, b: RoleBinding): boolean {
-  return a.roleRef?.name === b.roleRef.name && a.roleRef?.kind === b.roleRef.kind && a.roleRef?.apiGroup === b.roleRef.apiGroup;
+  return (
+    a.roleRef?.name === b.roleRef.name &&
+    a.roleRef?.kind === b.roleRef.kind &&
+    a.roleRef?.apiGroup === b.roleRef.apiGroup
+  );
 }
 
 /** "Namespace a, Namespace b, RoleBinding a/x" -> at most ~20 items, then "and N more". */

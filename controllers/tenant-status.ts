@@ -39,7 +39,11 @@ export function readyCondition(input: StatusInput): Pick<Condition, 'status' | '
   const notes = input.gatewayProblems.length ? ` Gateway problems: ${input.gatewayProblems.join('; ')}.` : '';
   if (input.error) return { status: 'False', reason: Reasons.ReconcileError, message: input.error };
   if (conflicts.length) {
-    return { status: 'False', reason: Reasons.NamespaceConflict, message: conflicts.map((n) => n.message).join('; ') };
+    return {
+      status: 'False',
+      reason: Reasons.NamespaceConflict,
+      message: conflicts.map((n) => n.message).join('; '),
+    };
   }
   if (terminating.length) {
     return {
@@ -50,19 +54,31 @@ export function readyCondition(input: StatusInput): Pick<Condition, 'status' | '
   }
   if (input.progressing) return { status: 'False', reason: Reasons.Progressing, message: input.progressing };
   const n = input.namespaces.length;
-  return { status: 'True', reason: Reasons.Reconciled, message: `${n} namespace${n === 1 ? '' : 's'} ready.${notes}` };
+  return {
+    status: 'True',
+    reason: Reasons.Reconciled,
+    message: `${n} namespace${n === 1 ? '' : 's'} ready.${notes}`,
+  };
 }
 
 export function desiredStatus(tenant: Tenant, input: StatusInput, now: Date): TenantStatus {
   const generation = tenant.metadata.generation ?? 0;
   const ready = readyCondition(input);
   const previous = tenant.status?.conditions?.find((c) => c.type === 'Ready');
-  const ltt = previous && previous.status === ready.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ltt =
+    previous && previous.status === ready.status
+      ? previous.lastTransitionTime
+      : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const others = (tenant.status?.conditions ?? []).filter((c) => c.type !== 'Ready');
   return {
     observedGeneration: generation,
-    conditions: [{ type: 'Ready', ...ready, observedGeneration: generation, lastTransitionTime: ltt }, ...others],
-    namespaces: input.namespaces.map((n) => (n.ready ? { name: n.name, ready: true } : { name: n.name, ready: false, message: n.message ?? '' })),
+    conditions: [
+      { type: 'Ready', ...ready, observedGeneration: generation, lastTransitionTime: ltt },
+      ...others,
+    ],
+    namespaces: input.namespaces.map((n) =>
+      n.ready ? { name: n.name, ready: true } : { name: n.name, ready: false, message: n.message ?? '' },
+    ),
     routes: input.routes,
   };
 }

@@ -29,7 +29,9 @@ describe('WorkQueue', () => {
 
   it('backs off per key exponentially up to a cap, and forget() resets it', () => {
     const q = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1_000 });
-    expect([q.nextDelay('a'), q.nextDelay('a'), q.nextDelay('a'), q.nextDelay('b')]).toEqual([100, 200, 400, 100]);
+    expect([q.nextDelay('a'), q.nextDelay('a'), q.nextDelay('a'), q.nextDelay('b')]).toEqual([
+      100, 200, 400, 100,
+    ]);
     for (let i = 0; i < 10; i++) q.nextDelay('a');
     expect(q.nextDelay('a')).toBe(1_000);
     q.forget('a');

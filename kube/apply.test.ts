@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { contains, needsApply, ownedMetadata } from './apply.ts';
 import type { KubeObject, ManagedFieldsEntry } from './types.ts';
 
-const applied = (fields: Record<string, unknown>, manager = 'tenantgate', operation: 'Apply' | 'Update' = 'Apply'): ManagedFieldsEntry => ({
+const applied = (
+  fields: Record<string, unknown>,
+  manager = 'tenantgate',
+  operation: 'Apply' | 'Update' = 'Apply',
+): ManagedFieldsEntry => ({
   manager,
   operation,
   fieldsType: 'FieldsV1',
@@ -24,16 +28,26 @@ describe('needsApply', () => {
   const want: KubeObject & Record<string, unknown> = {
     apiVersion: 'v1',
     kind: 'Thing',
-    metadata: { name: 'a', labels: { x: '1' }, ownerReferences: [{ apiVersion: 'v', kind: 'Tenant', name: 't', uid: 'u1' }] },
+    metadata: {
+      name: 'a',
+      labels: { x: '1' },
+      ownerReferences: [{ apiVersion: 'v', kind: 'Tenant', name: 't', uid: 'u1' }],
+    },
     spec: { list: [1, 2] },
   };
-  const actual = (extra: Partial<KubeObject['metadata']> = {}, spec: unknown = { list: [1, 2], defaulted: true }) => ({
+  const actual = (
+    extra: Partial<KubeObject['metadata']> = {},
+    spec: unknown = { list: [1, 2], defaulted: true },
+  ) => ({
     apiVersion: 'v1',
     kind: 'Thing',
     metadata: {
       name: 'a',
       labels: { x: '1', other: 'y' },
-      ownerReferences: [{ apiVersion: 'v', kind: 'Other', name: 'o', uid: 'u0' }, { apiVersion: 'v', kind: 'Tenant', name: 't', uid: 'u1' }],
+      ownerReferences: [
+        { apiVersion: 'v', kind: 'Other', name: 'o', uid: 'u0' },
+        { apiVersion: 'v', kind: 'Tenant', name: 't', uid: 'u1' },
+      ],
       managedFields: [applied({ 'f:labels': { 'f:x': {} }, 'f:ownerReferences': { 'k:{"uid":"u1"}': {} } })],
       ...extra,
     },
@@ -59,15 +73,27 @@ describe('needsApply', () => {
   });
 
   it('ignores fields set by other managers, or by its own create/update (apply would not remove those)', () => {
-    expect(needsApply(want, actual({ managedFields: [applied({ 'f:labels': { 'f:other': {} } }, 'kubectl')] }))).toBe(false);
-    expect(needsApply(want, actual({ managedFields: [applied({ 'f:labels': { 'f:other': {} } }, 'tenantgate', 'Update')] }))).toBe(false);
+    expect(
+      needsApply(want, actual({ managedFields: [applied({ 'f:labels': { 'f:other': {} } }, 'kubectl')] })),
+    ).toBe(false);
+    expect(
+      needsApply(
+        want,
+        actual({ managedFields: [applied({ 'f:labels': { 'f:other': {} } }, 'tenantgate', 'Update')] }),
+      ),
+    ).toBe(false);
   });
 });
 
 describe('ownedMetadata', () => {
   it('reads labels, annotations, finalizers and owner UIDs from managedFields', () => {
     const owned = ownedMetadata([
-      applied({ 'f:labels': { '.': {}, 'f:a': {} }, 'f:annotations': { 'f:b': {} }, 'f:finalizers': { 'v:"x.io/f"': {} }, 'f:ownerReferences': { 'k:{"uid":"u"}': {} } }),
+      applied({
+        'f:labels': { '.': {}, 'f:a': {} },
+        'f:annotations': { 'f:b': {} },
+        'f:finalizers': { 'v:"x.io/f"': {} },
+        'f:ownerReferences': { 'k:{"uid":"u"}': {} },
+      }),
       applied({ 'f:labels': { 'f:c': {} } }, 'tenantgate', 'Update'),
       applied({ 'f:labels': { 'f:d': {} } }, 'kubectl'),
       { ...applied({ 'f:labels': { 'f:e': {} } }), subresource: 'status' },

@@ -42,7 +42,12 @@ export type Named = {
   [field: string]: any;
 };
 
-async function pathFor(client: KubeClient, obj: Named, subresource?: string, collection = false): Promise<string> {
+async function pathFor(
+  client: KubeClient,
+  obj: Named,
+  subresource?: string,
+  collection = false,
+): Promise<string> {
   const info = await client.resources.resolve(obj);
   const { name, namespace } = obj.metadata ?? {};
   return resourcePath(info, { namespace, name: collection ? undefined : name, subresource });
@@ -53,7 +58,11 @@ function writeQuery(options: WriteOptions) {
 }
 
 /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML). Returns the object as stored. */
-export async function applyObject<T extends KubeObject = KubeObject>(client: KubeClient, obj: Named, options: ApplyOptions = {}): Promise<T> {
+export async function applyObject<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  obj: Named,
+  options: ApplyOptions = {},
+): Promise<T> {
   return client.request<T>({
     method: 'PATCH',
     path: await pathFor(client, obj, options.subresource),
@@ -65,14 +74,23 @@ export async function applyObject<T extends KubeObject = KubeObject>(client: Kub
 }
 
 /** Server-side apply of the status subresource of `target` (apiVersion, kind, metadata.name/namespace). */
-export function applyStatus<T extends KubeObject = KubeObject>(client: KubeClient, target: Named, status: unknown, options: ApplyOptions = {}): Promise<T> {
+export function applyStatus<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  target: Named,
+  status: unknown,
+  options: ApplyOptions = {},
+): Promise<T> {
   const { name, namespace } = target.metadata;
   const body = { apiVersion: target.apiVersion, kind: target.kind, metadata: { name, namespace }, status };
   return applyObject<T>(client, body, { ...options, subresource: 'status' });
 }
 
 /** POST; fails with 409 AlreadyExists when the name is taken (unlike apply, which would merge into it). */
-export async function createObject<T extends KubeObject = KubeObject>(client: KubeClient, obj: Named, options: WriteOptions = {}): Promise<T> {
+export async function createObject<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  obj: Named,
+  options: WriteOptions = {},
+): Promise<T> {
   return client.request<T>({
     method: 'POST',
     path: await pathFor(client, obj, undefined, true),
@@ -83,7 +101,11 @@ export async function createObject<T extends KubeObject = KubeObject>(client: Ku
 }
 
 /** PUT (optimistic concurrency through metadata.resourceVersion). */
-export async function replaceObject<T extends KubeObject = KubeObject>(client: KubeClient, obj: Named, options: WriteOptions = {}): Promise<T> {
+export async function replaceObject<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  obj: Named,
+  options: WriteOptions = {},
+): Promise<T> {
   return client.request<T>({
     method: 'PUT',
     path: await pathFor(client, obj, options.subresource),
@@ -95,7 +117,12 @@ export async function replaceObject<T extends KubeObject = KubeObject>(client: K
 
 /** JSON merge patch (RFC 7386): null deletes a key; lists are replaced whole. A metadata.resourceVersion in
  *  the patch makes it conditional. */
-export async function mergePatch<T extends KubeObject>(client: KubeClient, target: Named, patch: unknown, options: WriteOptions = {}): Promise<T> {
+export async function mergePatch<T extends KubeObject>(
+  client: KubeClient,
+  target: Named,
+  patch: unknown,
+  options: WriteOptions = {},
+): Promise<T> {
   return client.request<T>({
     method: 'PATCH',
     path: await pathFor(client, target, options.subresource),
@@ -107,11 +134,15 @@ export async function mergePatch<T extends KubeObject>(client: KubeClient, targe
 }
 
 export type JsonPatchOp =
-  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+  { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /** JSON patch (RFC 6902); use a `test` op as a precondition. */
-export async function jsonPatch<T extends KubeObject>(client: KubeClient, target: Named, ops: JsonPatchOp[], options: WriteOptions = {}): Promise<T> {
+export async function jsonPatch<T extends KubeObject>(
+  client: KubeClient,
+  target: Named,
+  ops: JsonPatchOp[],
+  options: WriteOptions = {},
+): Promise<T> {
   return client.request<T>({
     method: 'PATCH',
     path: await pathFor(client, target, options.subresource),
@@ -130,7 +161,11 @@ export interface DeleteOptions {
 }
 
 /** DELETE; resolves true when deleted (or deletion started), false when it was already gone. */
-export async function deleteObject(client: KubeClient, obj: Named, options: DeleteOptions = {}): Promise<boolean> {
+export async function deleteObject(
+  client: KubeClient,
+  obj: Named,
+  options: DeleteOptions = {},
+): Promise<boolean> {
   try {
     await client.request({
       method: 'DELETE',
@@ -159,7 +194,11 @@ export async function deleteObject(client: KubeClient, obj: Named, options: Dele
  * same length (atomic lists, as RBAC subjects and ReferenceGrant from/to are). Fields the server
  * defaults must be spelled out in `desired`, or every check will say "changed".
  */
-export function needsApply(desired: KubeObject, actual: KubeObject | undefined, fieldManager = FIELD_MANAGER): boolean {
+export function needsApply(
+  desired: KubeObject,
+  actual: KubeObject | undefined,
+  fieldManager = FIELD_MANAGER,
+): boolean {
   if (!actual) return true;
   const dm = desired.metadata ?? {};
   const am = actual.metadata ?? {};
@@ -212,14 +251,28 @@ export interface OwnedMetadata {
 }
 
 /** The metadata keys a manager owns on the main resource (through one operation, or any), from managedFields. */
-export function ownedMetadata(entries: ManagedFieldsEntry[], fieldManager = FIELD_MANAGER, operation?: 'Apply' | 'Update'): OwnedMetadata {
-  const out: OwnedMetadata = { labels: new Set(), annotations: new Set(), finalizers: new Set(), ownerUids: new Set() };
+export function ownedMetadata(
+  entries: ManagedFieldsEntry[],
+  fieldManager = FIELD_MANAGER,
+  operation?: 'Apply' | 'Update',
+): OwnedMetadata {
+  const out: OwnedMetadata = {
+    labels: new Set(),
+    annotations: new Set(),
+    finalizers: new Set(),
+    ownerUids: new Set(),
+  };
   for (const entry of entries) {
     if (entry.manager !== fieldManager || entry.subresource) continue;
     if (operation && entry.operation !== operation) continue;
-    const meta = (entry.fieldsV1?.['f:metadata'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
-    for (const key of Object.keys(meta['f:labels'] ?? {})) if (key.startsWith('f:')) out.labels.add(key.slice(2));
-    for (const key of Object.keys(meta['f:annotations'] ?? {})) if (key.startsWith('f:')) out.annotations.add(key.slice(2));
+    const meta = (entry.fieldsV1?.['f:metadata'] ?? {}) as Record<
+      string,
+      Record<string, unknown> | undefined
+    >;
+    for (const key of Object.keys(meta['f:labels'] ?? {}))
+      if (key.startsWith('f:')) out.labels.add(key.slice(2));
+    for (const key of Object.keys(meta['f:annotations'] ?? {}))
+      if (key.startsWith('f:')) out.annotations.add(key.slice(2));
     for (const key of Object.keys(meta['f:finalizers'] ?? {})) {
       if (key.startsWith('v:')) out.finalizers.add(JSON.parse(key.slice(2)) as string);
     }

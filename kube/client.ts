@@ -37,7 +37,13 @@ export class KubeApiError extends ApiErrorBase {
   readonly status: KubeStatus;
   /** from a Retry-After header (429, 503) */
   readonly retryAfterSeconds: number | undefined;
-  constructor(method: string, path: string, statusCode: number, status: KubeStatus, retryAfterSeconds?: number) {
+  constructor(
+    method: string,
+    path: string,
+    statusCode: number,
+    status: KubeStatus,
+    retryAfterSeconds?: number,
+  ) {
     super([method, path, `${statusCode} ${status.reason ?? ''}: ${status.message ?? '(no message)'}`]);
     this.statusCode = statusCode;
     this.reason = status.reason ?? '';
@@ -50,7 +56,8 @@ export const KubeRequestError = defineError('TG_KUBE_REQUEST', '%s %s failed: %s
 
 export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.statusCode === 404;
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.statusCode === 409;
-export const isAlreadyExists = (err: unknown): boolean => isConflict(err) && (err as KubeApiError).reason === 'AlreadyExists';
+export const isAlreadyExists = (err: unknown): boolean =>
+  isConflict(err) && (err as KubeApiError).reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => err instanceof KubeApiError && err.statusCode === 410;
 export const isForbidden = (err: unknown): boolean => err instanceof KubeApiError && err.statusCode === 403;
 export const isInvalid = (err: unknown): boolean => err instanceof KubeApiError && err.statusCode === 422;
@@ -134,7 +141,8 @@ export class KubeClient {
         return await this.#requestOnce<T>(options);
       } catch (err) {
         // API Priority and Fairness sheds load with 429 + Retry-After; honour it a few times
-        if (attempt >= MAX_THROTTLE_RETRIES || !(err instanceof KubeApiError && err.statusCode === 429)) throw err;
+        if (attempt >= MAX_THROTTLE_RETRIES || !(err instanceof KubeApiError && err.statusCode === 429))
+          throw err;
         await sleep(Math.min(err.retryAfterSeconds ?? 1, 10) * 1000, options.signal);
       }
     }
@@ -150,8 +158,15 @@ export class KubeClient {
     try {
       res = await undiciRequest(url, {
         method: options.method,
-        headers: await this.#requestHeaders(options.body !== undefined ? (options.contentType ?? ContentType.Json) : undefined),
-        body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+        headers: await this.#requestHeaders(
+          options.body !== undefined ? (options.contentType ?? ContentType.Json) : undefined,
+        ),
+        body:
+          options.body === undefined
+            ? undefined
+            : typeof options.body === 'string'
+              ? options.body
+              : JSON.stringify(options.body),
         dispatcher: this.#requestAgent,
         signal: options.signal,
         headersTimeout: this.#options.requestTimeoutMs ?? 30_000,
@@ -167,15 +182,27 @@ export class KubeClient {
     const parsed = text ? safeJson(text) : undefined;
     if (res.statusCode >= 400) {
       const status: KubeStatus =
-        parsed && typeof parsed === 'object' && 'kind' in parsed ? (parsed as KubeStatus) : { message: text.slice(0, 500) };
+        parsed && typeof parsed === 'object' && 'kind' in parsed
+          ? (parsed as KubeStatus)
+          : { message: text.slice(0, 500) };
       const retryAfter = Number(res.headers['retry-after']);
-      throw new KubeApiError(options.method, options.path, res.statusCode, status, retryAfter > 0 ? retryAfter : undefined);
+      throw new KubeApiError(
+        options.method,
+        options.path,
+        res.statusCode,
+        status,
+        retryAfter > 0 ? retryAfter : undefined,
+      );
     }
     return parsed as T;
   }
 
   /** Opens a streaming GET (a watch); the caller reads and destroys the body. */
-  async stream(path: string, query: RequestOptions['query'], options: { signal?: AbortSignal; idleTimeoutMs: number }): Promise<Readable> {
+  async stream(
+    path: string,
+    query: RequestOptions['query'],
+    options: { signal?: AbortSignal; idleTimeoutMs: number },
+  ): Promise<Readable> {
     await this.#ensureSetup();
     const resource = resourceOf(path);
     let res: Dispatcher.ResponseData;
@@ -196,14 +223,19 @@ export class KubeClient {
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '');
       const parsed = safeJson(text);
-      const status: KubeStatus = parsed && typeof parsed === 'object' ? (parsed as KubeStatus) : { message: text.slice(0, 500) };
+      const status: KubeStatus =
+        parsed && typeof parsed === 'object' ? (parsed as KubeStatus) : { message: text.slice(0, 500) };
       throw new KubeApiError('GET', path, res.statusCode, status);
     }
     return res.body;
   }
 
   /** GET one object; undefined when it does not exist. */
-  async get<T extends KubeObject = KubeObject>(ref: KindRef, parts: { name: string; namespace?: string }, signal?: AbortSignal): Promise<T | undefined> {
+  async get<T extends KubeObject = KubeObject>(
+    ref: KindRef,
+    parts: { name: string; namespace?: string },
+    signal?: AbortSignal,
+  ): Promise<T | undefined> {
     const info = await this.resources.resolve(ref);
     try {
       return await this.request<T>({ method: 'GET', path: resourcePath(info, parts), signal });
@@ -214,10 +246,20 @@ export class KubeClient {
   }
 
   /** One page of a list (pass `continue` for the next one). */
-  async list<T extends KubeObject = KubeObject>(ref: KindRef, options: ListOptions = {}, signal?: AbortSignal): Promise<KubeList<T>> {
+  async list<T extends KubeObject = KubeObject>(
+    ref: KindRef,
+    options: ListOptions = {},
+    signal?: AbortSignal,
+  ): Promise<KubeList<T>> {
     const info = await this.resources.resolve(ref);
     const { namespace, ...query } = options;
-    return this.request<KubeList<T>>({ method: 'GET', path: resourcePath(info, { namespace }), query: { ...query }, verb: 'list', signal });
+    return this.request<KubeList<T>>({
+      method: 'GET',
+      path: resourcePath(info, { namespace }),
+      query: { ...query },
+      verb: 'list',
+      signal,
+    });
   }
 
   /** The REST path of a kind's collection or object (resolves unknown kinds through discovery). */
@@ -235,7 +277,10 @@ export class KubeClient {
   #ensureSetup(): Promise<void> {
     this.#setup ??= this.#createAgents().catch((err: unknown) => {
       this.#setup = undefined;
-      throw new KubeRequestError(['-', this.server, `cannot set up TLS from the kubeconfig: ${(err as Error).message}`], { cause: err });
+      throw new KubeRequestError(
+        ['-', this.server, `cannot set up TLS from the kubeconfig: ${(err as Error).message}`],
+        { cause: err },
+      );
     });
     return this.#setup;
   }
@@ -252,7 +297,11 @@ export class KubeClient {
       keepAlive: true,
       keepAliveInitialDelay: 30_000,
     };
-    this.#requestAgent = new Agent({ connect, connections: this.#options.maxConnections ?? 16, keepAliveTimeout: 30_000 });
+    this.#requestAgent = new Agent({
+      connect,
+      connections: this.#options.maxConnections ?? 16,
+      keepAliveTimeout: 30_000,
+    });
     this.#watchAgent = new Agent({ connect, keepAliveTimeout: 30_000 });
     this.#headers = { value: { ...(opts.headers ?? {}) }, expires: Date.now() + HEADER_TTL_MS };
   }
@@ -275,7 +324,8 @@ export class KubeClient {
     if (imp) {
       headers['impersonate-user'] = imp.user;
       // undici sends an array value as repeated headers, which is how Impersonate-Group lists groups
-      if (imp.groups?.length) (headers as Record<string, string | string[]>)['impersonate-group'] = imp.groups;
+      if (imp.groups?.length)
+        (headers as Record<string, string | string[]>)['impersonate-group'] = imp.groups;
     }
     return headers;
   }
@@ -310,7 +360,10 @@ export function resourceOf(path: string): string {
   const rest = segs[0] === 'api' ? segs.slice(2) : segs[0] === 'apis' ? segs.slice(3) : [];
   if (rest.length === 0) return 'discovery';
   // /namespaces/NAME/status and /finalize are the Namespace's own subresources, not a namespaced resource
-  const inNamespace = rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'));
+  const inNamespace =
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'));
   const [resource, , sub] = inNamespace ? rest.slice(2) : rest;
   return sub ? `${resource}/${sub}` : (resource ?? 'unknown');
 }

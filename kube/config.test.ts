@@ -33,17 +33,23 @@ describe('loadKubeConfig', () => {
   it('loads an explicit file, and a named context in it', () => {
     const path = file(yaml('https://one.example:6443'));
     expect(loadKubeConfig({ path }).getCurrentCluster()?.server).toBe('https://one.example:6443');
-    expect(loadKubeConfig({ path, context: 'two' }).getCurrentCluster()?.server).toBe('https://two.example:6443');
+    expect(loadKubeConfig({ path, context: 'two' }).getCurrentCluster()?.server).toBe(
+      'https://two.example:6443',
+    );
   });
 
   it('falls back to $KUBECONFIG', () => {
     const path = file(yaml('https://env.example:6443'));
-    expect(loadKubeConfig({ env: { KUBECONFIG: path } }).getCurrentCluster()?.server).toBe('https://env.example:6443');
+    expect(loadKubeConfig({ env: { KUBECONFIG: path } }).getCurrentCluster()?.server).toBe(
+      'https://env.example:6443',
+    );
   });
 
   it('says which file and context are wrong', () => {
     const path = file(yaml('https://one.example:6443'));
-    expect(() => loadKubeConfig({ path, context: 'nope' })).toThrow(`cannot load a kubeconfig: kubeconfig file ${path} has no context 'nope'`);
+    expect(() => loadKubeConfig({ path, context: 'nope' })).toThrow(
+      `cannot load a kubeconfig: kubeconfig file ${path} has no context 'nope'`,
+    );
     expect(() => loadKubeConfig({ path: '/does/not/exist' })).toThrow(/kubeconfig file \/does\/not\/exist/);
   });
 });

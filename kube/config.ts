@@ -43,7 +43,9 @@ export function loadKubeConfig(options: LoadKubeConfigOptions = {}): KubeConfig 
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) {
-    throw new KubeConfigError([`${describe(source)} names no cluster server for context '${kc.getCurrentContext()}'`]);
+    throw new KubeConfigError([
+      `${describe(source)} names no cluster server for context '${kc.getCurrentContext()}'`,
+    ]);
   }
   return kc;
 }

@@ -128,7 +128,11 @@ export class EventRecorder {
       await createObject(this.#options.client, event);
       return true;
     } catch (err) {
-      this.#log.warn('could not record an Event', { reason: input.reason, object: regarding.metadata?.name, error: errorMessage(err) });
+      this.#log.warn('could not record an Event', {
+        reason: input.reason,
+        object: regarding.metadata?.name,
+        error: errorMessage(err),
+      });
       return false;
     }
   }
@@ -136,9 +140,15 @@ export class EventRecorder {
   async #patchSeries(t: Tracked): Promise<void> {
     t.dirty = false;
     if (!(await t.created)) return;
-    const target = { apiVersion: KINDS.Event.apiVersion, kind: KINDS.Event.kind, metadata: { name: t.name, namespace: t.namespace } };
+    const target = {
+      apiVersion: KINDS.Event.apiVersion,
+      kind: KINDS.Event.kind,
+      metadata: { name: t.name, namespace: t.namespace },
+    };
     try {
-      await mergePatch(this.#options.client, target, { series: { count: t.count, lastObservedTime: t.lastObserved } });
+      await mergePatch(this.#options.client, target, {
+        series: { count: t.count, lastObservedTime: t.lastObserved },
+      });
     } catch (err) {
       // expired (Events live an hour) or removed: the next repeat starts a new Event
       if (isNotFound(err)) t.expires = 0;
@@ -164,7 +174,13 @@ export class EventRecorder {
 
 function dedupKey(obj: KubeObject, input: EventInput): string {
   const m = obj.metadata ?? {};
-  return [m.uid ?? `${obj.kind}/${m.namespace}/${m.name}`, input.type, input.reason, input.action, input.note].join('\u0000');
+  return [
+    m.uid ?? `${obj.kind}/${m.namespace}/${m.name}`,
+    input.type,
+    input.reason,
+    input.action,
+    input.note,
+  ].join('\u0000');
 }
 
 function reference(obj: KubeObject) {
@@ -181,8 +197,15 @@ function reference(obj: KubeObject) {
 
 /** "<object>.<hex time><random>", lower-cased and limited to what an object name allows. */
 function eventName(objectName: string, now: number): string {
-  const base = objectName.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 200) || 'object';
-  const suffix = `${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+  const base =
+    objectName
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 200) || 'object';
+  const suffix = `${now.toString(16)}${Math.floor(Math.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0')}`;
   return `${base}.${suffix}`;
 }
 
@@ -192,5 +215,10 @@ export function microTime(date: Date): string {
 }
 
 function truncate(text: string, max: number): string {
-  return Buffer.byteLength(text) <= max ? text : `${Buffer.from(text).subarray(0, max - 3).toString().replace(/\uFFFD$/, '')}...`;
+  return Buffer.byteLength(text) <= max
+    ? text
+    : `${Buffer.from(text)
+        .subarray(0, max - 3)
+        .toString()
+        .replace(/\uFFFD$/, '')}...`;
 }

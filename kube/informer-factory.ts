@@ -67,7 +67,10 @@ export class InformerFactory {
     return this.#select(kinds).every((i) => i.hasSynced());
   }
 
-  async waitForSync(kinds?: KindRef[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async waitForSync(
+    kinds?: KindRef[],
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
     await Promise.all(this.#select(kinds).map((i) => i.waitForSync(options)));
   }
 

@@ -78,6 +78,8 @@ const cachedObjects = new Gauge({
 });
 
 const OVERLAY_TTL_MS = 30_000;
+/** built in: list(namespace) */
+const NAMESPACE_INDEX = 'namespace';
 
 class GoneError extends Error {}
 
@@ -117,6 +119,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#options = options;
     this.#metricKind = kindKey(options.kind);
     this.#log = options.logger ?? componentLogger('informer', { kind: this.#metricKind });
+    this.addIndex(NAMESPACE_INDEX, (obj) => [obj.metadata?.namespace ?? '']);
   }
 
   /** Starts listing and watching (idempotent). */
@@ -158,10 +161,16 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           const detail = this.#lastError ? `: ${this.#lastError}` : '';
-          reject(new Error(`informer for ${this.#metricKind} did not sync within ${options.timeoutMs} ms${detail}`));
+          reject(
+            new Error(
+              `informer for ${this.#metricKind} did not sync within ${options.timeoutMs} ms${detail}`,
+            ),
+          );
         }, options.timeoutMs);
       }
-      options.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(options.signal?.reason)), { once: true });
+      options.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(options.signal?.reason)), {
+        once: true,
+      });
     });
   }
 
@@ -200,10 +209,10 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Every cached object, or those of one namespace. */
   list(namespace?: string): T[] {
-    const inNamespace = (obj: T) => namespace === undefined || obj.metadata?.namespace === namespace;
+    if (namespace !== undefined) return this.byIndex(NAMESPACE_INDEX, namespace);
     const out: T[] = [];
-    for (const [key, obj] of this.#store) if (inNamespace(obj)) this.#pushOverlayed(out, key, obj);
-    return this.#addOverlayOnly(out, inNamespace);
+    for (const [key, obj] of this.#store) this.#pushOverlayed(out, key, obj);
+    return this.#addOverlayOnly(out, () => true);
   }
 
   byIndex(name: string, value: string): T[] {
@@ -271,13 +280,20 @@ export class Informer<T extends KubeObject = KubeObject> {
           // our resourceVersion is too old for the server: list again and diff
           this.#rv = '';
           restarts.inc({ kind: this.#metricKind, reason: 'gone' });
-          this.#log.info('resource version expired; re-listing', { kind: this.#metricKind, error: errorMessage(err) });
+          this.#log.info('resource version expired; re-listing', {
+            kind: this.#metricKind,
+            error: errorMessage(err),
+          });
           continue;
         }
         if (healthy) delay = initial;
         this.#lastError = describeError(err);
         restarts.inc({ kind: this.#metricKind, reason: 'error' });
-        this.#log.warn('list/watch failed; retrying', { kind: this.#metricKind, error: this.#lastError, retryInMs: delay });
+        this.#log.warn('list/watch failed; retrying', {
+          kind: this.#metricKind,
+          error: this.#lastError,
+          retryInMs: delay,
+        });
         await this.#sleep(delay * (0.8 + Math.random() * 0.4));
         delay = Math.min(delay * 2, max);
       }
@@ -290,7 +306,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await client.list<T>(kind, { namespace, labelSelector, fieldSelector, limit: this.#options.pageSize ?? 500, continue: cont }, signal);
+      const page = await client.list<T>(
+        kind,
+        { namespace, labelSelector, fieldSelector, limit: this.#options.pageSize ?? 500, continue: cont },
+        signal,
+      );
       for (const item of page.items) {
         // list items come without apiVersion/kind; handlers want whole objects
         item.apiVersion ??= kind.apiVersion;
@@ -317,7 +337,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     const path = await client.pathOf(kind, { namespace });
     const body = await client.stream(
       path,
-      { watch: 1, resourceVersion: this.#rv, allowWatchBookmarks: true, timeoutSeconds, labelSelector, fieldSelector },
+      {
+        watch: 1,
+        resourceVersion: this.#rv,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        labelSelector,
+        fieldSelector,
+      },
       // a stream that says nothing for longer than the server's own timeout is dead
       { signal, idleTimeoutMs: (timeoutSeconds + 30) * 1000 },
     );
@@ -413,7 +440,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     const o = this.#overlay.get(key);
     if (!o) return;
     // the watch has caught up with our write: any deletion, or this version or a later one
-    if (deleted || !isNewer(o.obj.metadata?.resourceVersion, obj.metadata?.resourceVersion)) this.#overlay.delete(key);
+    if (deleted || !isNewer(o.obj.metadata?.resourceVersion, obj.metadata?.resourceVersion))
+      this.#overlay.delete(key);
   }
 
   #overlayGet(key: string): OverlayEntry<T> | undefined {

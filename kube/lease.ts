@@ -70,7 +70,10 @@ const isLeaderGauge = new Gauge({
 
 export class LeaderElector {
   readonly identity: string;
-  readonly #o: Required<Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>> & LeaderElectionOptions;
+  readonly #o: Required<
+    Pick<LeaderElectionOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>
+  > &
+    LeaderElectionOptions;
   readonly #log: Logger;
   readonly #stop = new AbortController();
   #loop: Promise<void> | undefined;
@@ -87,9 +90,12 @@ export class LeaderElector {
       renewDeadlineMs: options.renewDeadlineMs ?? 10_000,
       retryPeriodMs: options.retryPeriodMs ?? 2_000,
     };
-    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) throw new Error('leader election: renew deadline must be shorter than the lease duration');
-    if (this.#o.retryPeriodMs >= this.#o.renewDeadlineMs) throw new Error('leader election: retry period must be shorter than the renew deadline');
-    this.#log = options.logger ?? componentLogger('leader-election', { lease: `${options.namespace}/${options.name}` });
+    if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
+      throw new Error('leader election: renew deadline must be shorter than the lease duration');
+    if (this.#o.retryPeriodMs >= this.#o.renewDeadlineMs)
+      throw new Error('leader election: retry period must be shorter than the renew deadline');
+    this.#log =
+      options.logger ?? componentLogger('leader-election', { lease: `${options.namespace}/${options.name}` });
   }
 
   start(): void {
@@ -139,7 +145,9 @@ export class LeaderElector {
       if (await this.#tryAcquireOrRenew(attempt)) {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
-        this.#log.warn('lost the lease: could not renew it within the renew deadline', { identity: this.identity });
+        this.#log.warn('lost the lease: could not renew it within the renew deadline', {
+          identity: this.identity,
+        });
         break;
       }
     }
@@ -161,7 +169,11 @@ export class LeaderElector {
     try {
       const lease = await client.get<Lease>(KINDS.Lease, { namespace, name }, signal);
       if (!lease) {
-        const created = await createObject<Lease>(client, this.#lease({ namespace, name }, this.#record(now, undefined)), { signal });
+        const created = await createObject<Lease>(
+          client,
+          this.#lease({ namespace, name }, this.#record(now, undefined)),
+          { signal },
+        );
         this.#observe(created, now);
         return true;
       }
@@ -170,11 +182,16 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? '';
       const durationMs = (spec.leaseDurationSeconds ?? this.#o.leaseDurationMs / 1000) * 1000;
       if (holder && holder !== this.identity && this.#observed!.at + durationMs > now.getTime()) return false;
-      const updated = await replaceObject<Lease>(client, this.#lease(lease.metadata, this.#record(now, spec)), { signal });
+      const updated = await replaceObject<Lease>(
+        client,
+        this.#lease(lease.metadata, this.#record(now, spec)),
+        { signal },
+      );
       this.#observe(updated, now);
       return true;
     } catch (err) {
-      if (!isConflict(err) && !signal.aborted) this.#log.warn('lease request failed', { error: errorMessage(err) });
+      if (!isConflict(err) && !signal.aborted)
+        this.#log.warn('lease request failed', { error: errorMessage(err) });
       return false;
     }
   }
@@ -218,9 +235,18 @@ export class LeaderElector {
       const lease = await client.get<Lease>(KINDS.Lease, { namespace, name }, AbortSignal.timeout(5_000));
       if (!lease || lease.spec?.holderIdentity !== this.identity) return;
       const now = microTime(new Date());
-      await replaceObject(client, this.#lease(lease.metadata, { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now }), {
-        signal: AbortSignal.timeout(5_000),
-      });
+      await replaceObject(
+        client,
+        this.#lease(lease.metadata, {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: now,
+        }),
+        {
+          signal: AbortSignal.timeout(5_000),
+        },
+      );
       this.#log.info('released the lease', { identity: this.identity });
     } catch (err) {
       this.#log.warn('could not release the lease; it will expire', { error: errorMessage(err) });

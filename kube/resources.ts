@@ -15,7 +15,10 @@ export interface ResourceInfo extends KindRef {
   namespaced: boolean;
 }
 
-export const UnknownKindError = defineError('TG_KUBE_UNKNOWN_KIND', 'the API server does not serve %s in %s%s (is its CRD installed?)');
+export const UnknownKindError = defineError(
+  'TG_KUBE_UNKNOWN_KIND',
+  'the API server does not serve %s in %s%s (is its CRD installed?)',
+);
 
 const k = (apiVersion: string, kind: string, plural: string, namespaced: boolean): ResourceInfo => ({
   apiVersion,

@@ -56,7 +56,12 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: { field?: string; message?: string; reason?: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { field?: string; message?: string; reason?: string }[];
+  };
 }
 
 /** "ns/name" or "name" for cluster-scoped objects; the key of every cache and work queue. */

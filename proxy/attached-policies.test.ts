@@ -32,7 +32,10 @@ describe('compileAttachedPolicies', () => {
   it('attaches the AccessPolicy before the RateLimitPolicy', () => {
     const policies = compileAttachedPolicies(snapshot, { engine, rateLimitStore: new LocalStore() });
     const list = policies.attach(point({}));
-    expect(list.map((p) => `${p.kind} ${p.name}`)).toEqual(['AccessPolicy team/ro', 'RateLimitPolicy team/two']);
+    expect(list.map((p) => `${p.kind} ${p.name}`)).toEqual([
+      'AccessPolicy team/ro',
+      'RateLimitPolicy team/two',
+    ]);
     expect(policies.attach(point({ ruleIndex: 1 }))).toBe(list); // shared, not rebuilt per rule
     expect(policies.attach(point({ route: 'unrelated' }))).toEqual([]);
   });
@@ -41,7 +44,8 @@ describe('compileAttachedPolicies', () => {
     const policies = compileAttachedPolicies(snapshot, { engine, rateLimitStore: new LocalStore() });
     const list = policies.attach(point({}));
     const statuses = [];
-    for (const method of ['DELETE', 'DELETE', 'DELETE', 'GET', 'GET', 'GET']) statuses.push(await run(list, method));
+    for (const method of ['DELETE', 'DELETE', 'DELETE', 'GET', 'GET', 'GET'])
+      statuses.push(await run(list, method));
     expect(statuses).toEqual([403, 403, 403, 200, 200, 429]);
   });
 
@@ -51,15 +55,24 @@ describe('compileAttachedPolicies', () => {
     policies.attach(point({})); // the same point twice counts once
     expect(policies.points).toHaveLength(1);
     const world = {
-      gateways: [{ metadata: { namespace: 'infra', name: 'shared' }, spec: { listeners: [{ name: 'http' }] } }],
+      gateways: [
+        { metadata: { namespace: 'infra', name: 'shared' }, spec: { listeners: [{ name: 'http' }] } },
+      ],
       httpRoutes: [{ metadata: { namespace: 'team', name: 'api' }, spec: { rules: [{}] } }],
       grpcRoutes: [],
       now: NOW,
     };
     const { access, rateLimit } = policies.status(world);
-    expect(access.routes.map((r) => [r.condition.type, r.condition.status])).toEqual([['tenantgate.io/AccessPolicyAffected', 'True']]);
-    expect(rateLimit.routes.map((r) => [r.condition.type, r.condition.status])).toEqual([['tenantgate.io/RateLimitPolicyAffected', 'True']]);
-    expect(access.policies[0]!.status.ancestors[0]!.conditions.map((c) => c.reason)).toEqual(['Accepted', 'Enforced']);
+    expect(access.routes.map((r) => [r.condition.type, r.condition.status])).toEqual([
+      ['tenantgate.io/AccessPolicyAffected', 'True'],
+    ]);
+    expect(rateLimit.routes.map((r) => [r.condition.type, r.condition.status])).toEqual([
+      ['tenantgate.io/RateLimitPolicyAffected', 'True'],
+    ]);
+    expect(access.policies[0]!.status.ancestors[0]!.conditions.map((c) => c.reason)).toEqual([
+      'Accepted',
+      'Enforced',
+    ]);
   });
 
   it('lists invalid policies of both kinds for the reload log', () => {
@@ -67,10 +80,15 @@ describe('compileAttachedPolicies', () => {
       {
         ...snapshot,
         accessPolicies: [accessPolicy({ name: 'typo', rule: 'method' })],
-        rateLimitPolicies: [rateLimitPolicy({ name: 'zero', limits: [{ name: 'x', requests: 0, unit: 'Hour' }] })],
+        rateLimitPolicies: [
+          rateLimitPolicy({ name: 'zero', limits: [{ name: 'x', requests: 0, unit: 'Hour' }] }),
+        ],
       },
       { engine, rateLimitStore: new LocalStore() },
     );
-    expect(policies.invalid.map((i) => `${i.kind} ${i.policy}`)).toEqual(['AccessPolicy team/typo', 'RateLimitPolicy team/zero']);
+    expect(policies.invalid.map((i) => `${i.kind} ${i.policy}`)).toEqual([
+      'AccessPolicy team/typo',
+      'RateLimitPolicy team/zero',
+    ]);
   });
 });

@@ -63,12 +63,19 @@ export interface AttachedPolicies {
   /** policy status and route conditions of both kinds, for the status writer */
   status(world: AttachedStatusWorld): AttachedPolicyStatus;
   /** invalid policies and why, for a log line per reload */
-  readonly invalid: readonly { kind: 'RateLimitPolicy' | 'AccessPolicy'; policy: string; problems: readonly string[] }[];
+  readonly invalid: readonly {
+    kind: 'RateLimitPolicy' | 'AccessPolicy';
+    policy: string;
+    problems: readonly string[];
+  }[];
 }
 
 const NONE: readonly RequestPolicy[] = Object.freeze([]);
 
-export function compileAttachedPolicies(inputs: AttachedPolicyInputs, deps: AttachedPolicyDeps): AttachedPolicies {
+export function compileAttachedPolicies(
+  inputs: AttachedPolicyInputs,
+  deps: AttachedPolicyDeps,
+): AttachedPolicies {
   const access = compileAccessPolicies(inputs.accessPolicies, {
     engine: deps.engine,
     secrets: inputs.secrets,
@@ -81,7 +88,10 @@ export function compileAttachedPolicies(inputs: AttachedPolicyInputs, deps: Atta
     headers: deps.rateLimitHeaders,
   });
   const points = new Map<string, PolicyAttachmentPoint>();
-  const combined = new Map<readonly RequestPolicy[], Map<readonly RequestPolicy[], readonly RequestPolicy[]>>();
+  const combined = new Map<
+    readonly RequestPolicy[],
+    Map<readonly RequestPolicy[], readonly RequestPolicy[]>
+  >();
   const combine = (a: readonly RequestPolicy[], r: readonly RequestPolicy[]): readonly RequestPolicy[] => {
     if (a.length === 0) return r.length === 0 ? NONE : r;
     if (r.length === 0) return a;
@@ -97,8 +107,16 @@ export function compileAttachedPolicies(inputs: AttachedPolicyInputs, deps: Atta
     return combine(access.attach(point), rateLimit.attach(point));
   };
   const invalid = [
-    ...[...access.index.invalid].map(([policy, problems]) => ({ kind: 'AccessPolicy' as const, policy, problems })),
-    ...[...rateLimit.index.invalid].map(([policy, problems]) => ({ kind: 'RateLimitPolicy' as const, policy, problems })),
+    ...[...access.index.invalid].map(([policy, problems]) => ({
+      kind: 'AccessPolicy' as const,
+      policy,
+      problems,
+    })),
+    ...[...rateLimit.index.invalid].map(([policy, problems]) => ({
+      kind: 'RateLimitPolicy' as const,
+      policy,
+      problems,
+    })),
   ];
   return {
     attach,
@@ -108,7 +126,11 @@ export function compileAttachedPolicies(inputs: AttachedPolicyInputs, deps: Atta
     status(world) {
       const full: StatusWorld = { ...world, points: world.points ?? [...points.values()] };
       return {
-        rateLimit: computeRateLimitPolicyStatus({ ...full, policies: inputs.rateLimitPolicies, index: rateLimit.index }),
+        rateLimit: computeRateLimitPolicyStatus({
+          ...full,
+          policies: inputs.rateLimitPolicies,
+          index: rateLimit.index,
+        }),
         access: computeAccessPolicyStatus({ ...full, index: access.index }),
       };
     },

@@ -16,8 +16,13 @@ import { ServerSet, type ServerLimits } from './runtime/servers.ts';
 import { UpstreamRegistry } from './runtime/upstreams.ts';
 import { compactHeapSoon } from './runtime/heap.ts';
 import { fileSource } from './sources/files.ts';
+import { clusterSource } from './sources/cluster.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { InformerFactory } from '../kube/informer-factory.ts';
 import { staticSource, type InputSource } from './sources/source.ts';
 import { computeStatus, type GatewayApiStatus } from './status/compute-status.ts';
+import { GatewayStatusWriter } from './status/writer.ts';
+import type { KubeClient } from '../kube/client.ts';
 
 export type { ProxyInputs } from './model/inputs.ts';
 export type { RouteTable } from './table/types.ts';
@@ -30,7 +35,7 @@ export type ProxySourceOption =
   | { kind: 'files'; dir: string }
   | { kind: 'static'; inputs: ProxyInputs }
   | { kind: 'custom'; source: InputSource }
-  | { kind: 'cluster'; kubeConfig: unknown };
+  | { kind: 'cluster'; kubeConfig?: KubeConfig; informers?: InformerFactory };
 
 export interface ProxyOptions {
   source: ProxySourceOption;
@@ -43,10 +48,17 @@ export interface ProxyOptions {
   adminAddress?: string;
   controllerName?: string;
   attachPolicies?: AttachPolicies;
+  /** per-snapshot alternative to attachPolicies: builds the hook from the snapshot's policy objects */
+  policiesFor?: (inputs: ProxyInputs) => AttachPolicies;
   accessLog?: { enabled?: boolean; sampleRate?: number; write?: (line: string) => void };
   limits?: Partial<ServerLimits> & { maxBodyBytes?: number };
   /** called after every reload (successful or not) — for status writers and tests */
   onReload?: (event: ReloadEvent) => void;
+  /**
+   * Write the Gateway API status each snapshot implies onto the objects (cluster mode). Several proxy
+   * processes may serve one cluster: give `isLeader` so that only one of them writes.
+   */
+  writeStatus?: { client: KubeClient; isLeader?: () => boolean };
 }
 
 export interface ReloadEvent {
@@ -80,10 +92,9 @@ function sourceFor(option: ProxySourceOption): InputSource {
     case 'custom':
       return option.source;
     case 'cluster':
-      throw new ProxySourceError([
-        'cluster',
-        'the informer-backed source needs the kube/ layer; use --from-files for now',
-      ]);
+      if (!option.kubeConfig && !option.informers)
+        throw new ProxySourceError(['cluster', 'give kubeConfig or informers']);
+      return clusterSource({ kubeConfig: option.kubeConfig, informers: option.informers });
   }
 }
 
@@ -93,6 +104,39 @@ function countRoutes(result: CompileResult): { http: number; grpc: number } {
     http: attached.filter((r) => r.kind === 'HTTPRoute').length,
     grpc: attached.filter((r) => r.kind === 'GRPCRoute').length,
   };
+}
+
+/** Writes only the latest status, one write pass at a time (a burst of snapshots costs one pass). */
+class LatestStatusWriter {
+  readonly #writer: GatewayStatusWriter;
+  readonly #isLeader: () => boolean;
+  #pending: { status: GatewayApiStatus; inputs: ProxyInputs } | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(o: NonNullable<ProxyOptions['writeStatus']>, controllerName: string) {
+    this.#writer = new GatewayStatusWriter({ client: o.client, controllerName });
+    this.#isLeader = o.isLeader ?? (() => true);
+  }
+
+  offer(status: GatewayApiStatus, inputs: ProxyInputs): void {
+    this.#pending = { status, inputs };
+    this.#running ??= this.#drain().finally(() => (this.#running = undefined));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending) {
+      const { status, inputs } = this.#pending;
+      this.#pending = undefined;
+      if (!this.#isLeader()) continue;
+      const r = await this.#writer.write(status, inputs);
+      if (r.written)
+        log.info('status written', { written: r.written, unchanged: r.unchanged, errors: r.errors.length });
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
@@ -114,6 +158,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     keepAliveTimeoutMs: options.limits?.keepAliveTimeoutMs ?? 60_000,
     drainMs: options.limits?.drainMs ?? 10_000,
   });
+  const statusWriter = options.writeStatus
+    ? new LatestStatusWriter(options.writeStatus, controllerName)
+    : undefined;
   const gatewayFilter = options.gateways?.length ? new Set(options.gateways) : undefined;
   const source = sourceFor(options.source);
   let table: RouteTable | undefined;
@@ -130,7 +177,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         defaultAddress: options.bindAddress ?? '0.0.0.0',
         acceptUnknownClasses: options.source.kind === 'files',
         gateways: gatewayFilter,
-        attachPolicies: options.attachPolicies,
+        attachPolicies: options.policiesFor?.(inputs) ?? options.attachPolicies,
         generation: generation + 1,
       });
       await servers.apply(result.table);
@@ -156,6 +203,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         warnings: result.warnings,
         status: computeStatus(result.analysis, { controllerName }),
       };
+      if (statusWriter && event.status) statusWriter.offer(event.status, inputs);
       compactHeapSoon();
     } catch (err) {
       reloads.inc({ result: 'error' });
@@ -189,6 +237,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     async stop() {
       await source.stop();
       await applying;
+      await statusWriter?.idle();
       await servers.close();
       await upstreams.close();
       await ownAdmin?.close();

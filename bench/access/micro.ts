@@ -21,7 +21,8 @@ const contexts: RequestContext[] = Array.from({ length: 1_000 }, (_, i) =>
     sourceIp: `10.${i >> 8}.${i & 255}.7`,
     headers: {
       host: 'api.acme.example.com',
-      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      'user-agent':
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
       accept: 'application/json',
       'accept-encoding': 'gzip, deflate, br',
       'x-request-id': `0b7c${i.toString(16).padStart(4, '0')}-8f1e-4a2b-9c3d-5e6f7a8b9c0d`,
@@ -40,9 +41,17 @@ const ALLOW: PolicyVerdict = { allow: true };
 const CASES: { label: string; rule: string; parameters: Record<string, unknown> }[] = [
   { label: 'allow-cidrs', rule: 'allow-cidrs', parameters: { cidrs: ['192.168.0.0/16', '10.0.0.0/8'] } },
   { label: 'methods', rule: 'methods', parameters: { methods: ['GET', 'HEAD'] } },
-  { label: 'require-headers', rule: 'require-headers', parameters: { headers: [{ name: 'X-Tenant', value: 'acme' }, { name: 'X-Request-Id' }] } },
+  {
+    label: 'require-headers',
+    rule: 'require-headers',
+    parameters: { headers: [{ name: 'X-Tenant', value: 'acme' }, { name: 'X-Request-Id' }] },
+  },
   { label: 'api-key (Secret, 2 keys)', rule: 'api-key', parameters: { secretRef: { name: 'keys' } } },
-  { label: 'require-headers + pattern', rule: 'require-headers', parameters: { headers: [{ name: 'X-Request-Id', pattern: '^[0-9a-f-]{36}$' }] } },
+  {
+    label: 'require-headers + pattern',
+    rule: 'require-headers',
+    parameters: { headers: [{ name: 'X-Request-Id', pattern: '^[0-9a-f-]{36}$' }] },
+  },
 ];
 
 /** Per-call times (ns), sorted; every call is timed alone so that the median is per request. */
@@ -58,16 +67,29 @@ function sample(policy: RequestPolicy): number[] {
   return [...times].sort((a, b) => a - b);
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const us = (ns: number) => (ns / 1000).toFixed(2).padStart(7);
 
 async function main(): Promise<void> {
   const engine = await PolicyEngine.create();
   const { attach, index } = compileAccessPolicies(
-    CASES.map((c, i) => accessPolicy({ name: `case-${i}`, targetRefs: [{ name: `case-${i}` }], rule: c.rule, parameters: c.parameters })),
-    { engine, secrets: [secret('team', 'keys', { mobile: 'key-mobile-7f3a91c2', web: 'key-web-22c8d0aa' })], namespaces: [] },
+    CASES.map((c, i) =>
+      accessPolicy({
+        name: `case-${i}`,
+        targetRefs: [{ name: `case-${i}` }],
+        rule: c.rule,
+        parameters: c.parameters,
+      }),
+    ),
+    {
+      engine,
+      secrets: [secret('team', 'keys', { mobile: 'key-mobile-7f3a91c2', web: 'key-web-22c8d0aa' })],
+      namespaces: [],
+    },
   );
-  if (index.invalid.size > 0) throw new Error(`invalid bench policies: ${JSON.stringify([...index.invalid])}`);
+  if (index.invalid.size > 0)
+    throw new Error(`invalid bench policies: ${JSON.stringify([...index.invalid])}`);
 
   const base = sample(noop);
   const baseMedian = pct(base, 0.5);
@@ -80,11 +102,15 @@ async function main(): Promise<void> {
     const times = sample(policy!);
     const median = pct(times, 0.5);
     results.push({ label: c.label, net: median - baseMedian });
-    console.log(`${`rule ${c.label}`.padEnd(34)} ${us(median)}   ${us(pct(times, 0.99))}   ${us(median - baseMedian)}`);
+    console.log(
+      `${`rule ${c.label}`.padEnd(34)} ${us(median)}   ${us(pct(times, 0.99))}   ${us(median - baseMedian)}`,
+    );
   });
   for (const r of results) {
     const verdict = r.net <= TARGET_US * 1000 ? 'meets' : 'MISSES';
-    console.log(`${r.label.padEnd(28)} ${us(r.net)} µs median over the baseline: ${verdict} the ${TARGET_US} µs target`);
+    console.log(
+      `${r.label.padEnd(28)} ${us(r.net)} µs median over the baseline: ${verdict} the ${TARGET_US} µs target`,
+    );
   }
 }
 

@@ -68,15 +68,41 @@ try {
 async function benchOperator() {
   const [port] = await freePorts(1);
   const admin = `127.0.0.1:${port}`;
-  const operator = spawn(process.execPath, [join(projectRoot, 'cmd/tenantgate.ts'), 'run', '--components', 'operator', '--kubeconfig', kubeconfigPath, '--admin-address', admin], {
-    cwd: projectRoot,
-    env: { ...process.env, TENANTGATE_LOG_LEVEL: 'warn', TENANTGATE_RESYNC_PERIOD_MS: String(RESYNC_MS), TENANTGATE_NAMESPACE: `bench-${run}` },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const operator = spawn(
+    process.execPath,
+    [
+      join(projectRoot, 'cmd/tenantgate.ts'),
+      'run',
+      '--components',
+      'operator',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--admin-address',
+      admin,
+    ],
+    {
+      cwd: projectRoot,
+      env: {
+        ...process.env,
+        TENANTGATE_LOG_LEVEL: 'warn',
+        TENANTGATE_RESYNC_PERIOD_MS: String(RESYNC_MS),
+        TENANTGATE_NAMESPACE: `bench-${run}`,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const scrape = async () => parseMetrics(await (await fetch(`http://${admin}/metrics`)).text());
   try {
-    await until(async () => (await fetch(`http://${admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 'operator ready');
-    await until(async () => ((await scrape()).get('tenantgate_leader_election_is_leader') ?? 0) === 1, 30_000, 'operator leading');
+    await until(
+      async () => (await fetch(`http://${admin}/readyz`).catch(() => undefined))?.status === 200,
+      60_000,
+      'operator ready',
+    );
+    await until(
+      async () => ((await scrape()).get('tenantgate_leader_election_is_leader') ?? 0) === 1,
+      30_000,
+      'operator leading',
+    );
     await sleep(500);
     const before = await scrape();
 
@@ -85,7 +111,12 @@ async function benchOperator() {
     const tenants = new Informer<Tenant>({ client, kind: KINDS.Tenant });
     const check = (t: Tenant) => {
       const c = t.status?.conditions?.find((x) => x.type === 'Ready');
-      if (c?.status === 'True' && t.status?.observedGeneration === t.metadata.generation && !ready.has(t.metadata.name)) ready.set(t.metadata.name, performance.now());
+      if (
+        c?.status === 'True' &&
+        t.status?.observedGeneration === t.metadata.generation &&
+        !ready.has(t.metadata.name)
+      )
+        ready.set(t.metadata.name, performance.now());
     };
     tenants.addHandlers({ onAdd: check, onUpdate: check });
     tenants.start();
@@ -103,8 +134,14 @@ async function benchOperator() {
           kind: 'Tenant',
           metadata: { name },
           spec: {
-            owners: [{ kind: 'Group', name: `${name}-devs` }, { kind: 'User', name: `${name}-lead` }],
-            namespaces: Array.from({ length: NAMESPACES }, (_, n) => ({ name: `${name}-ns${n}`, labels: { team: `team-${i % 10}` } })),
+            owners: [
+              { kind: 'Group', name: `${name}-devs` },
+              { kind: 'User', name: `${name}-lead` },
+            ],
+            namespaces: Array.from({ length: NAMESPACES }, (_, n) => ({
+              name: `${name}-ns${n}`,
+              labels: { team: `team-${i % 10}` },
+            })),
             hostnames: [`${name}.example.com`],
           },
         },
@@ -112,18 +149,30 @@ async function benchOperator() {
       );
     });
     const created = performance.now();
-    await until(() => ready.size >= TENANTS, 300_000, 'all tenants Ready', () => `${ready.size}/${TENANTS} Ready`);
+    await until(
+      () => ready.size >= TENANTS,
+      300_000,
+      'all tenants Ready',
+      () => `${ready.size}/${TENANTS} Ready`,
+    );
     const allReady = performance.now();
     const times = [...ready].map(([name, at]) => at - started.get(name)!).sort((a, b) => a - b);
 
     // let stray reconciles (our own writes' watch events) settle before counting
     await quiesce(scrape);
     const afterOnboarding = await scrape();
-    const rss = { ...processMemory(operator.pid!), heapUsedMiB: Math.round((afterOnboarding.get('tenantgate_nodejs_heap_size_used_bytes') ?? 0) / 1048576) };
+    const rss = {
+      ...processMemory(operator.pid!),
+      heapUsedMiB: Math.round((afterOnboarding.get('tenantgate_nodejs_heap_size_used_bytes') ?? 0) / 1048576),
+    };
 
     say(`waiting for a full resync (every ${RESYNC_MS / 1000}s)`);
     const reconcilesBefore = sum(afterOnboarding, 'tenantgate_operator_reconciles_total');
-    await until(async () => sum(await scrape(), 'tenantgate_operator_reconciles_total') - reconcilesBefore >= TENANTS, RESYNC_MS + 60_000, 'a full resync');
+    await until(
+      async () => sum(await scrape(), 'tenantgate_operator_reconciles_total') - reconcilesBefore >= TENANTS,
+      RESYNC_MS + 60_000,
+      'a full resync',
+    );
     await quiesce(scrape);
     const afterResync = await scrape();
     await tenants.stop();
@@ -155,7 +204,11 @@ async function benchBaseline() {
   await pool(TENANTS, 16, async (i) => {
     const names = Array.from({ length: NAMESPACES }, (_, n) => `b${run}-${i}-ns${n}`);
     for (const ns of names) {
-      await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team: 'x' } } });
+      await createObject(client, {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns, labels: { team: 'x' } },
+      });
       await applyObject(client, {
         apiVersion: KINDS.RoleBinding.apiVersion,
         kind: 'RoleBinding',
@@ -167,7 +220,12 @@ async function benchBaseline() {
         apiVersion: KINDS.ReferenceGrant.apiVersion,
         kind: 'ReferenceGrant',
         metadata: { name: 'routes', namespace: ns },
-        spec: { from: names.filter((n) => n !== ns).map((n) => ({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: n })), to: [{ group: '', kind: 'Service' }] },
+        spec: {
+          from: names
+            .filter((n) => n !== ns)
+            .map((n) => ({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: n })),
+          to: [{ group: '', kind: 'Service' }],
+        },
       });
       count += 3;
     }
@@ -178,14 +236,19 @@ async function benchBaseline() {
 
 // ---- report ------------------------------------------------------------------------------------------------
 
-function report(r: Awaited<ReturnType<typeof benchOperator>>, base: Awaited<ReturnType<typeof benchBaseline>>) {
+function report(
+  r: Awaited<ReturnType<typeof benchOperator>>,
+  base: Awaited<ReturnType<typeof benchBaseline>>,
+) {
   const ns = TENANTS * NAMESPACES;
   const lines = [
     `tenants: ${TENANTS} x ${NAMESPACES} namespaces (${ns} namespaces)`,
     `all Ready:            ${r.allReadySeconds.toFixed(1)} s   (target <= 60 s; creating the Tenants took ${r.createSeconds.toFixed(1)} s)`,
     `time to Ready:        p50 ${r.p50Seconds.toFixed(2)} s, p99 ${r.p99Seconds.toFixed(2)} s`,
     `API writes:           ${r.writes.total} = ${(r.writes.total / TENANTS).toFixed(1)} per tenant, ${(r.writes.total / ns).toFixed(1)} per namespace (target <= 15)`,
-    `  by verb/resource:   ${Object.entries(r.writes.byKey).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  by verb/resource:   ${Object.entries(r.writes.byKey)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `  Lease renewals:     ${r.writes.leases} (not counted above)`,
     `operator memory:      RSS ${r.rss.rssMiB} MiB (peak ${r.rss.hwmMiB} MiB; JS heap in use ${r.rss.heapUsedMiB} MiB; an idle operator process is ~105 MiB RSS)`,
     `no-op full resync:    ${r.resync.reconciles} reconciles, ${r.resync.writes.total} writes (target 0)`,
@@ -271,11 +334,17 @@ function processMemory(pid: number): { rssMiB: number; hwmMiB: number } {
   return { rssMiB: Math.round(kib('VmRSS') / 1024), hwmMiB: Math.round(kib('VmHWM') / 1024) };
 }
 
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string, progress?: () => string): Promise<void> {
+async function until(
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  progress?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastReport = Date.now();
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${progress ? `: ${progress()}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${progress ? `: ${progress()}` : ''}`);
     if (progress && Date.now() - lastReport > 5_000) {
       say(progress());
       lastReport = Date.now();

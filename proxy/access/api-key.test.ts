@@ -15,11 +15,17 @@ describe('resolveApiKeys', () => {
     expect(problems).toEqual([]);
     expect(config!.header).toBe('x-api-key');
     expect(config!.secret).toBe('team/api-keys');
-    expect(config!.digests.map((d) => d.toString('hex')).sort()).toEqual([hex('key-alice'), hex('key-bob')].sort());
+    expect(config!.digests.map((d) => d.toString('hex')).sort()).toEqual(
+      [hex('key-alice'), hex('key-bob')].sort(),
+    );
   });
 
   it('reads one entry when secretRef.key is set, and lower-cases a custom header', () => {
-    const { config } = resolveApiKeys({ secretRef: { name: 'api-keys', key: 'bob' }, header: 'X-Team-Key' }, 'team', secrets);
+    const { config } = resolveApiKeys(
+      { secretRef: { name: 'api-keys', key: 'bob' }, header: 'X-Team-Key' },
+      'team',
+      secrets,
+    );
     expect(config!.header).toBe('x-team-key');
     expect(config!.digests.map((d) => d.toString('hex'))).toEqual([hex('key-bob')]);
   });
@@ -43,9 +49,9 @@ describe('resolveApiKeys', () => {
   });
 
   it('names what is wrong: missing key, empty Secret, bad digest, nothing to accept', () => {
-    expect(resolveApiKeys({ secretRef: { name: 'api-keys', key: 'zed' } }, 'team', secrets).problems).toEqual([
-      'spec.parameters.secretRef.key: Secret team/api-keys has no key zed',
-    ]);
+    expect(resolveApiKeys({ secretRef: { name: 'api-keys', key: 'zed' } }, 'team', secrets).problems).toEqual(
+      ['spec.parameters.secretRef.key: Secret team/api-keys has no key zed'],
+    );
     expect(resolveApiKeys({ secretRef: { name: 'empty' } }, 'team', secrets).problems).toEqual([
       'spec.parameters.secretRef: Secret team/empty holds no API keys',
     ]);

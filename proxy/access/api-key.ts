@@ -122,14 +122,16 @@ function secretDigests(
     if (value === undefined) problems.push(`${at}.key: Secret ${id} has no key ${key}`);
     else if (value !== '') digests.push(sha256(value));
   }
-  if (problems.length === before && digests.length === 0) problems.push(`${at}: Secret ${id} holds no API keys`);
+  if (problems.length === before && digests.length === 0)
+    problems.push(`${at}: Secret ${id} holds no API keys`);
   return { digests, secret: id };
 }
 
 /** data (base64) and stringData (plain; wins, as the API server merges it) of a Secret. */
 function secretEntries(secret: Secret): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(secret.data ?? {})) out.set(k, Buffer.from(v, 'base64').toString('utf8'));
+  for (const [k, v] of Object.entries(secret.data ?? {}))
+    out.set(k, Buffer.from(v, 'base64').toString('utf8'));
   for (const [k, v] of Object.entries(secret.stringData ?? {})) out.set(k, v);
   return out;
 }

@@ -29,8 +29,10 @@ function recording(): { engine: AccessEngine; inputs: AccessInput[] } {
   };
 }
 
-const compile = (policies: Parameters<typeof compileAccessPolicies>[0], extra: Partial<Parameters<typeof compileAccessPolicies>[1]> = {}) =>
-  compileAccessPolicies(policies, { engine, secrets: [], namespaces: [], ...extra });
+const compile = (
+  policies: Parameters<typeof compileAccessPolicies>[0],
+  extra: Partial<Parameters<typeof compileAccessPolicies>[1]> = {},
+) => compileAccessPolicies(policies, { engine, secrets: [], namespaces: [], ...extra });
 
 const names = (list: readonly RequestPolicy[]) => list.map((p) => p.name);
 const verdict = (list: readonly RequestPolicy[], ctx = request()) => list[0]!.evaluate(ctx) as PolicyVerdict;
@@ -39,10 +41,32 @@ const methods = (m: string[]) => ({ methods: m });
 describe('compileAccessPolicies', () => {
   it('lets the most specific target govern: rule > route > listener > gateway', () => {
     const { attach } = compile([
-      accessPolicy({ name: 'gw', namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared' }], rule: 'methods', parameters: methods(['GET']) }),
-      accessPolicy({ name: 'listener', namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared', sectionName: 'https' }], rule: 'methods', parameters: methods(['GET']) }),
-      accessPolicy({ name: 'route', targetRefs: [{ name: 'api' }], rule: 'methods', parameters: methods(['GET']) }),
-      accessPolicy({ name: 'rule', targetRefs: [{ name: 'api', sectionName: 'login' }], rule: 'methods', parameters: methods(['POST']) }),
+      accessPolicy({
+        name: 'gw',
+        namespace: 'infra',
+        targetRefs: [{ kind: 'Gateway', name: 'shared' }],
+        rule: 'methods',
+        parameters: methods(['GET']),
+      }),
+      accessPolicy({
+        name: 'listener',
+        namespace: 'infra',
+        targetRefs: [{ kind: 'Gateway', name: 'shared', sectionName: 'https' }],
+        rule: 'methods',
+        parameters: methods(['GET']),
+      }),
+      accessPolicy({
+        name: 'route',
+        targetRefs: [{ name: 'api' }],
+        rule: 'methods',
+        parameters: methods(['GET']),
+      }),
+      accessPolicy({
+        name: 'rule',
+        targetRefs: [{ name: 'api', sectionName: 'login' }],
+        rule: 'methods',
+        parameters: methods(['POST']),
+      }),
     ]);
     expect(names(attach(point({ route: 'api', ruleName: 'login' })))).toEqual(['team/rule']);
     expect(names(attach(point({ route: 'api', ruleIndex: 1 })))).toEqual(['team/route']);
@@ -51,17 +75,42 @@ describe('compileAccessPolicies', () => {
     expect(attach(point({ route: 'web', gateway: 'elsewhere' }))).toEqual([]);
   });
 
+  it('tells a GRPCRoute from an HTTPRoute of the same name', () => {
+    const { attach } = compile([
+      accessPolicy({
+        name: 'grpc',
+        targetRefs: [{ kind: 'GRPCRoute', name: 'api' }],
+        rule: 'methods',
+        parameters: methods(['POST']),
+      }),
+    ]);
+    expect(names(attach(point({ kind: 'GRPCRoute' })))).toEqual(['team/grpc']);
+    expect(attach(point({ kind: 'HTTPRoute' }))).toEqual([]);
+  });
+
   it('resolves two policies on one target in favour of the older one', () => {
     const { attach, index } = compile([
-      accessPolicy({ name: 'newer', rule: 'methods', parameters: methods(['GET']), creationTimestamp: '2025-02-01T00:00:00Z' }),
-      accessPolicy({ name: 'older', rule: 'methods', parameters: methods(['POST']), creationTimestamp: '2025-01-01T00:00:00Z' }),
+      accessPolicy({
+        name: 'newer',
+        rule: 'methods',
+        parameters: methods(['GET']),
+        creationTimestamp: '2025-02-01T00:00:00Z',
+      }),
+      accessPolicy({
+        name: 'older',
+        rule: 'methods',
+        parameters: methods(['POST']),
+        creationTimestamp: '2025-01-01T00:00:00Z',
+      }),
     ]);
     expect(names(attach(point({})))).toEqual(['team/older']);
     expect(index.conflicts.get('team/newer')).toEqual([{ targetIndex: 0, winner: 'team/older' }]);
   });
 
   it('allows and refuses through the engine, with status 403 and a reason naming the policy', () => {
-    const [policy] = compile([accessPolicy({ name: 'ro', rule: 'methods', parameters: methods(['GET', 'HEAD']) })]).attach(point({}));
+    const [policy] = compile([
+      accessPolicy({ name: 'ro', rule: 'methods', parameters: methods(['GET', 'HEAD']) }),
+    ]).attach(point({}));
     expect(verdict([policy!], request({ method: 'GET' }))).toEqual({ allow: true });
     expect(verdict([policy!], request({ method: 'DELETE' }))).toEqual({
       allow: false,
@@ -72,7 +121,13 @@ describe('compileAccessPolicies', () => {
 
   it('makes an invalid policy govern its targets and refuse with 500 (fail closed), over a valid Gateway policy', () => {
     const { attach, index } = compile([
-      accessPolicy({ name: 'gw', namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared' }], rule: 'methods', parameters: methods(['GET']) }),
+      accessPolicy({
+        name: 'gw',
+        namespace: 'infra',
+        targetRefs: [{ kind: 'Gateway', name: 'shared' }],
+        rule: 'methods',
+        parameters: methods(['GET']),
+      }),
       accessPolicy({ name: 'typo', rule: 'allow-cidr', parameters: { cidrs: ['10.0.0.0/8'] } }),
     ]);
     expect(index.invalid.get('team/typo')).toEqual([
@@ -90,9 +145,16 @@ describe('compileAccessPolicies', () => {
     const { index } = compile([
       accessPolicy({ name: 'bad-cidr', rule: 'allow-cidrs', parameters: { cidrs: ['10.0.0.0/33'] } }),
       accessPolicy({ name: 'no-params', targetRefs: [{ name: 'web' }], rule: 'methods' }),
-      accessPolicy({ name: 'fine', targetRefs: [{ name: 'other' }], rule: 'allow-cidrs', parameters: { cidrs: ['10.0.0.0/8'] } }),
+      accessPolicy({
+        name: 'fine',
+        targetRefs: [{ name: 'other' }],
+        rule: 'allow-cidrs',
+        parameters: { cidrs: ['10.0.0.0/8'] },
+      }),
     ]);
-    expect(index.invalid.get('team/bad-cidr')![0]).toMatch(/^spec\.parameters\.cidrs\[0\] is '10\.0\.0\.0\/33', not a CIDR/);
+    expect(index.invalid.get('team/bad-cidr')![0]).toMatch(
+      /^spec\.parameters\.cidrs\[0\] is '10\.0\.0\.0\/33', not a CIDR/,
+    );
     expect(index.invalid.get('team/no-params')![0]).toMatch(/spec\.parameters.*methods/);
     expect(index.invalid.has('team/fine')).toBe(false);
   });
@@ -104,7 +166,13 @@ describe('compileAccessPolicies', () => {
       namespaces: [namespace('team', 'acme'), namespace('other')],
     });
     attach(point({}))[0]!.evaluate(
-      request({ method: 'GET', path: '/v1/x', host: 'API.example.com:10080', headers: { accept: '*/*' }, sourceIp: '10.9.8.7' }),
+      request({
+        method: 'GET',
+        path: '/v1/x',
+        host: 'API.example.com:10080',
+        headers: { accept: '*/*' },
+        sourceIp: '10.9.8.7',
+      }),
     );
     expect(rec.inputs).toEqual([
       {
@@ -147,12 +215,20 @@ describe('compileAccessPolicies', () => {
       { secrets: [secret('victim', 'keys', { a: 'victim-key' })] },
     );
     expect(index.invalid.get('team/access')![0]).toMatch(/cannot read another namespace's Secrets/);
-    expect(verdict(attach(point({})), request({ headers: { 'x-api-key': 'victim-key' } }))).toMatchObject({ allow: false, status: 500 });
+    expect(verdict(attach(point({})), request({ headers: { 'x-api-key': 'victim-key' } }))).toMatchObject({
+      allow: false,
+      status: 500,
+    });
   });
 
   it('hands out one instance per (policy, route): cheap for every rule, per-route input', () => {
     const { attach } = compile([
-      accessPolicy({ namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared' }], rule: 'methods', parameters: methods(['GET']) }),
+      accessPolicy({
+        namespace: 'infra',
+        targetRefs: [{ kind: 'Gateway', name: 'shared' }],
+        rule: 'methods',
+        parameters: methods(['GET']),
+      }),
     ]);
     expect(attach(point({ ruleIndex: 0 }))).toBe(attach(point({ ruleIndex: 1, listener: 'https' })));
     expect(attach(point({ route: 'a' }))).not.toBe(attach(point({ route: 'b' })));
@@ -165,7 +241,13 @@ describe('compileAccessPolicies', () => {
         throw new Error("no loaded policy bundle provides data-path rule 'methods'");
       },
     };
-    const [policy] = compile([accessPolicy({ rule: 'methods', parameters: methods(['GET']) })], { engine: gone }).attach(point({}));
-    expect(policy!.evaluate(request())).toEqual({ allow: false, status: 500, reason: "access rule 'methods' is not available" });
+    const [policy] = compile([accessPolicy({ rule: 'methods', parameters: methods(['GET']) })], {
+      engine: gone,
+    }).attach(point({}));
+    expect(policy!.evaluate(request())).toEqual({
+      allow: false,
+      status: 500,
+      reason: "access rule 'methods' is not available",
+    });
   });
 });

@@ -3,4 +3,7 @@
 // schema, exactly as the webhook does). A narrow type, so the proxy depends on the engine's API only.
 import type { PolicyEngine } from '../../policies/engine.ts';
 
-export type AccessEngine = Pick<PolicyEngine, 'evaluateAccess' | 'accessRules' | 'evaluateAdmission' | 'bundles'>;
+export type AccessEngine = Pick<
+  PolicyEngine,
+  'evaluateAccess' | 'accessRules' | 'evaluateAdmission' | 'bundles'
+>;

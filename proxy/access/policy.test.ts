@@ -22,7 +22,11 @@ function capture(): { logger: winston.Logger; lines: string[] } {
       done();
     },
   });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
+  const logger = winston.createLogger({
+    level: 'debug',
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream })],
+  });
   return { logger, lines };
 }
 
@@ -55,7 +59,8 @@ describe('AccessRequestPolicy', () => {
     const text = lines.join('');
     expect(text).toContain('request refused by AccessPolicy');
     expect(text).toContain('req-1'); // the line is useful: ordinary headers are there
-    for (const secret of ['a-wrong-key-1234', 'tok-5678', 'cookie-9012', 'the-right-key']) expect(text).not.toContain(secret);
+    for (const secret of ['a-wrong-key-1234', 'tok-5678', 'cookie-9012', 'the-right-key'])
+      expect(text).not.toContain(secret);
   });
 
   it("answers a rule's own refusal status, and 403 for a status that is not a refusal", () => {
@@ -66,14 +71,26 @@ describe('AccessRequestPolicy', () => {
       bundles: () => [],
     });
     const answer = (status: number) =>
-      new AccessRequestPolicy({ name: 'team/x', rule: 'custom', parameters: {}, route, engine: fake(status) }).evaluate(request());
+      new AccessRequestPolicy({
+        name: 'team/x',
+        rule: 'custom',
+        parameters: {},
+        route,
+        engine: fake(status),
+      }).evaluate(request());
     expect(answer(401)).toMatchObject({ status: 401, reason: 'no (AccessPolicy team/x)' });
     expect(answer(200)).toMatchObject({ status: 403 });
     expect(answer(302)).toMatchObject({ status: 403 });
   });
 
   it('counts decisions per policy for tenantgate_access_decisions_total', async () => {
-    const policy = new AccessRequestPolicy({ name: 'team/counted', rule: 'methods', parameters: { methods: ['GET'] }, route, engine });
+    const policy = new AccessRequestPolicy({
+      name: 'team/counted',
+      rule: 'methods',
+      parameters: { methods: ['GET'] },
+      route,
+      engine,
+    });
     policy.evaluate(request({ method: 'GET' }));
     policy.evaluate(request({ method: 'PUT' }));
     policy.evaluate(request({ method: 'PUT' }));

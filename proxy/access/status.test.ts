@@ -8,7 +8,10 @@ import { accessPolicy, builtinEngine, point, secret } from './test-helpers.ts';
 
 const NOW = '2025-07-01T00:00:00Z';
 const gateways = [
-  { metadata: { namespace: 'infra', name: 'shared' }, spec: { listeners: [{ name: 'http' }, { name: 'https' }] } },
+  {
+    metadata: { namespace: 'infra', name: 'shared' },
+    spec: { listeners: [{ name: 'http' }, { name: 'https' }] },
+  },
 ];
 const httpRoutes = [
   { metadata: { namespace: 'team', name: 'api' }, spec: { rules: [{ name: 'login' }, {}] } },
@@ -29,7 +32,11 @@ beforeAll(async () => {
 });
 
 function statusOf(policies: AccessPolicy[]): PolicyStatusResult {
-  const { index, attach } = compileAccessPolicies(policies, { engine, secrets: [secret('team', 'keys', { a: 'k' })], namespaces: [] });
+  const { index, attach } = compileAccessPolicies(policies, {
+    engine,
+    secrets: [secret('team', 'keys', { a: 'k' })],
+    namespaces: [],
+  });
   for (const p of points) attach(p);
   return computeAccessPolicyStatus({ index, gateways, httpRoutes, grpcRoutes: [], points, now: NOW });
 }
@@ -44,21 +51,58 @@ function summary(result: PolicyStatusResult, name: string): string[] {
 
 describe('computeAccessPolicyStatus', () => {
   const policies = () => [
-    accessPolicy({ name: 'api', targetRefs: [{ name: 'api' }], rule: 'methods', parameters: get, creationTimestamp: '2025-01-01T00:00:00Z', generation: 3 }),
-    accessPolicy({ name: 'api-dup', targetRefs: [{ name: 'api' }], rule: 'methods', parameters: get, creationTimestamp: '2025-02-01T00:00:00Z' }),
-    accessPolicy({ name: 'login', targetRefs: [{ name: 'api', sectionName: 'login' }], rule: 'api-key', parameters: { secretRef: { name: 'keys' } } }),
+    accessPolicy({
+      name: 'api',
+      targetRefs: [{ name: 'api' }],
+      rule: 'methods',
+      parameters: get,
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      generation: 3,
+    }),
+    accessPolicy({
+      name: 'api-dup',
+      targetRefs: [{ name: 'api' }],
+      rule: 'methods',
+      parameters: get,
+      creationTimestamp: '2025-02-01T00:00:00Z',
+    }),
+    accessPolicy({
+      name: 'login',
+      targetRefs: [{ name: 'api', sectionName: 'login' }],
+      rule: 'api-key',
+      parameters: { secretRef: { name: 'keys' } },
+    }),
     accessPolicy({ name: 'ghost', targetRefs: [{ name: 'nowhere' }], rule: 'methods', parameters: get }),
-    accessPolicy({ name: 'broken', targetRefs: [{ name: 'web' }], rule: 'api-key', parameters: { secretRef: { name: 'missing' } } }),
-    accessPolicy({ name: 'gw', namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared' }], rule: 'allow-cidrs', parameters: { cidrs: ['10.0.0.0/8'] } }),
+    accessPolicy({
+      name: 'broken',
+      targetRefs: [{ name: 'web' }],
+      rule: 'api-key',
+      parameters: { secretRef: { name: 'missing' } },
+    }),
+    accessPolicy({
+      name: 'gw',
+      namespace: 'infra',
+      targetRefs: [{ kind: 'Gateway', name: 'shared' }],
+      rule: 'allow-cidrs',
+      parameters: { cidrs: ['10.0.0.0/8'] },
+    }),
   ];
 
   it('reports Accepted and Enforced per Gateway, with the reasons of the shared attachment logic', () => {
     const r = statusOf(policies());
     expect(summary(r, 'api')).toEqual(['Gateway/infra/shared Accepted=True/Accepted Enforced=True/Enforced']);
-    expect(summary(r, 'api-dup')).toEqual(['Gateway/infra/shared Accepted=False/Conflicted Enforced=False/Conflicted']);
-    expect(summary(r, 'login')).toEqual(['Gateway/infra/shared Accepted=True/Accepted Enforced=True/Enforced']);
-    expect(summary(r, 'ghost')).toEqual(['HTTPRoute/team/nowhere Accepted=False/TargetNotFound Enforced=False/TargetNotFound']);
-    expect(summary(r, 'broken')).toEqual(['Gateway/infra/shared Accepted=False/Invalid Enforced=False/Invalid']);
+    expect(summary(r, 'api-dup')).toEqual([
+      'Gateway/infra/shared Accepted=False/Conflicted Enforced=False/Conflicted',
+    ]);
+    expect(summary(r, 'login')).toEqual([
+      'Gateway/infra/shared Accepted=True/Accepted Enforced=True/Enforced',
+    ]);
+    expect(summary(r, 'ghost')).toEqual([
+      'HTTPRoute/team/nowhere Accepted=False/TargetNotFound Enforced=False/TargetNotFound',
+    ]);
+    expect(summary(r, 'broken')).toEqual([
+      'Gateway/infra/shared Accepted=False/Invalid Enforced=False/Invalid',
+    ]);
     expect(summary(r, 'gw')).toEqual(['Gateway/infra/shared Accepted=True/Accepted Enforced=True/Enforced']);
     const api = r.policies.find((p) => p.name === 'api')!.status.ancestors[0]!.conditions;
     expect(api[0]).toMatchObject({ observedGeneration: 3, lastTransitionTime: NOW, message: 'accepted' });
@@ -66,7 +110,8 @@ describe('computeAccessPolicyStatus', () => {
   });
 
   it('says an invalid policy refuses what it governs, and why it is invalid', () => {
-    const c = statusOf(policies()).policies.find((p) => p.name === 'broken')!.status.ancestors[0]!.conditions[0]!;
+    const c = statusOf(policies()).policies.find((p) => p.name === 'broken')!.status.ancestors[0]!
+      .conditions[0]!;
     expect(c.message).toBe(
       'spec.parameters.secretRef: Secret team/missing not found — requests it governs are refused (500) until it is fixed',
     );
@@ -74,10 +119,18 @@ describe('computeAccessPolicyStatus', () => {
 
   it('reports Overridden when more specific policies govern every rule a policy reaches', () => {
     const r = statusOf([
-      accessPolicy({ name: 'gw', namespace: 'infra', targetRefs: [{ kind: 'Gateway', name: 'shared', sectionName: 'https' }], rule: 'methods', parameters: get }),
+      accessPolicy({
+        name: 'gw',
+        namespace: 'infra',
+        targetRefs: [{ kind: 'Gateway', name: 'shared', sectionName: 'https' }],
+        rule: 'methods',
+        parameters: get,
+      }),
       accessPolicy({ name: 'admin', targetRefs: [{ name: 'admin' }], rule: 'methods', parameters: get }),
     ]);
-    expect(summary(r, 'gw')).toEqual(['Gateway/infra/shared Accepted=True/Accepted Enforced=False/Overridden']);
+    expect(summary(r, 'gw')).toEqual([
+      'Gateway/infra/shared Accepted=True/Accepted Enforced=False/Overridden',
+    ]);
   });
 
   it('sets AccessPolicyAffected on the routes, per parent Gateway', () => {
@@ -94,6 +147,9 @@ describe('computeAccessPolicyStatus', () => {
       reason: 'Invalid',
       message: 'invalid AccessPolicy team/broken refuses the requests it governs (500) until it is fixed',
     });
-    expect(byRoute.admin).toMatchObject({ status: 'True', message: 'requests are authorized by AccessPolicy infra/gw' });
+    expect(byRoute.admin).toMatchObject({
+      status: 'True',
+      message: 'requests are authorized by AccessPolicy infra/gw',
+    });
   });
 });

@@ -106,7 +106,8 @@ export async function serveOnSeam(options: {
 
 function contextOf(req: IncomingMessage, point: PolicyAttachmentPoint): RequestContext {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return {
@@ -129,7 +130,12 @@ export function send(
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
-      { method: options.method ?? 'GET', headers: options.headers, localAddress: options.from ?? '127.0.0.1', agent: false },
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        localAddress: options.from ?? '127.0.0.1',
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -35,7 +35,9 @@ export function prepareAccessPolicy(
     problems.push(`spec.rule: must name a data-path rule, e.g. allow-cidrs (got ${show(rule)})`);
   } else if (!ctx.rules.has(rule)) {
     const known = [...ctx.rules].sort().join(', ') || 'none';
-    problems.push(`spec.rule: '${rule}' is not a data-path rule of any loaded policy bundle (loaded: ${known})`);
+    problems.push(
+      `spec.rule: '${rule}' is not a data-path rule of any loaded policy bundle (loaded: ${known})`,
+    );
   }
   const parameters = spec.parameters ?? {};
   if (!isObject(parameters)) {
@@ -51,7 +53,12 @@ export function prepareAccessPolicy(
   const { config, problems: keyProblems } = resolveApiKeys(params, policyNamespace(policy), ctx.secrets);
   if (!config) return { problems: keyProblems };
   // The rule's schema knows digests, not Secrets: check what the rule will be given.
-  const effective = { ...(params.header !== undefined ? { header: params.header } : {}), sha256: config.digests.map((d) => d.toString('hex')) };
+  const effective = {
+    ...(params.header !== undefined ? { header: params.header } : {}),
+    sha256: config.digests.map((d) => d.toString('hex')),
+  };
   problems.push(...ctx.checkParameters(name, effective));
-  return problems.length > 0 ? { problems } : { prepared: { rule: name, parameters: params, apiKey: config }, problems };
+  return problems.length > 0
+    ? { problems }
+    : { prepared: { rule: name, parameters: params, apiKey: config }, problems };
 }

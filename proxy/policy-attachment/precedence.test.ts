@@ -4,17 +4,27 @@ import { point } from '../ratelimit/test-helpers.ts';
 import { governing, indexPolicies } from './precedence.ts';
 import type { AttachablePolicy } from './targets.ts';
 
-function policy(name: string, refs: Partial<TargetRef>[], extra: { ts?: string; broken?: boolean } = {}) {
+function policy(
+  name: string,
+  refs: Partial<TargetRef>[],
+  extra: { ts?: string; broken?: boolean } = {},
+): AttachablePolicy & { spec: { broken: boolean } } {
   return {
     metadata: { namespace: 'team', name, ...(extra.ts ? { creationTimestamp: extra.ts } : {}) },
     spec: {
-      targetRefs: refs.map((r) => ({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'api', ...r })) as TargetRef[],
+      targetRefs: refs.map((r) => ({
+        group: 'gateway.networking.k8s.io',
+        kind: 'HTTPRoute',
+        name: 'api',
+        ...r,
+      })) as TargetRef[],
       broken: extra.broken ?? false,
     },
-  } satisfies AttachablePolicy;
+  };
 }
 const validate = (p: ReturnType<typeof policy>) => (p.spec.broken ? ['spec.broken: is true'] : []);
-const gov = (index: ReturnType<typeof indexPolicies>, ...args: Parameters<typeof point>) => governing(index, point(...args))?.id;
+const gov = (index: ReturnType<typeof indexPolicies>, ...args: Parameters<typeof point>) =>
+  governing(index, point(...args))?.id;
 
 describe('indexPolicies', () => {
   const policies = [
@@ -42,7 +52,12 @@ describe('indexPolicies', () => {
 
   it('reads a policy listed twice once, and ranks policies without timestamps last, then by name', () => {
     const index = indexPolicies(
-      [policy('b', [{ name: 'x' }]), policy('a', [{ name: 'x' }]), policy('b', [{ name: 'x' }]), policy('c', [{ name: 'x' }], { ts: '2030-01-01T00:00:00Z' })],
+      [
+        policy('b', [{ name: 'x' }]),
+        policy('a', [{ name: 'x' }]),
+        policy('b', [{ name: 'x' }]),
+        policy('c', [{ name: 'x' }], { ts: '2030-01-01T00:00:00Z' }),
+      ],
       { validate },
     );
     expect(gov(index, { route: 'x' })).toBe('team/c');

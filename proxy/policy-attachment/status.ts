@@ -14,7 +14,13 @@
 import { GATEWAY_CONTROLLER_NAME, type Condition, type TargetRef } from '../../api/common.ts';
 import type { PolicyAttachmentPoint } from '../request-policy.ts';
 import { governing, type PolicyIndex } from './precedence.ts';
-import { policyNamespace, targetKey, TARGET_GROUP, usableTargetRefs, type AttachablePolicy } from './targets.ts';
+import {
+  policyNamespace,
+  targetKey,
+  TARGET_GROUP,
+  usableTargetRefs,
+  type AttachablePolicy,
+} from './targets.ts';
 
 type RouteKind = 'HTTPRoute' | 'GRPCRoute';
 interface Meta {
@@ -91,7 +97,9 @@ interface TargetOutcome {
 
 const MAX_ANCESTORS = 16;
 
-export function computePolicyStatus<P extends AttachablePolicy>(input: PolicyStatusInputs<P>): PolicyStatusResult {
+export function computePolicyStatus<P extends AttachablePolicy>(
+  input: PolicyStatusInputs<P>,
+): PolicyStatusResult {
   const { index } = input;
   const world = describeWorld(input);
   const policies: PolicyStatusResult['policies'] = [];
@@ -302,9 +310,14 @@ function enforced(accepted: TargetOutcome[], cond: Cond): Condition {
   return cond('Enforced', true, 'Enforced', `enforced on ${governed} route rule(s)${partial}`);
 }
 
-function routeConditions<P extends AttachablePolicy>(input: PolicyStatusInputs<P>): PolicyStatusResult['routes'] {
+function routeConditions<P extends AttachablePolicy>(
+  input: PolicyStatusInputs<P>,
+): PolicyStatusResult['routes'] {
   const { index, text } = input;
-  const groups = new Map<string, { point: PolicyAttachmentPoint; valid: Set<string>; invalid: Set<string> }>();
+  const groups = new Map<
+    string,
+    { point: PolicyAttachmentPoint; valid: Set<string>; invalid: Set<string> }
+  >();
   for (const p of input.points) {
     const k = `${p.route.kind}/${p.route.namespace}/${p.route.name}\u0000${p.gateway.namespace}/${p.gateway.name}`;
     const g = groups.get(k) ?? { point: p, valid: new Set<string>(), invalid: new Set<string>() };

@@ -7,7 +7,15 @@ import { compileAttachedPolicies, type AttachedPolicyInputs } from '../../proxy/
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { rateLimitPolicy } from '../../proxy/ratelimit/test-helpers.ts';
 import type { AttachPolicies } from '../../proxy/request-policy.ts';
-import { accessPolicy, namespace, point, secret, send, serveOnSeam, type SeamServer } from '../../proxy/access/test-helpers.ts';
+import {
+  accessPolicy,
+  namespace,
+  point,
+  secret,
+  send,
+  serveOnSeam,
+  type SeamServer,
+} from '../../proxy/access/test-helpers.ts';
 import { uniqueName } from '../env/names.ts';
 
 let engine: PolicyEngine;
@@ -27,7 +35,13 @@ async function reloadable(ns: string) {
   servers.push(server);
   const apply = (snapshot: Partial<AttachedPolicyInputs>) => {
     hook = compileAttachedPolicies(
-      { accessPolicies: [], rateLimitPolicies: [], secrets: [], namespaces: [namespace(ns, 'acme')], ...snapshot },
+      {
+        accessPolicies: [],
+        rateLimitPolicies: [],
+        secrets: [],
+        namespaces: [namespace(ns, 'acme')],
+        ...snapshot,
+      },
       { engine, rateLimitStore: store },
     ).attach;
   };
@@ -40,14 +54,24 @@ describe('policy changes without a restart', () => {
     const { url, apply } = await reloadable(ns);
     expect((await send(url, { method: 'DELETE' })).status).toBe(200);
 
-    apply({ accessPolicies: [accessPolicy({ namespace: ns, rule: 'methods', parameters: { methods: ['GET'] } })] });
+    apply({
+      accessPolicies: [accessPolicy({ namespace: ns, rule: 'methods', parameters: { methods: ['GET'] } })],
+    });
     expect((await send(url, { method: 'DELETE' })).status).toBe(403);
     expect((await send(url, { method: 'GET' })).status).toBe(200);
 
-    apply({ accessPolicies: [accessPolicy({ namespace: ns, rule: 'methods', parameters: { methods: ['GET', 'DELETE'] } })] });
+    apply({
+      accessPolicies: [
+        accessPolicy({ namespace: ns, rule: 'methods', parameters: { methods: ['GET', 'DELETE'] } }),
+      ],
+    });
     expect((await send(url, { method: 'DELETE' })).status).toBe(200);
 
-    apply({ accessPolicies: [accessPolicy({ namespace: ns, rule: 'allow-cidrs', parameters: { cidrs: ['127.0.0.9/32'] } })] });
+    apply({
+      accessPolicies: [
+        accessPolicy({ namespace: ns, rule: 'allow-cidrs', parameters: { cidrs: ['127.0.0.9/32'] } }),
+      ],
+    });
     expect((await send(url, { from: '127.0.0.1' })).status).toBe(403);
     expect((await send(url, { from: '127.0.0.9' })).status).toBe(200);
 
@@ -58,7 +82,11 @@ describe('policy changes without a restart', () => {
   it('rotates API keys when the Secret changes', async () => {
     const ns = uniqueName('team');
     const { url, apply } = await reloadable(ns);
-    const policy = accessPolicy({ namespace: ns, rule: 'api-key', parameters: { secretRef: { name: 'keys' } } });
+    const policy = accessPolicy({
+      namespace: ns,
+      rule: 'api-key',
+      parameters: { secretRef: { name: 'keys' } },
+    });
     apply({ accessPolicies: [policy], secrets: [secret(ns, 'keys', { k: 'old-key' })] });
     expect((await send(url, { headers: { 'x-api-key': 'old-key' } })).status).toBe(200);
 
@@ -74,12 +102,21 @@ describe('policy changes without a restart', () => {
     const ns = uniqueName('team');
     const { url, apply } = await reloadable(ns);
     apply({
-      accessPolicies: [accessPolicy({ namespace: ns, rule: 'require-headers', parameters: { headers: [{ name: 'X-Api-Version' }] } })],
-      rateLimitPolicies: [rateLimitPolicy({ namespace: ns, name: 'three', limits: [{ name: 'x', requests: 3, unit: 'Hour' }] })],
+      accessPolicies: [
+        accessPolicy({
+          namespace: ns,
+          rule: 'require-headers',
+          parameters: { headers: [{ name: 'X-Api-Version' }] },
+        }),
+      ],
+      rateLimitPolicies: [
+        rateLimitPolicy({ namespace: ns, name: 'three', limits: [{ name: 'x', requests: 3, unit: 'Hour' }] }),
+      ],
     });
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await send(url)).status); // no header: refused by access
-    for (let i = 0; i < 4; i++) statuses.push((await send(url, { headers: { 'x-api-version': '2' } })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await send(url, { headers: { 'x-api-version': '2' } })).status);
     expect(statuses).toEqual([...Array(10).fill(403), 200, 200, 200, 429]);
   });
 });

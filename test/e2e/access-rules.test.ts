@@ -29,7 +29,10 @@ afterAll(async () => {
 });
 
 /** Serves route `api` of namespace `ns` guarded by the given AccessPolicy. */
-async function guarded(policy: Omit<Parameters<typeof accessPolicy>[0], 'namespace'>, extra: { ns?: string; secrets?: Secret[] } = {}): Promise<string> {
+async function guarded(
+  policy: Omit<Parameters<typeof accessPolicy>[0], 'namespace'>,
+  extra: { ns?: string; secrets?: Secret[] } = {},
+): Promise<string> {
   const ns = extra.ns ?? uniqueName('team');
   const policies = compileAttachedPolicies(
     {
@@ -40,7 +43,10 @@ async function guarded(policy: Omit<Parameters<typeof accessPolicy>[0], 'namespa
     },
     { engine, rateLimitStore: new LocalStore() },
   );
-  const server = await serveOnSeam({ hook: () => policies.attach, pointFor: () => point({ routeNamespace: ns }) });
+  const server = await serveOnSeam({
+    hook: () => policies.attach,
+    pointFor: () => point({ routeNamespace: ns }),
+  });
   servers.push(server);
   return `${server.url}/v1/orders?page=2`;
 }
@@ -51,16 +57,28 @@ describe('built-in access rules over HTTP, through the real engine', () => {
     expect(await send(url, { from: '127.0.0.2' })).toEqual({ status: 200, body: 'ok' });
     const refused = await send(url, { from: '127.0.0.1' });
     expect(refused.status).toBe(403);
-    expect(refused.body).toMatch(/^source address is not in an allowed range \(AccessPolicy team-[^/]+\/access\)$/);
+    expect(refused.body).toMatch(
+      /^source address is not in an allowed range \(AccessPolicy team-[^/]+\/access\)$/,
+    );
   });
 
   it('require-headers: admits a request with every header right and names the one that is missing or wrong', async () => {
     const url = await guarded({
       rule: 'require-headers',
-      parameters: { headers: [{ name: 'X-Tenant', value: 'acme' }, { name: 'X-Request-Id', pattern: '^[0-9a-f]{8}$' }] },
+      parameters: {
+        headers: [
+          { name: 'X-Tenant', value: 'acme' },
+          { name: 'X-Request-Id', pattern: '^[0-9a-f]{8}$' },
+        ],
+      },
     });
-    expect((await send(url, { headers: { 'X-Tenant': 'acme', 'X-Request-Id': '0badc0de' } })).status).toBe(200);
-    expect(await send(url, { headers: { 'X-Tenant': 'acme' } })).toMatchObject({ status: 403, body: expect.stringMatching(/^missing or wrong header: x-request-id/) });
+    expect((await send(url, { headers: { 'X-Tenant': 'acme', 'X-Request-Id': '0badc0de' } })).status).toBe(
+      200,
+    );
+    expect(await send(url, { headers: { 'X-Tenant': 'acme' } })).toMatchObject({
+      status: 403,
+      body: expect.stringMatching(/^missing or wrong header: x-request-id/),
+    });
     expect(await send(url, { headers: { 'X-Tenant': 'globex', 'X-Request-Id': 'nothex!!' } })).toMatchObject({
       status: 403,
       body: expect.stringMatching(/^missing or wrong header: x-request-id, x-tenant/),
@@ -71,7 +89,10 @@ describe('built-in access rules over HTTP, through the real engine', () => {
     const url = await guarded({ rule: 'methods', parameters: { methods: ['GET', 'HEAD'] } });
     expect((await send(url, { method: 'GET' })).status).toBe(200);
     expect((await send(url, { method: 'HEAD' })).status).toBe(200);
-    expect(await send(url, { method: 'DELETE' })).toMatchObject({ status: 403, body: expect.stringMatching(/^method DELETE is not allowed on this route/) });
+    expect(await send(url, { method: 'DELETE' })).toMatchObject({
+      status: 403,
+      body: expect.stringMatching(/^method DELETE is not allowed on this route/),
+    });
   });
 
   it('api-key: admits any key of the Secret, refuses a wrong or missing one', async () => {
@@ -82,13 +103,22 @@ describe('built-in access rules over HTTP, through the real engine', () => {
     );
     expect((await send(url, { headers: { 'x-team-key': 'mob-7f3a91' } })).status).toBe(200);
     expect((await send(url, { headers: { 'x-team-key': 'web-22c8d0' } })).status).toBe(200);
-    expect(await send(url, { headers: { 'x-team-key': 'mob-7f3a90' } })).toMatchObject({ status: 403, body: expect.stringMatching(/^API key not accepted/) });
-    expect(await send(url, { headers: { 'x-api-key': 'mob-7f3a91' } })).toMatchObject({ status: 403, body: expect.stringMatching(/^missing API key/) });
+    expect(await send(url, { headers: { 'x-team-key': 'mob-7f3a90' } })).toMatchObject({
+      status: 403,
+      body: expect.stringMatching(/^API key not accepted/),
+    });
+    expect(await send(url, { headers: { 'x-api-key': 'mob-7f3a91' } })).toMatchObject({
+      status: 403,
+      body: expect.stringMatching(/^missing API key/),
+    });
   });
 
   it('refuses every request with 500 while the policy names a rule no bundle provides', async () => {
     const url = await guarded({ rule: 'allow-cidr', parameters: { cidrs: ['127.0.0.0/8'] } });
-    expect(await send(url)).toMatchObject({ status: 500, body: expect.stringMatching(/is invalid; see its status$/) });
+    expect(await send(url)).toMatchObject({
+      status: 500,
+      body: expect.stringMatching(/is invalid; see its status$/),
+    });
   });
 
   it("gives a custom bundle's rule the route's tenant, the route and the host", async () => {
@@ -115,7 +145,10 @@ decision := {"allow": true, "status": 200, "reason": "ok"} if {
     try {
       const url = await guarded({ rule: 'same-tenant' });
       expect((await send(url, { headers: { 'x-tenant': 'acme' } })).status).toBe(200);
-      expect(await send(url, { headers: { 'x-tenant': 'globex' } })).toMatchObject({ status: 401, body: expect.stringMatching(/^wrong tenant/) });
+      expect(await send(url, { headers: { 'x-tenant': 'globex' } })).toMatchObject({
+        status: 401,
+        body: expect.stringMatching(/^wrong tenant/),
+      });
     } finally {
       engine.removeBundle(rules);
     }

@@ -6,7 +6,15 @@ import { PolicyEngine } from '../../policies/engine.ts';
 import { compileAttachedPolicies } from '../../proxy/attached-policies.ts';
 import type { Secret } from '../../proxy/model/gateway-api.ts';
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
-import { accessPolicy, namespace, point, secret, send, serveOnSeam, type SeamServer } from '../../proxy/access/test-helpers.ts';
+import {
+  accessPolicy,
+  namespace,
+  point,
+  secret,
+  send,
+  serveOnSeam,
+  type SeamServer,
+} from '../../proxy/access/test-helpers.ts';
 import { uniqueName } from '../env/names.ts';
 
 let engine: PolicyEngine;
@@ -36,7 +44,10 @@ async function serve(parameters: Record<string, unknown>) {
     },
     { engine, rateLimitStore: new LocalStore() },
   );
-  const server = await serveOnSeam({ hook: () => policies.attach, pointFor: () => point({ routeNamespace: attacker }) });
+  const server = await serveOnSeam({
+    hook: () => policies.attach,
+    pointFor: () => point({ routeNamespace: attacker }),
+  });
   servers.push(server);
   return { url: `${server.url}/`, invalid: policies.invalid };
 }
@@ -61,7 +72,9 @@ describe("an api-key policy and another namespace's Secret", () => {
 
   it('does not find a Secret that exists only in the other namespace', async () => {
     const { url, invalid } = await serve({ secretRef: { name: 'only-in-victim' } });
-    expect(invalid[0]!.problems).toEqual([`spec.parameters.secretRef: Secret ${attacker}/only-in-victim not found`]);
+    expect(invalid[0]!.problems).toEqual([
+      `spec.parameters.secretRef: Secret ${attacker}/only-in-victim not found`,
+    ]);
     expect((await send(url, { headers: { 'x-api-key': 'victim-key-2' } })).status).toBe(500);
   });
 });

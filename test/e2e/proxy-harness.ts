@@ -36,7 +36,7 @@ export interface EchoBackend {
  * `?delay=MS` waits first; `/status/NNN` answers that status; `/stream` sends three chunks 150 ms apart;
  * `x-echo-response-headers: a:b,c:d` sets response headers.
  */
-export async function startEcho(name: string, options: { h2c?: boolean } = {}): Promise<EchoBackend> {
+export async function startEcho(name: string, options: { h2c?: boolean; host?: string } = {}): Promise<EchoBackend> {
   const received: Received[] = [];
   // HTTP/2 compat responses share the members used here; one type keeps the handler simple
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse) => {
@@ -86,7 +86,9 @@ export async function startEcho(name: string, options: { h2c?: boolean } = {}): 
       res.end(payload);
     });
   };
-  const server: net.Server = options.h2c ? http2.createServer(handler) : http.createServer(handler);
+  const server: net.Server = options.h2c
+    ? http2.createServer((req, res) => handler(req, res as unknown as http.ServerResponse))
+    : http.createServer(handler);
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
@@ -94,12 +96,13 @@ export async function startEcho(name: string, options: { h2c?: boolean } = {}): 
   });
   const sessions = new Set<http2.Http2Session>();
   server.on('session', (s: http2.Http2Session) => sessions.add(s));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
   const port = (server.address() as net.AddressInfo).port;
   return {
     name,
     port,
-    endpoint: `127.0.0.1:${port}`,
+    endpoint: `${host}:${port}`,
     received,
     close: async () => {
       for (const s of sessions) s.destroy();

@@ -17,11 +17,18 @@ import { testKubeConfig } from '../env/test-cluster.ts';
 let admin: KubeClient;
 const namespace = uniqueName('informer');
 
-const cm = (name: string, data: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data });
+const cm = (name: string, data: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace },
+  data,
+});
 
 async function restarts(kind: string, reason: 'gone' | 'error'): Promise<number> {
   const metric = (await registry.getSingleMetric('tenantgate_informer_restarts_total')?.get())?.values ?? [];
-  return metric.filter((v) => v.labels.kind === kind && v.labels.reason === reason).reduce((n, v) => n + v.value, 0);
+  return metric
+    .filter((v) => v.labels.kind === kind && v.labels.reason === reason)
+    .reduce((n, v) => n + v.value, 0);
 }
 
 /** Records what handlers saw, as "add:name", "update:name", "delete:name". */
@@ -58,7 +65,9 @@ describe('Informer', () => {
     await eventually(() => seen.includes('delete:after'), { what: 'the delete event' });
     expect(seen).toEqual(['add:before', 'synced', 'add:after', 'update:before', 'delete:after']);
     expect(informer.list(namespace).map((o) => o.metadata?.name)).toEqual(['before']);
-    expect((informer.get('before', namespace) as KubeObject & { data?: Record<string, string> }).data).toEqual({ x: '1' });
+    expect(
+      (informer.get('before', namespace) as KubeObject & { data?: Record<string, string> }).data,
+    ).toEqual({ x: '1' });
     await informer.stop();
   });
 
@@ -71,7 +80,10 @@ describe('Informer', () => {
       apiVersion: KINDS.ReferenceGrant.apiVersion,
       kind: 'ReferenceGrant',
       metadata: { name, namespace: ns },
-      spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: from }], to: [{ group: '', kind: 'Service' }] },
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: from }],
+        to: [{ group: '', kind: 'Service' }],
+      },
     });
     await createObject(admin, mk('stays'));
     await createObject(admin, mk('goes'));
@@ -89,9 +101,17 @@ describe('Informer', () => {
     const goneBefore = await restarts(kind, 'gone');
     informer.forceReconnect('1');
     informer.start();
-    await eventually(() => seen.includes('add:new') && seen.includes('delete:goes') && seen.includes('update:stays'), { what: 'the missed changes' });
+    await eventually(
+      () => seen.includes('add:new') && seen.includes('delete:goes') && seen.includes('update:stays'),
+      { what: 'the missed changes' },
+    );
     expect(await restarts(kind, 'gone')).toBeGreaterThan(goneBefore);
-    expect(informer.list(ns).map((o) => o.metadata?.name).sort()).toEqual(['new', 'stays']);
+    expect(
+      informer
+        .list(ns)
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(['new', 'stays']);
     // and it keeps watching afterwards
     await createObject(admin, mk('later'));
     await eventually(() => seen.includes('add:later'), { what: 'an event after the re-list' });
@@ -104,7 +124,9 @@ describe('Informer', () => {
     const informer = new Informer({ client: admin, kind, backoff: { initialMs: 100, maxMs: 800 } });
     const seen = recorder(informer);
     informer.start();
-    await eventually(async () => (await restarts(`${group}/v1/Widget`, 'error')) >= 2, { what: 'failed attempts' });
+    await eventually(async () => (await restarts(`${group}/v1/Widget`, 'error')) >= 2, {
+      what: 'failed attempts',
+    });
     expect(informer.hasSynced()).toBe(false);
     expect(informer.lastError).toContain('Widget');
     await createObject(admin, {
@@ -115,18 +137,32 @@ describe('Informer', () => {
         group,
         names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
         scope: 'Cluster',
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
       },
     } as never);
     await informer.waitForSync({ timeoutMs: 30_000 });
     expect(informer.lastError).toBeUndefined();
-    await eventually(async () => {
-      await applyObject(admin, { apiVersion: kind.apiVersion, kind: 'Widget', metadata: { name: 'w1' } });
-      return true;
-    }, { what: 'the Widget created' });
+    await eventually(
+      async () => {
+        await applyObject(admin, { apiVersion: kind.apiVersion, kind: 'Widget', metadata: { name: 'w1' } });
+        return true;
+      },
+      { what: 'the Widget created' },
+    );
     await eventually(() => seen.includes('add:w1'), { what: 'the Widget add event' });
     await informer.stop();
-    await deleteObject(admin, { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `widgets.${group}` } });
+    await deleteObject(admin, {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `widgets.${group}` },
+    });
   });
 
   it('restarts after its connection is cut under a live watch, and misses nothing', async () => {
@@ -142,17 +178,32 @@ describe('Informer', () => {
     const client = new KubeClient({ kubeConfig: viaProxy });
     const ns = uniqueName('cut');
     await createObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    const informer = new Informer({ client, kind: KINDS.ConfigMap, namespace: ns, backoff: { initialMs: 100, maxMs: 500 } });
+    const informer = new Informer({
+      client,
+      kind: KINDS.ConfigMap,
+      namespace: ns,
+      backoff: { initialMs: 100, maxMs: 500 },
+    });
     const seen = recorder(informer);
     informer.start();
     await informer.waitForSync({ timeoutMs: 10_000 });
     // make sure the watch itself is up (through the proxy) before cutting
-    await createObject(admin, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'probe', namespace: ns } });
+    await createObject(admin, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'probe', namespace: ns },
+    });
     await eventually(() => seen.includes('add:probe'), { what: 'the watch live' });
     const errorsBefore = await restarts('v1/ConfigMap', 'error');
     proxy.cut();
-    await createObject(admin, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'during', namespace: ns } });
-    await eventually(() => seen.includes('add:during'), { what: 'the event made while the connection was down' });
+    await createObject(admin, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'during', namespace: ns },
+    });
+    await eventually(() => seen.includes('add:during'), {
+      what: 'the event made while the connection was down',
+    });
     expect(await restarts('v1/ConfigMap', 'error')).toBeGreaterThan(errorsBefore);
     await informer.stop();
     await client.close();
@@ -165,7 +216,10 @@ describe('Informer', () => {
     await informer.waitForSync({ timeoutMs: 10_000 });
     const resynced: string[] = [];
     const quiet: string[] = [];
-    informer.addHandlers({ onUpdate: (o, old) => o === old && resynced.push(o.metadata!.name!) }, { resyncPeriodMs: 150 });
+    informer.addHandlers(
+      { onUpdate: (o, old) => o === old && resynced.push(o.metadata!.name!) },
+      { resyncPeriodMs: 150 },
+    );
     informer.addHandlers({ onUpdate: (o, old) => o === old && quiet.push(o.metadata!.name!) });
     await eventually(() => resynced.filter((n) => n === 'before').length >= 2, { what: 'two resyncs' });
     expect(quiet).toEqual([]);

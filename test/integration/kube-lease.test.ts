@@ -73,7 +73,13 @@ describe('LeaderElector', () => {
       apiVersion: KINDS.Lease.apiVersion,
       kind: 'Lease',
       metadata: { name: 'two', namespace },
-      spec: { holderIdentity: 'ghost', leaseDurationSeconds: 2, acquireTime: now, renewTime: now, leaseTransitions: 3 },
+      spec: {
+        holderIdentity: 'ghost',
+        leaseDurationSeconds: 2,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 3,
+      },
     } as Lease);
     const log: string[] = [];
     const c = candidate('two', 'c', log);
@@ -99,10 +105,20 @@ describe('LeaderElector', () => {
     const keepStealing = setInterval(() => {
       void admin
         .get<Lease>(KINDS.Lease, { namespace, name: 'three' })
-        .then((l) => l && replaceObject(admin, { ...l, spec: { ...l.spec, holderIdentity: 'intruder', renewTime: microTime(new Date()) } }))
+        .then(
+          (l) =>
+            l &&
+            replaceObject(admin, {
+              ...l,
+              spec: { ...l.spec, holderIdentity: 'intruder', renewTime: microTime(new Date()) },
+            }),
+        )
         .catch(() => undefined);
     }, 200);
-    await replaceObject(admin, { ...current, spec: { ...current.spec, holderIdentity: 'intruder', renewTime: now } });
+    await replaceObject(admin, {
+      ...current,
+      spec: { ...current.spec, holderIdentity: 'intruder', renewTime: now },
+    });
     try {
       await eventually(() => !d.isLeader(), { what: 'd to step down', timeoutMs: 5_000 });
       expect(log).toEqual(['d started', 'd stopped']);

@@ -51,12 +51,16 @@ export function fixture(): Fixture {
       return op;
     },
     async tenant(name, spec, labels = {}) {
-      return applyObject<Tenant>(admin, {
-        apiVersion: KINDS.Tenant.apiVersion,
-        kind: 'Tenant',
-        metadata: { name, labels: { [SHARD_LABEL]: shard, ...labels } },
-        spec,
-      } as Tenant, { fieldManager: 'platform-team' });
+      return applyObject<Tenant>(
+        admin,
+        {
+          apiVersion: KINDS.Tenant.apiVersion,
+          kind: 'Tenant',
+          metadata: { name, labels: { [SHARD_LABEL]: shard, ...labels } },
+          spec,
+        } as Tenant,
+        { fieldManager: 'platform-team' },
+      );
     },
     async close() {
       await Promise.all(operators.splice(0).map((op) => op.stop()));
@@ -66,7 +70,10 @@ export function fixture(): Fixture {
 }
 
 /** Polls `probe` until it returns a value that is not undefined/false; fails with the last value seen. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; what?: string } = {}): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { timeoutMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let last: unknown;
   for (;;) {
@@ -78,13 +85,20 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+      throw new Error(
+        `timed out waiting for ${options.what ?? 'a condition'}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-export function get<T extends KubeObject = KubeObject>(client: KubeClient, kind: KindRef, name: string, namespace?: string): Promise<T | undefined> {
+export function get<T extends KubeObject = KubeObject>(
+  client: KubeClient,
+  kind: KindRef,
+  name: string,
+  namespace?: string,
+): Promise<T | undefined> {
   return client.get<T>(kind, { name, namespace });
 }
 
@@ -93,7 +107,9 @@ export async function readyTenant(client: KubeClient, name: string, timeoutMs = 
     async () => {
       const t = await get<Tenant>(client, KINDS.Tenant, name);
       const ready = t?.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready?.status === 'True' && t?.status?.observedGeneration === t?.metadata.generation ? t : undefined;
+      return ready?.status === 'True' && t?.status?.observedGeneration === t?.metadata.generation
+        ? t
+        : undefined;
     },
     { timeoutMs, what: `Tenant ${name} Ready` },
   );
@@ -103,7 +119,10 @@ export function readyCondition(t: Tenant | undefined) {
   return t?.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
-export async function deleteQuietly(client: KubeClient, obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<void> {
+export async function deleteQuietly(
+  client: KubeClient,
+  obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+): Promise<void> {
   await deleteObject(client, obj).catch(() => undefined);
 }
 
@@ -119,7 +138,11 @@ export interface EventItem {
 }
 
 /** events.k8s.io Events about an object (Tenants' Events live in "default"). */
-export async function eventsAbout(client: KubeClient, uid: string, namespace = 'default'): Promise<EventItem[]> {
+export async function eventsAbout(
+  client: KubeClient,
+  uid: string,
+  namespace = 'default',
+): Promise<EventItem[]> {
   const list = await client.list<EventItem & KubeObject>(KINDS.Event, { namespace });
   return list.items.filter((e) => e.regarding.uid === uid);
 }
@@ -136,21 +159,39 @@ export interface OperatorProcess {
 }
 
 /** `tenantgate run --components operator` as a child process, scoped to a shard and a Lease namespace. */
-export async function spawnOperator(options: { shard: string; leaseNamespace: string; identity: string; env?: Record<string, string> }): Promise<OperatorProcess> {
+export async function spawnOperator(options: {
+  shard: string;
+  leaseNamespace: string;
+  identity: string;
+  env?: Record<string, string>;
+}): Promise<OperatorProcess> {
   const [port] = await freePorts(1);
   const adminAddress = `127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, [join(projectRoot, 'cmd/tenantgate.ts'), 'run', '--components', 'operator', '--kubeconfig', testKubeconfigPath(), '--admin-address', adminAddress], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      TENANTGATE_NAMESPACE: options.leaseNamespace,
-      TENANTGATE_TENANT_SELECTOR: `${SHARD_LABEL}=${options.shard}`,
-      TENANTGATE_OPERATOR_IDENTITY: options.identity,
-      TENANTGATE_LOG_LEVEL: 'info',
-      ...options.env,
+  const proc = spawn(
+    process.execPath,
+    [
+      join(projectRoot, 'cmd/tenantgate.ts'),
+      'run',
+      '--components',
+      'operator',
+      '--kubeconfig',
+      testKubeconfigPath(),
+      '--admin-address',
+      adminAddress,
+    ],
+    {
+      cwd: projectRoot,
+      env: {
+        ...process.env,
+        TENANTGATE_NAMESPACE: options.leaseNamespace,
+        TENANTGATE_TENANT_SELECTOR: `${SHARD_LABEL}=${options.shard}`,
+        TENANTGATE_OPERATOR_IDENTITY: options.identity,
+        TENANTGATE_LOG_LEVEL: 'info',
+        ...options.env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);

@@ -4,7 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from '../../kube/lease.ts';
 import { KINDS } from '../../kube/resources.ts';
-import { eventsAbout, eventually, fixture, get, readyTenant, spawnOperator, uniqueName, type Fixture, type OperatorProcess } from './tenant-fixtures.ts';
+import {
+  eventsAbout,
+  eventually,
+  fixture,
+  get,
+  readyTenant,
+  spawnOperator,
+  uniqueName,
+  type Fixture,
+  type OperatorProcess,
+} from './tenant-fixtures.ts';
 
 let f: Fixture;
 const leaseNamespace = uniqueName('lease');
@@ -13,14 +23,18 @@ const procs: OperatorProcess[] = [];
 async function spawn(identity: string): Promise<OperatorProcess> {
   const p = await spawnOperator({ shard: f.shard, leaseNamespace, identity });
   procs.push(p);
-  await eventually(async () => (await p.isLeader()) !== undefined, { what: `${identity} serving /metrics`, timeoutMs: 30_000 }).catch((err: Error) => {
+  await eventually(async () => (await p.isLeader()) !== undefined, {
+    what: `${identity} serving /metrics`,
+    timeoutMs: 30_000,
+  }).catch((err: Error) => {
     throw new Error(`${err.message}\n${p.output()}`);
   });
   return p;
 }
 
 async function holder(): Promise<string | undefined> {
-  return (await get<Lease>(f.admin, KINDS.Lease, 'tenantgate-operator', leaseNamespace))?.spec?.holderIdentity;
+  return (await get<Lease>(f.admin, KINDS.Lease, 'tenantgate-operator', leaseNamespace))?.spec
+    ?.holderIdentity;
 }
 
 /** Ready, with the Created Event reported by `instance`. */
@@ -28,15 +42,21 @@ async function onboardedBy(instance: string): Promise<void> {
   const name = uniqueName('led');
   await f.tenant(name, { namespaces: [{ name: uniqueName('led-ns') }] });
   const t = await readyTenant(f.admin, name, 30_000);
-  const events = await eventually(async () => {
-    const list = await eventsAbout(f.admin, t.metadata.uid!);
-    return list.some((e) => e.reason === 'Created') ? list : undefined;
-  }, { what: 'a Created Event' });
+  const events = await eventually(
+    async () => {
+      const list = await eventsAbout(f.admin, t.metadata.uid!);
+      return list.some((e) => e.reason === 'Created') ? list : undefined;
+    },
+    { what: 'a Created Event' },
+  );
   expect(events.filter((e) => e.reason === 'Created').map((e) => e.reportingInstance)).toEqual([instance]);
 }
 
 function reconcileCount(metrics: string): number {
-  return [...metrics.matchAll(/^tenantgate_operator_reconciles_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return [...metrics.matchAll(/^tenantgate_operator_reconciles_total\{[^}]*\} (\d+)/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
 }
 
 beforeAll(() => {

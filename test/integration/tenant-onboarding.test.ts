@@ -1,12 +1,30 @@
 // Onboarding: one Tenant makes its namespaces (labelled and owned), the owner ClusterRole and
 // RoleBindings, additionalRoleBindings, ReferenceGrants within the tenant, and a complete status; Events.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { projectRoot } from '../../kube/envtest/paths.ts';
 import type { Tenant } from '../../api/tenant.ts';
-import { OWNER_CLUSTER_ROLE, OWNER_ROLE_BINDING, RELEASE_FINALIZER, TENANT_LABEL } from '../../controllers/labels.ts';
+import {
+  OWNER_CLUSTER_ROLE,
+  OWNER_ROLE_BINDING,
+  RELEASE_FINALIZER,
+  TENANT_LABEL,
+} from '../../controllers/labels.ts';
 import type { ClusterRole, Namespace, ReferenceGrant, RoleBinding } from '../../controllers/types.ts';
 import { applyObject, createObject } from '../../kube/apply.ts';
 import { KINDS } from '../../kube/resources.ts';
-import { eventsAbout, eventually, fixture, get, readyCondition, readyTenant, uniqueName, type Fixture } from './tenant-fixtures.ts';
+import {
+  eventsAbout,
+  eventually,
+  fixture,
+  get,
+  readyCondition,
+  readyTenant,
+  uniqueName,
+  type Fixture,
+} from './tenant-fixtures.ts';
 
 let f: Fixture;
 const tenantName = uniqueName('acme');
@@ -25,8 +43,22 @@ beforeAll(async () => {
     spec: {
       gatewayClassName: 'tenantgate',
       listeners: [
-        { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { [gatewayLabel]: 'yes' } } } } },
-        { name: 'other', port: 81, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { 'not-for-us': 'x' } } } } },
+        {
+          name: 'http',
+          port: 80,
+          protocol: 'HTTP',
+          allowedRoutes: {
+            namespaces: { from: 'Selector', selector: { matchLabels: { [gatewayLabel]: 'yes' } } },
+          },
+        },
+        {
+          name: 'other',
+          port: 81,
+          protocol: 'HTTP',
+          allowedRoutes: {
+            namespaces: { from: 'Selector', selector: { matchLabels: { 'not-for-us': 'x' } } },
+          },
+        },
       ],
     },
   } as never);
@@ -40,7 +72,9 @@ beforeAll(async () => {
     namespaces: [{ name: web, labels: { team: 'web', [TENANT_LABEL]: 'forged' } }, { name: api }],
     gateways: [{ name: 'shared', namespace: infra, sectionNames: ['http'] }],
     hostnames: ['acme.example.com'],
-    additionalRoleBindings: [{ clusterRoleName: 'view', subjects: [{ kind: 'Group', name: 'acme-auditors' }] }],
+    additionalRoleBindings: [
+      { clusterRoleName: 'view', subjects: [{ kind: 'Group', name: 'acme-auditors' }] },
+    ],
   });
 });
 
@@ -50,7 +84,11 @@ describe('onboarding a Tenant', () => {
   it('becomes Ready with a complete status', async () => {
     const t = await readyTenant(f.admin, tenantName);
     expect(t.status?.observedGeneration).toBe(t.metadata.generation);
-    expect(readyCondition(t)).toMatchObject({ status: 'True', reason: 'Reconciled', observedGeneration: t.metadata.generation });
+    expect(readyCondition(t)).toMatchObject({
+      status: 'True',
+      reason: 'Reconciled',
+      observedGeneration: t.metadata.generation,
+    });
     expect(t.status?.namespaces).toEqual([
       { name: web, ready: true },
       { name: api, ready: true },
@@ -67,7 +105,14 @@ describe('onboarding a Tenant', () => {
       expect(ns?.metadata?.labels?.[gatewayLabel]).toBe('yes');
       expect(ns?.metadata?.labels?.['not-for-us']).toBeUndefined();
       expect(ns?.metadata?.ownerReferences).toEqual([
-        { apiVersion: 'tenantgate.io/v1alpha1', kind: 'Tenant', name: tenantName, uid: t.metadata.uid, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'tenantgate.io/v1alpha1',
+          kind: 'Tenant',
+          name: tenantName,
+          uid: t.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
     }
     const webNs = await get<Namespace>(f.admin, KINDS.Namespace, web);
@@ -77,11 +122,24 @@ describe('onboarding a Tenant', () => {
   it('binds the owners to the tenant-owner ClusterRole in every namespace, plus additionalRoleBindings', async () => {
     const t = await readyTenant(f.admin, tenantName);
     const role = await get<ClusterRole>(f.admin, KINDS.ClusterRole, OWNER_CLUSTER_ROLE);
-    expect(role?.rules?.some((r) => r.resources.includes('httproutes') && r.verbs.includes('create'))).toBe(true);
-    expect(role?.rules?.some((r) => r.resources.includes('referencegrants') || r.resources.includes('rolebindings') || r.resources.includes('namespaces'))).toBe(false);
+    expect(role?.rules?.some((r) => r.resources.includes('httproutes') && r.verbs.includes('create'))).toBe(
+      true,
+    );
+    expect(
+      role?.rules?.some(
+        (r) =>
+          r.resources.includes('referencegrants') ||
+          r.resources.includes('rolebindings') ||
+          r.resources.includes('namespaces'),
+      ),
+    ).toBe(false);
     for (const ns of [web, api]) {
       const rb = await get<RoleBinding>(f.admin, KINDS.RoleBinding, OWNER_ROLE_BINDING, ns);
-      expect(rb?.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: OWNER_CLUSTER_ROLE });
+      expect(rb?.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: OWNER_CLUSTER_ROLE,
+      });
       expect(rb?.subjects).toEqual([
         { kind: 'Group', name: 'acme-devs', apiGroup: 'rbac.authorization.k8s.io' },
         { kind: 'User', name: 'alice', apiGroup: 'rbac.authorization.k8s.io' },
@@ -91,7 +149,9 @@ describe('onboarding a Tenant', () => {
       expect(rb?.metadata?.ownerReferences?.[0]?.uid).toBe(t.metadata.uid);
       const extra = await get<RoleBinding>(f.admin, KINDS.RoleBinding, 'tenantgate:additional:view', ns);
       expect(extra?.roleRef.name).toBe('view');
-      expect(extra?.subjects).toEqual([{ kind: 'Group', name: 'acme-auditors', apiGroup: 'rbac.authorization.k8s.io' }]);
+      expect(extra?.subjects).toEqual([
+        { kind: 'Group', name: 'acme-auditors', apiGroup: 'rbac.authorization.k8s.io' },
+      ]);
     }
   });
 
@@ -115,17 +175,42 @@ describe('onboarding a Tenant', () => {
       apiVersion: KINDS.HTTPRoute.apiVersion,
       kind: 'HTTPRoute',
       metadata: { name: 'web', namespace: web },
-      spec: { parentRefs: [{ name: 'shared', namespace: infra }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
+      spec: {
+        parentRefs: [{ name: 'shared', namespace: infra }],
+        rules: [{ backendRefs: [{ name: 'web', port: 80 }] }],
+      },
     } as never);
-    await eventually(async () => (await get<Tenant>(f.admin, KINDS.Tenant, tenantName))?.status?.routes === 1, { what: 'status.routes = 1' });
+    await eventually(
+      async () => (await get<Tenant>(f.admin, KINDS.Tenant, tenantName))?.status?.routes === 1,
+      { what: 'status.routes = 1' },
+    );
+  });
+
+  it('accepts and reconciles config/samples/tenant-acme.yaml (names made unique)', async () => {
+    const sample = parse(
+      readFileSync(join(projectRoot, 'config/samples/tenant-acme.yaml'), 'utf8'),
+    ) as Tenant;
+    const renamed = uniqueName('sample');
+    const namespaces = sample.spec.namespaces.map((n) => ({ ...n, name: `${renamed}-${n.name}` }));
+    await f.tenant(renamed, {
+      ...sample.spec,
+      namespaces,
+      owners: sample.spec.owners?.map((o) => (o.namespace ? { ...o, namespace: namespaces[0]!.name } : o)),
+    });
+    const t = await readyTenant(f.admin, renamed);
+    expect(t.status?.namespaces).toHaveLength(2);
+    expect(readyCondition(t)?.message).toContain('Gateway infra/shared not found');
   });
 
   it('records Events on the Tenant', async () => {
     const t = await readyTenant(f.admin, tenantName);
-    const events = await eventually(async () => {
-      const mine = await eventsAbout(f.admin, t.metadata.uid!);
-      return mine.some((e) => e.reason === 'Created') ? mine : undefined;
-    }, { what: 'a Created Event' });
+    const events = await eventually(
+      async () => {
+        const mine = await eventsAbout(f.admin, t.metadata.uid!);
+        return mine.some((e) => e.reason === 'Created') ? mine : undefined;
+      },
+      { what: 'a Created Event' },
+    );
     const created = events.find((e) => e.reason === 'Created')!;
     expect(created.note).toContain(`Namespace ${web}`);
   });

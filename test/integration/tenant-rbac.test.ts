@@ -20,7 +20,10 @@ function route(namespace: string, name = uniqueName('route')) {
     apiVersion: KINDS.HTTPRoute.apiVersion,
     kind: 'HTTPRoute',
     metadata: { name, namespace },
-    spec: { parentRefs: [{ name: 'shared', namespace: 'infra' }], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] },
+    spec: {
+      parentRefs: [{ name: 'shared', namespace: 'infra' }],
+      rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }],
+    },
   };
 }
 
@@ -45,12 +48,21 @@ beforeAll(async () => {
     ],
     namespaces: [{ name: alpha.ns1 }, { name: alpha.ns2 }],
   });
-  await f.tenant(beta.name, { owners: [{ kind: 'User', name: uniqueName('bob') }], namespaces: [{ name: beta.ns }] });
+  await f.tenant(beta.name, {
+    owners: [{ kind: 'User', name: uniqueName('bob') }],
+    namespaces: [{ name: beta.ns }],
+  });
   await readyTenant(f.admin, alpha.name);
   await readyTenant(f.admin, beta.name);
   alice = new KubeClient({ kubeConfig: f.kc, impersonate: { user: aliceName } });
-  devGroupMember = new KubeClient({ kubeConfig: f.kc, impersonate: { user: uniqueName('carol'), groups: [devGroup] } });
-  deployer = new KubeClient({ kubeConfig: f.kc, impersonate: { user: `system:serviceaccount:${alpha.ns1}:deployer` } });
+  devGroupMember = new KubeClient({
+    kubeConfig: f.kc,
+    impersonate: { user: uniqueName('carol'), groups: [devGroup] },
+  });
+  deployer = new KubeClient({
+    kubeConfig: f.kc,
+    impersonate: { user: `system:serviceaccount:${alpha.ns1}:deployer` },
+  });
 });
 
 afterAll(async () => {
@@ -62,8 +74,26 @@ describe('an owner', () => {
   it('can create HTTPRoutes, Services and Secrets in each of its namespaces', async () => {
     for (const ns of [alpha.ns1, alpha.ns2]) {
       expect(await status(createObject(alice, route(ns)))).toBe(200);
-      expect(await status(createObject(alice, { apiVersion: 'v1', kind: 'Service', metadata: { name: uniqueName('svc'), namespace: ns }, spec: { ports: [{ port: 80 }] } } as never))).toBe(200);
-      expect(await status(createObject(alice, { apiVersion: 'v1', kind: 'Secret', metadata: { name: uniqueName('s'), namespace: ns }, stringData: { a: 'b' } } as never))).toBe(200);
+      expect(
+        await status(
+          createObject(alice, {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: uniqueName('svc'), namespace: ns },
+            spec: { ports: [{ port: 80 }] },
+          } as never),
+        ),
+      ).toBe(200);
+      expect(
+        await status(
+          createObject(alice, {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: uniqueName('s'), namespace: ns },
+            stringData: { a: 'b' },
+          } as never),
+        ),
+      ).toBe(200);
     }
   });
 
@@ -82,7 +112,10 @@ describe('an owner', () => {
       apiVersion: KINDS.ReferenceGrant.apiVersion,
       kind: 'ReferenceGrant',
       metadata: { name: uniqueName('grant'), namespace: alpha.ns1 },
-      spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: beta.ns }], to: [{ group: '', kind: 'Service' }] },
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: beta.ns }],
+        to: [{ group: '', kind: 'Service' }],
+      },
     };
     expect(await status(createObject(alice, grant as never))).toBe(403);
     const binding = {
@@ -97,14 +130,30 @@ describe('an owner', () => {
 
   it("cannot edit its namespace's labels, or delete the namespace", async () => {
     const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: alpha.ns1 } };
-    expect(await status(mergePatch(alice, ns, { metadata: { labels: { 'tenantgate.io/tenant': beta.name } } }))).toBe(403);
-    expect(await status(applyObject(alice, { ...ns, metadata: { name: alpha.ns1, labels: { x: 'y' } } }, { fieldManager: 'alice' }))).toBe(403);
-    expect(await status(alice.request({ method: 'DELETE', path: `/api/v1/namespaces/${alpha.ns1}` }))).toBe(403);
+    expect(
+      await status(mergePatch(alice, ns, { metadata: { labels: { 'tenantgate.io/tenant': beta.name } } })),
+    ).toBe(403);
+    expect(
+      await status(
+        applyObject(
+          alice,
+          { ...ns, metadata: { name: alpha.ns1, labels: { x: 'y' } } },
+          { fieldManager: 'alice' },
+        ),
+      ),
+    ).toBe(403);
+    expect(await status(alice.request({ method: 'DELETE', path: `/api/v1/namespaces/${alpha.ns1}` }))).toBe(
+      403,
+    );
   });
 
   it('has nothing cluster-wide', async () => {
-    expect(await status(alice.request({ method: 'GET', path: '/apis/gateway.networking.k8s.io/v1/httproutes' }))).toBe(403);
+    expect(
+      await status(alice.request({ method: 'GET', path: '/apis/gateway.networking.k8s.io/v1/httproutes' })),
+    ).toBe(403);
     expect(await status(alice.request({ method: 'GET', path: '/api/v1/namespaces' }))).toBe(403);
-    expect(await status(alice.request({ method: 'GET', path: '/apis/tenantgate.io/v1alpha1/tenants' }))).toBe(403);
+    expect(await status(alice.request({ method: 'GET', path: '/apis/tenantgate.io/v1alpha1/tenants' }))).toBe(
+      403,
+    );
   });
 });

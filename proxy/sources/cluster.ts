@@ -1,0 +1,108 @@
+// The in-cluster input source: the process's shared informers (kube/) for every kind the proxy reads,
+// turned into one ProxyInputs snapshot after each burst of watch events. The kinds a proxy cannot work
+// without must sync before the first snapshot; optional ones (GRPCRoute and our policy CRDs, which a
+// cluster may not have installed) join when they sync and never hold the proxy back.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { componentLogger } from '../../lib/logger.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { InformerFactory } from '../../kube/informer-factory.ts';
+import { KINDS, type KindRef } from '../../kube/resources.ts';
+import type { KubeObject } from '../model/gateway-api.ts';
+import type { ProxyInputs } from '../model/inputs.ts';
+import type { InputSource } from './source.ts';
+
+const log = componentLogger('proxy.cluster');
+
+const REQUIRED: Record<string, KindRef> = {
+  gatewayClasses: KINDS.GatewayClass,
+  gateways: KINDS.Gateway,
+  httpRoutes: KINDS.HTTPRoute,
+  services: KINDS.Service,
+  endpointSlices: KINDS.EndpointSlice,
+  referenceGrants: KINDS.ReferenceGrant,
+  secrets: KINDS.Secret,
+  namespaces: KINDS.Namespace,
+};
+
+const OPTIONAL: Record<string, KindRef> = {
+  grpcRoutes: KINDS.GRPCRoute,
+  rateLimitPolicies: KINDS.RateLimitPolicy,
+  accessPolicies: KINDS.AccessPolicy,
+};
+
+export interface ClusterSourceOptions {
+  /** the process's shared informer factory (preferred: one watch per kind per process) */
+  informers?: InformerFactory;
+  /** used to build a client and a factory when none is given */
+  kubeConfig?: KubeConfig;
+  debounceMs?: number;
+  syncTimeoutMs?: number;
+}
+
+export function clusterSource(options: ClusterSourceOptions): InputSource {
+  const owned = !options.informers;
+  let informers = options.informers;
+  const debounceMs = options.debounceMs ?? 100;
+  const offs: (() => void)[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const snapshot = (): ProxyInputs => {
+    const lists: Record<string, KubeObject[]> = {};
+    for (const [bucket, kind] of Object.entries({ ...REQUIRED, ...OPTIONAL })) {
+      const informer = informers!.informer<KubeObject & { metadata: { name: string } }>(kind);
+      lists[bucket] = informer.hasSynced() ? informer.list() : [];
+    }
+    return lists as unknown as ProxyInputs;
+  };
+
+  return {
+    name: 'cluster',
+    async start(emit) {
+      if (!informers) {
+        if (!options.kubeConfig) throw new Error('the cluster source needs informers or a kubeConfig');
+        informers = new InformerFactory({
+          client: new KubeClient({ kubeConfig: options.kubeConfig, userAgent: 'tenantgate-proxy' }),
+        });
+      }
+      const schedule = () => {
+        if (stopped) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => emit(snapshot()), debounceMs);
+      };
+      const all = [...Object.values(REQUIRED), ...Object.values(OPTIONAL)];
+      for (const kind of all) {
+        offs.push(
+          informers
+            .informer(kind)
+            .addHandlers({
+              onAdd: schedule,
+              onUpdate: (obj, old) => obj !== old && schedule(),
+              onDelete: schedule,
+              onSynced: schedule,
+            }),
+        );
+      }
+      informers.start();
+      try {
+        await informers.waitForSync(Object.values(REQUIRED), { timeoutMs: options.syncTimeoutMs ?? 120_000 });
+      } catch (err) {
+        log.error('the proxy cannot start without its informers', { pending: informers.pending(), err });
+        throw err;
+      }
+      const pendingOptional = Object.values(OPTIONAL).filter((k) => !informers!.hasSynced([k]));
+      if (pendingOptional.length)
+        log.warn('optional kinds not synced yet (CRD not installed?); they join when they sync', {
+          kinds: pendingOptional.map((k) => k.kind),
+        });
+      clearTimeout(timer);
+      emit(snapshot());
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      for (const off of offs.splice(0)) off();
+      if (owned) await informers?.stop();
+    },
+  };
+}
