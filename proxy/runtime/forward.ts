@@ -233,7 +233,7 @@ export class Exchange {
     const bh = this.o.backend.responseHeaders;
     if (bh !== undefined) modifyResponseHeaders(headers, bh);
     const extra = this.o.extraResponseHeaders;
-    if (extra !== undefined) for (const k in extra) headers[k] = extra[k];
+    if (extra !== undefined) for (const k in extra) headers[k.toLowerCase()] = extra[k];
     res.writeHead(statusCode, headers as Record<string, string | string[]>);
   }
 
