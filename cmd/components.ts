@@ -1,6 +1,8 @@
 // The components one tenantgate process can run, and how `run` and `local` start them. Each loads
 // lazily so a process only imports what it runs (the proxy never loads the controllers).
 import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../kube/client.ts';
+import { InformerFactory } from '../kube/informer-factory.ts';
 import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
 
@@ -27,26 +29,30 @@ export interface RunningComponent {
   stop(): Promise<void>;
 }
 
+/** What the process shares between its components: one admin server, one API client, and one
+ *  informer factory, so the process holds one watch per kind whoever asks. */
 interface StartArgs extends ComponentContext {
   admin: AdminServer;
+  client: KubeClient;
+  informers: InformerFactory;
 }
 
 type Starter = (args: StartArgs) => Promise<RunningComponent>;
 
 const starters: Record<ComponentName, Starter> = {
-  operator: async ({ kubeConfig, admin }) => {
+  operator: async ({ kubeConfig, admin, client, informers }) => {
     const { startOperator } = await import('../controllers/index.ts');
-    const running = await startOperator({ kubeConfig, admin });
+    const running = await startOperator({ kubeConfig, admin, client, informers });
     return { name: 'operator', stop: () => running.stop() };
   },
-  webhook: async ({ kubeConfig, admin, local }) => {
+  webhook: async ({ kubeConfig, admin, client, informers, local }) => {
     const { startWebhook } = await import('../webhooks/index.ts');
-    const running = await startWebhook({ kubeConfig, admin, ...(local ? { local } : {}) });
+    const running = await startWebhook({ kubeConfig, admin, client, informers, ...(local ? { local } : {}) });
     return { name: 'webhook', stop: () => running.stop() };
   },
-  proxy: async ({ kubeConfig, admin }) => {
+  proxy: async ({ kubeConfig, admin, client, informers }) => {
     const { startProxy } = await import('../proxy/index.ts');
-    const running = await startProxy({ source: { kind: 'cluster', kubeConfig }, admin });
+    const running = await startProxy({ source: { kind: 'cluster', kubeConfig, informers }, admin, writeStatus: { client } });
     return {
       name: 'proxy',
       hints: ['curl -H "Host: www.example.com" http://127.0.0.1:10080/   # after applying config/samples/'],
@@ -67,15 +73,23 @@ export function parseComponents(list: string): ComponentName[] {
   return [...new Set(names)] as ComponentName[];
 }
 
-/** Starts the admin server, then each component in order; on a failure stops what had started. */
-export async function startComponents(
-  names: ComponentName[],
-  ctx: ComponentContext,
-): Promise<RunningComponent[]> {
+/**
+ * Starts the shared parts, then each component in order; on a failure stops what had started. The result
+ * is in start order: stop it in reverse.
+ */
+export async function startComponents(names: ComponentName[], ctx: ComponentContext): Promise<RunningComponent[]> {
   const admin = await startAdminServer({ address: ctx.adminAddress });
-  const running: RunningComponent[] = [{ name: 'admin server', stop: () => admin.close() }];
+  const client = new KubeClient({ kubeConfig: ctx.kubeConfig });
+  const informers = new InformerFactory({ client });
+  const running: RunningComponent[] = [
+    { name: 'admin server', stop: () => admin.close() },
+    { name: 'kube client', stop: () => client.close() },
+    { name: 'informers', stop: () => informers.stop() },
+  ];
   try {
-    for (const name of names) running.push(await starters[name]({ ...ctx, admin }));
+    // started first: informers asked for later start at once, so a component may wait for its caches
+    informers.start();
+    for (const name of names) running.push(await starters[name]({ ...ctx, admin, client, informers }));
   } catch (err) {
     for (const c of running.reverse()) await c.stop().catch(() => {});
     throw err;

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '../../kube/envtest/control-plane.ts';
-import { onShutdown, untilSignalled } from '../../lib/shutdown.ts';
+import { onShutdown, shutdown, untilSignalled } from '../../lib/shutdown.ts';
 import { crdPaths } from '../../kube/envtest/paths.ts';
 import { COMPONENT_NAMES, parseComponents, startComponents } from '../components.ts';
 
@@ -61,11 +61,19 @@ export async function main(argv: string[]): Promise<number> {
   const kubeconfig = join(dir, 'kubeconfig');
   copyFileSync(controlPlane.kubeconfigPath, kubeconfig);
 
-  const started = await startComponents(components, {
-    kubeConfig: controlPlane.kubeConfig(),
-    adminAddress: values['admin-address'],
-    local: { stateDir: dir, caPem: controlPlane.caPem },
-  });
+  const stopping = untilSignalled();
+  let started;
+  try {
+    started = await startComponents(components, {
+      kubeConfig: controlPlane.kubeConfig(),
+      adminAddress: values['admin-address'],
+      local: { stateDir: dir, caPem: controlPlane.caPem },
+    });
+  } catch (err) {
+    // the control plane's processes would keep this process (and themselves) alive
+    await shutdown('a component failed to start');
+    throw err;
+  }
   for (const c of started) onShutdown(c.name, () => c.stop());
 
   const rel = relative(process.cwd(), kubeconfig);
@@ -85,6 +93,6 @@ export async function main(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  await untilSignalled();
+  await stopping;
   return 0;
 }

@@ -1,14 +1,16 @@
 # Data-path rule `api-key`: the request must carry an API key (header `header`, default X-API-Key) whose
-# SHA-256 (lower-case hex) is listed in `sha256`; the AccessPolicy holds hashes, never keys.
+# SHA-256 (lower-case hex) is listed in `sha256`; the AccessPolicy holds hashes, never keys. With
+# `secretRef`, the keys live in a Secret of the policy's own namespace: the proxy compares them in constant
+# time and hands this rule the matching digest (or none) as `sha256`.
 package tenantgate.access.api_key
 
 import data.tenantgate.lib.access
 
-description := "require an API key whose SHA-256 hex digest is in parameters.sha256 (header: parameters.header, default X-API-Key)"
+description := "require an API key whose SHA-256 hex digest is in parameters.sha256, or that is a value of the Secret parameters.secretRef (name, optional key) in the policy's namespace (header: parameters.header, default X-API-Key)"
 
 parameters_schema := {
 	"type": "object",
-	"required": ["sha256"],
+	"anyOf": [{"required": ["sha256"]}, {"required": ["secretRef"]}],
 	"additionalProperties": false,
 	"properties": {
 		"header": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"},
@@ -17,6 +19,15 @@ parameters_schema := {
 			"minItems": 1,
 			"maxItems": 1024,
 			"items": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+		},
+		"secretRef": {
+			"type": "object",
+			"required": ["name"],
+			"additionalProperties": false,
+			"properties": {
+				"name": {"type": "string", "minLength": 1, "maxLength": 253, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"},
+				"key": {"type": "string", "minLength": 1, "maxLength": 253},
+			},
 		},
 	},
 }

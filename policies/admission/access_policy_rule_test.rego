@@ -24,7 +24,16 @@ test_bad_parameters_are_refused if {
 
 test_missing_parameters_are_refused if {
 	some msg in check({"rule": "api-key"})
-	startswith(msg, "spec.parameters.sha256 is required")
+	startswith(msg, "spec.parameters needs sha256 or secretRef")
+}
+
+test_api_key_from_a_secret_in_the_namespace_is_accepted if {
+	count(check({"rule": "api-key", "parameters": {"secretRef": {"name": "api-keys", "key": "alice"}}})) == 0
+}
+
+test_api_key_secret_in_another_namespace_is_refused if {
+	some msg in check({"rule": "api-key", "parameters": {"secretRef": {"name": "api-keys", "namespace": "other-tenant"}}})
+	startswith(msg, "spec.parameters.secretRef.namespace is not a known parameter")
 }
 
 test_rules_come_from_the_data_document if {

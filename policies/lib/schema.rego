@@ -1,6 +1,6 @@
 # A small JSON-schema checker for AccessPolicy parameters: type, required, properties,
 # additionalProperties: false, items, enum, pattern, format (cidr), minLength/maxLength,
-# minItems/maxItems, minimum/maximum. Rego has no recursion, so nesting is unrolled to a fixed depth
+# minItems/maxItems, minimum/maximum, and anyOf whose alternatives list only `required` keys. Rego has no recursion, so nesting is unrolled to a fixed depth
 # (`max_depth` levels below the root), which covers every data-path rule's parameters.
 package tenantgate.lib.schema
 
@@ -37,7 +37,7 @@ node_children(n) := properties | items if {
 	}
 }
 
-node_errors(n) := (((((({m | m := type_error(n)} | required_errors(n)) | additional_errors(n)) | {m | m := enum_error(n)}) | {m | m := pattern_error(n)}) | {m | m := format_error(n)}) | {m | m := length_error(n)}) | {m | m := range_error(n)}
+node_errors(n) := ((((((({m | m := type_error(n)} | required_errors(n)) | additional_errors(n)) | {m | m := enum_error(n)}) | {m | m := pattern_error(n)}) | {m | m := format_error(n)}) | {m | m := length_error(n)}) | {m | m := range_error(n)}) | {m | m := any_of_error(n)}
 
 show(v) := concat("", ["'", v, "'"]) if is_string(v)
 
@@ -138,4 +138,19 @@ range_error(n) := concat("", [n[0], " is ", show(n[1]), ", below the minimum ", 
 range_error(n) := concat("", [n[0], " is ", show(n[1]), ", above the maximum ", json.marshal(n[2].maximum)]) if {
 	is_number(n[1])
 	n[1] > n[2].maximum
+}
+
+# anyOf, for "one of these keys must be present": each alternative lists only `required`.
+any_of_error(n) := concat("", [n[0], " needs ", concat(" or ", alternatives)]) if {
+	is_object(n[1])
+	n[2].anyOf
+	not any_alternative_present(n)
+	alternatives := [concat(" and ", a.required) | some a in n[2].anyOf]
+}
+
+any_alternative_present(n) if {
+	some a in n[2].anyOf
+	every r in a.required {
+		has_key(n[1], r)
+	}
 }

@@ -172,17 +172,15 @@ export class Exchange {
     const endpoint = nextEndpoint(this.o.backend);
     this.endpoint = endpoint;
     try {
-      this.o.upstreams
-        .get(endpoint)
-        .dispatch(
-          {
-            path: this.o.path,
-            method: this.o.method,
-            headers: this.o.headers,
-            body: this.o.body as Dispatcher.DispatchOptions['body'],
-          },
-          attempt,
-        );
+      this.o.upstreams.get(endpoint).dispatch(
+        {
+          path: this.o.path,
+          method: this.o.method,
+          headers: this.o.headers,
+          body: this.o.body as Dispatcher.DispatchOptions['body'],
+        },
+        attempt,
+      );
     } catch (err) {
       this.responseError(err as Error);
     }
@@ -234,7 +232,12 @@ export class Exchange {
     if (bh !== undefined) modifyResponseHeaders(headers, bh);
     const extra = this.o.extraResponseHeaders;
     if (extra !== undefined) for (const k in extra) headers[k.toLowerCase()] = extra[k];
-    res.writeHead(statusCode, headers as Record<string, string | string[]>);
+    try {
+      res.writeHead(statusCode, headers as Record<string, string | string[]>);
+    } catch (err) {
+      // a header Node will not send (e.g. a modifier value with a control character)
+      controller.abort(err as Error);
+    }
   }
 
   responseData(controller: Controller, chunk: Buffer): void {

@@ -277,7 +277,14 @@ function forward(p: Pending): void {
   if (rule.retry !== undefined || mirrors.length !== 0) {
     // a body that may be sent more than once is read first
     bufferBody(req, deps.maxBodyBytes).then(
-      (body) => start(p, ex, mirrors, body),
+      (body) => {
+        try {
+          start(p, ex, mirrors, body);
+        } catch (err) {
+          deps.log.error('request failed', { err });
+          answer(p, 500, 'internal proxy error');
+        }
+      },
       (err: unknown) =>
         answer(
           p,
@@ -336,12 +343,19 @@ export function handleRequest(
     outcome = { allow: false, status: 500, reason: 'policy evaluation failed' };
   }
   if (outcome instanceof Promise) {
-    outcome.then(
-      (o) => afterPolicies(p, o),
-      (err: unknown) => {
-        deps.log.error('policy evaluation failed', { route: routed.rule.routeLabel, err });
-        afterPolicies(p, { allow: false, status: 500, reason: 'policy evaluation failed' });
-      },
-    );
+    outcome
+      .then(
+        (o) => afterPolicies(p, o),
+        (err: unknown) => {
+          deps.log.error('policy evaluation failed', { route: routed.rule.routeLabel, err });
+          afterPolicies(p, { allow: false, status: 500, reason: 'policy evaluation failed' });
+        },
+      )
+      .catch((err: unknown) => {
+        // off the server's stack now: a failure here must still answer, not become an unhandled rejection
+        deps.log.error('request failed', { err });
+        if (res.headersSent) res.destroy();
+        else answer(p, 500, 'internal proxy error');
+      });
   } else afterPolicies(p, outcome);
 }

@@ -12,7 +12,7 @@ import { selectListener } from '../table/match.ts';
 import type { CompiledBind, RouteTable } from '../table/types.ts';
 import { activeConnections } from './metrics.ts';
 import { handleRequest, type PipelineDeps } from './pipeline.ts';
-import type { ClientResponse } from './replies.ts';
+import { replyText, type ClientResponse } from './replies.ts';
 import type { ClientRequest } from './route-request.ts';
 import { handleUpgrade } from './websocket.ts';
 
@@ -50,11 +50,24 @@ class BindServer {
   }
 
   #onRequest = (req: ClientRequest, res: unknown): void => {
-    handleRequest(req, res as ClientResponse, this.current, this.#deps);
+    try {
+      handleRequest(req, res as ClientResponse, this.current, this.#deps);
+    } catch (err) {
+      // a bug or a header value Node refuses must cost one request, never the process
+      this.#deps.log.error('request failed', { err });
+      const r = res as ClientResponse;
+      if (r.headersSent) r.destroy();
+      else replyText(r, 500, 'internal proxy error');
+    }
   };
 
   #onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
-    handleUpgrade(req, socket, head, this.current, this.#deps);
+    try {
+      handleUpgrade(req, socket, head, this.current, this.#deps);
+    } catch (err) {
+      this.#deps.log.error('upgrade failed', { err });
+      socket.destroy();
+    }
   };
 
   #track(socket: Duplex): void {

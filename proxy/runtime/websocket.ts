@@ -181,7 +181,9 @@ export function handleUpgrade(
   try {
     const outcome = evaluatePolicies(rule.policies, requestContext(req, routed, clientIp(req)));
     if (outcome instanceof Promise)
-      outcome.then(proceed, () => proceed({ allow: false, status: 500, reason: 'policy evaluation failed' }));
+      outcome
+        .then(proceed, () => proceed({ allow: false, status: 500, reason: 'policy evaluation failed' }))
+        .catch(() => socket.destroy());
     else proceed(outcome);
   } catch {
     proceed({ allow: false, status: 500, reason: 'policy evaluation failed' });

@@ -22,6 +22,20 @@ export interface CompiledFilterSet {
   invalid?: string;
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Why a header modifier cannot be sent as written (a name that is not a token, a control character). */
+export function headerModifierProblem(m: HeaderModifier | undefined): string | undefined {
+  for (const h of [...(m?.set ?? []), ...(m?.add ?? [])]) {
+    if (!TOKEN.test(h.name)) return `header name ${JSON.stringify(h.name)} is not a valid HTTP token`;
+    if (!FIELD_VALUE.test(h.value)) return `header ${h.name}: the value contains a control character`;
+  }
+  for (const name of m?.remove ?? [])
+    if (!TOKEN.test(name)) return `header name ${JSON.stringify(name)} is not a valid HTTP token`;
+  return undefined;
+}
+
 export function compileHeaderModifier(m: HeaderModifier | undefined): CompiledHeaderModifier | undefined {
   if (!m) return undefined;
   const set = (m.set ?? []).map((h): [string, string, string] => [h.name.toLowerCase(), h.name, h.value]);
@@ -106,17 +120,18 @@ export function compileFilters(
   for (const f of filters ?? []) {
     switch (f.type) {
       case 'RequestHeaderModifier':
-        out.requestHeaders = mergeModifiers(
-          out.requestHeaders,
-          compileHeaderModifier(f.requestHeaderModifier),
-        );
+      case 'ResponseHeaderModifier': {
+        const m = f.type === 'RequestHeaderModifier' ? f.requestHeaderModifier : f.responseHeaderModifier;
+        const problem = headerModifierProblem(m);
+        if (problem) {
+          out.invalid = `${where}: ${f.type}: ${problem}`;
+          break;
+        }
+        if (f.type === 'RequestHeaderModifier')
+          out.requestHeaders = mergeModifiers(out.requestHeaders, compileHeaderModifier(m));
+        else out.responseHeaders = mergeModifiers(out.responseHeaders, compileHeaderModifier(m));
         break;
-      case 'ResponseHeaderModifier':
-        out.responseHeaders = mergeModifiers(
-          out.responseHeaders,
-          compileHeaderModifier(f.responseHeaderModifier),
-        );
-        break;
+      }
       case 'RequestRedirect': {
         const r = f.requestRedirect ?? {};
         const path = compilePath(r.path);

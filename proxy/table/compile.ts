@@ -117,6 +117,7 @@ function attachRoute(
         ? grpcEntries((rule as GRPCRouteRule).matches, compiled, ro)
         : httpEntries((rule as HTTPRouteRule).matches, compiled, ro);
     for (const msg of invalid) ctx.warnings.push(`${route.kind} ${route.key} rule ${ruleIndex} ${msg}`);
+    if (compiled.invalid) ctx.warnings.push(`${compiled.invalid}; the rule answers 500`);
     for (const hostname of hostnames.length ? hostnames : [undefined]) {
       const group = groupFor(listener, hostname);
       for (const e of entries) addEntry(group, e);

@@ -124,6 +124,17 @@ beforeAll(async () => {
           ],
         },
         {
+          // from files nothing validates this: the rule must answer 500 and the proxy keep going
+          matches: [{ path: { type: 'PathPrefix', value: '/bad-header' } }],
+          filters: [
+            {
+              type: 'ResponseHeaderModifier',
+              responseHeaderModifier: { set: [{ name: 'X-Bad', value: 'a\r\nInjected: yes' }] },
+            },
+          ],
+          backendRefs: to,
+        },
+        {
           matches: [{ path: { type: 'PathPrefix', value: '/cors' } }],
           filters: [
             {
@@ -248,5 +259,14 @@ describe('CORS', () => {
     expect(ok.echo?.headers.origin).toBe('https://x.good.example');
     expect(ok.headers['access-control-allow-origin']).toBe('https://x.good.example');
     expect(ok.headers['access-control-expose-headers']).toBe('x-b');
+  });
+});
+
+describe('invalid filters', () => {
+  it('a header value with CR/LF makes the rule answer 500, never reaching the client or crashing', async () => {
+    const res = await request(port, '/bad-header');
+    expect(res.status).toBe(500);
+    expect(res.headers.injected).toBeUndefined();
+    expect((await request(port, '/headers')).status).toBe(200);
   });
 });
