@@ -15,6 +15,7 @@ import { reloads, tableGeneration, tableRoutes } from './runtime/metrics.ts';
 import { ServerSet, type ServerLimits } from './runtime/servers.ts';
 import { UpstreamRegistry } from './runtime/upstreams.ts';
 import { compactHeapSoon } from './runtime/heap.ts';
+import { Reloader } from './runtime/reloader.ts';
 import { fileSource } from './sources/files.ts';
 import { clusterSource } from './sources/cluster.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -167,10 +168,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let generation = 0;
   let ready = false;
   let waiters: ((e: ReloadEvent) => void)[] = [];
-  let applying: Promise<void> = Promise.resolve();
+  let lastCompaction = 0;
 
   const apply = async (inputs: ProxyInputs): Promise<void> => {
     let event: ReloadEvent;
+    const started = Date.now();
     try {
       const result = compileRouteTable(inputs, {
         controllerName,
@@ -204,7 +206,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         status: computeStatus(result.analysis, { controllerName }),
       };
       if (statusWriter && event.status) statusWriter.offer(event.status, inputs);
-      compactHeapSoon();
+      // a large compile leaves the heap grown; give it back, but not on every small reload
+      if (Date.now() - started >= 50 && Date.now() - lastCompaction >= 60_000) {
+        lastCompaction = Date.now();
+        compactHeapSoon();
+      }
     } catch (err) {
       reloads.inc({ result: 'error' });
       log.error('route table not applied; the last good one keeps serving', { err });
@@ -216,6 +222,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     waiters = [];
     for (const resolve of w) resolve(event);
   };
+
+  const reloader = new Reloader(apply);
 
   const ownAdmin = options.admin
     ? undefined
@@ -236,7 +244,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     nextReload: () => new Promise((resolve) => waiters.push(resolve)),
     async stop() {
       await source.stop();
-      await applying;
+      await reloader.idle();
       await statusWriter?.idle();
       await servers.close();
       await upstreams.close();
@@ -244,10 +252,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     },
   };
   try {
-    await source.start((inputs) => {
-      applying = applying.then(() => apply(inputs));
-    });
-    await applying;
+    await source.start((inputs) => reloader.offer(inputs));
+    await reloader.idle();
   } catch (err) {
     await running.stop().catch(() => undefined);
     throw err;

@@ -29,8 +29,8 @@ export function intersectHostname(listener: string, route: string): string | und
 }
 
 /**
- * Effective hostnames of a route on a listener. `['']`... is never returned: an empty array means "every
- * host" (neither side restricts), undefined means no intersection (the route must not attach).
+ * Effective hostnames of a route on a listener: an empty array means "every host" (neither side
+ * restricts), undefined means no intersection (the route must not attach there).
  */
 export function effectiveHostnames(
   listenerHostname: string | undefined,
@@ -72,18 +72,4 @@ export function normalizeHost(raw: string | undefined): string {
 export function hostnameRank(hostname: string | undefined): number {
   if (!hostname) return 0;
   return hostname.startsWith('*.') ? 1_000 + hostname.length : 1_000_000 + hostname.length;
-}
-
-/**
- * Picks the most specific entry whose hostname covers `host` (exact, longest wildcard, then the one
- * without a hostname). `entries` should be pre-sorted by `hostnameRank` descending.
- */
-export function selectByHostname<T extends { hostname?: string }>(
-  entries: readonly T[],
-  host: string,
-): T | undefined {
-  for (const e of entries) {
-    if (!e.hostname || hostnameMatches(e.hostname, host)) return e;
-  }
-  return undefined;
 }

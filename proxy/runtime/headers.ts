@@ -102,24 +102,25 @@ export function setFlatHeader(flat: string[], name: string, value: string): stri
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
-const RESPONSE_HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'trailer',
-  'http2-settings',
-];
+const RARE_RESPONSE_HOP_BY_HOP = ['proxy-connection', 'upgrade', 'trailer', 'http2-settings'];
 
 /** Strips hop-by-hop headers from a backend response (keys are lower-case, as undici gives them). */
 export function cleanResponseHeaders(h: ResponseHeaders): ResponseHeaders {
   const conn = h.connection;
   if (conn !== undefined) {
-    const tokens = connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
-    if (tokens) for (const t of tokens) delete h[t];
+    // "keep-alive" and "close" (nearly every answer) name no other header
+    if (conn !== 'keep-alive' && conn !== 'close') {
+      const tokens = connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
+      if (tokens) for (const t of tokens) delete h[t];
+    }
+    delete h.connection;
   }
-  for (const name of RESPONSE_HOP_BY_HOP) if (h[name] !== undefined) delete h[name];
+  if (h['keep-alive'] !== undefined) delete h['keep-alive'];
+  if (h['transfer-encoding'] !== undefined) delete h['transfer-encoding'];
+  for (let i = 0; i < RARE_RESPONSE_HOP_BY_HOP.length; i++) {
+    const name = RARE_RESPONSE_HOP_BY_HOP[i] as string;
+    if (h[name] !== undefined) delete h[name];
+  }
   return h;
 }
 

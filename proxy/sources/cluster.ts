@@ -73,14 +73,12 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
       const all = [...Object.values(REQUIRED), ...Object.values(OPTIONAL)];
       for (const kind of all) {
         offs.push(
-          informers
-            .informer(kind)
-            .addHandlers({
-              onAdd: schedule,
-              onUpdate: (obj, old) => obj !== old && schedule(),
-              onDelete: schedule,
-              onSynced: schedule,
-            }),
+          informers.informer(kind).addHandlers({
+            onAdd: schedule,
+            onUpdate: (obj, old) => obj !== old && schedule(),
+            onDelete: schedule,
+            onSynced: schedule,
+          }),
         );
       }
       informers.start();

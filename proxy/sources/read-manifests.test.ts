@@ -20,13 +20,38 @@ const write = (file: string, text: string, mtimeOffsetMs = 0) => {
 
 describe('ManifestReader', () => {
   it('reads multi-document YAML, JSON Lists and nested directories; ignores other files', async () => {
-    write('a.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: one}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: one}\n');
-    write('sub/b.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'g', namespace: 'one' } }] }));
+    write(
+      'a.yaml',
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: one}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: one}\n',
+    );
+    write(
+      'sub/b.json',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'gateway.networking.k8s.io/v1',
+            kind: 'Gateway',
+            metadata: { name: 'g', namespace: 'one' },
+          },
+        ],
+      }),
+    );
     write('notes.txt', 'kind: Namespace');
     const r = await new ManifestReader(dir).read();
-    expect(r.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Gateway/g', 'Namespace/one', 'Service/s']);
+    expect(r.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'Gateway/g',
+      'Namespace/one',
+      'Service/s',
+    ]);
     const { inputs, ignored } = inputsFromObjects(r.objects);
-    expect([inputs.namespaces.length, inputs.services.length, inputs.gateways.length, ignored.length]).toEqual([1, 1, 1, 0]);
+    expect([
+      inputs.namespaces.length,
+      inputs.services.length,
+      inputs.gateways.length,
+      ignored.length,
+    ]).toEqual([1, 1, 1, 0]);
   });
 
   it('keeps the last good objects of a file that stops parsing, and reports it', async () => {

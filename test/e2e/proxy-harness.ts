@@ -36,7 +36,10 @@ export interface EchoBackend {
  * `?delay=MS` waits first; `/status/NNN` answers that status; `/stream` sends three chunks 150 ms apart;
  * `x-echo-response-headers: a:b,c:d` sets response headers.
  */
-export async function startEcho(name: string, options: { h2c?: boolean; host?: string } = {}): Promise<EchoBackend> {
+export async function startEcho(
+  name: string,
+  options: { h2c?: boolean; host?: string } = {},
+): Promise<EchoBackend> {
   const received: Received[] = [];
   // HTTP/2 compat responses share the members used here; one type keeps the handler simple
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse) => {

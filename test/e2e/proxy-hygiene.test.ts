@@ -134,6 +134,13 @@ describe('bodies', () => {
   });
 });
 
+describe('header size limit', () => {
+  it('answers 431 to request headers over the limit (16 KiB by default)', async () => {
+    const res = await request(port, '/', { headers: { 'x-big': 'x'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+  });
+});
+
 describe('slow clients', () => {
   it('closes a connection that does not finish its headers in time', async () => {
     const socket = net.connect(port, '127.0.0.1');
