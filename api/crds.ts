@@ -106,7 +106,12 @@ export const tenantCrd = crd({
   ],
   columns: [
     readyColumn('Ready'),
-    { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces[*].name' },
+    {
+      name: 'Namespaces',
+      type: 'string',
+      jsonPath: '.status.namespacesReady',
+      description: 'ready / listed',
+    },
     { name: 'Routes', type: 'integer', jsonPath: '.status.routes', priority: 1 },
     {
       name: 'Reason',

@@ -104,9 +104,25 @@ export const tenantStatus = object({
   observedGeneration: integer({ minimum: 0, format: 'int64' }),
   conditions,
   namespaces: array(
-    object({ name: string(), ready: boolean(), message: string() }, { required: ['name', 'ready'] }),
+    object(
+      {
+        name: string(),
+        ready: boolean(),
+        message: string(),
+        roleBindings: array(string(), {
+          maxItems: 128,
+          description: 'RoleBindings the operator keeps in this namespace',
+        }),
+        referenceGrants: array(string(), {
+          maxItems: 16,
+          description: 'ReferenceGrants the operator keeps in this namespace',
+        }),
+      },
+      { required: ['name', 'ready'] },
+    ),
     { maxItems: 128 },
   ),
+  namespacesReady: string({ description: 'ready namespaces out of those listed, e.g. 2/2 (for printing)' }),
   routes: integer({ minimum: 0, description: 'HTTPRoutes + GRPCRoutes in the tenant namespaces' }),
 });
 

@@ -3,6 +3,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../kube/client.ts';
 import { InformerFactory } from '../kube/informer-factory.ts';
+import { LeaderElector } from '../kube/lease.ts';
 import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
 
@@ -18,8 +19,9 @@ export interface ComponentContext {
   kubeConfig: KubeConfig;
   /** host:port of the process's admin HTTP server (/healthz, /readyz, /metrics) */
   adminAddress: string;
-  /** set by `tenantgate local`: where to keep local state, and the local cluster's CA */
-  local?: { stateDir: string; caPem: string };
+  /** set by `tenantgate local`: where to keep local state, the local cluster's CA, and the stand-in
+   *  EndpointSlice addresses of local backends (see proxy/sources/address-map.ts) */
+  local?: { stateDir: string; caPem: string; endpointAddressMap?: Record<string, string> };
 }
 
 export interface RunningComponent {
@@ -35,31 +37,63 @@ interface StartArgs extends ComponentContext {
   admin: AdminServer;
   client: KubeClient;
   informers: InformerFactory;
+  /** set by the operator when it runs in this process: its Lease also decides who writes proxy status */
+  leader: { isLeader?: () => boolean };
 }
 
 type Starter = (args: StartArgs) => Promise<RunningComponent>;
 
 const starters: Record<ComponentName, Starter> = {
-  operator: async ({ kubeConfig, admin, client, informers }) => {
+  operator: async ({ kubeConfig, admin, client, informers, leader }) => {
     const { startOperator } = await import('../controllers/index.ts');
     const running = await startOperator({ kubeConfig, admin, client, informers });
+    leader.isLeader = () => running.isLeader();
     return { name: 'operator', stop: () => running.stop() };
   },
   webhook: async ({ kubeConfig, admin, client, informers, local }) => {
     const { startWebhook } = await import('../webhooks/index.ts');
-    const running = await startWebhook({ kubeConfig, admin, client, informers, ...(local ? { local } : {}) });
+    const running = await startWebhook({
+      kubeConfig,
+      admin,
+      client,
+      informers,
+      ...(local ? { local: { stateDir: local.stateDir, caPem: local.caPem } } : {}),
+    });
     return { name: 'webhook', stop: () => running.stop() };
   },
-  proxy: async ({ kubeConfig, admin, client, informers }) => {
+  proxy: async ({ kubeConfig, admin, client, informers, leader, local }) => {
     const { startProxy } = await import('../proxy/index.ts');
-    const running = await startProxy({ source: { kind: 'cluster', kubeConfig, informers }, admin, writeStatus: { client } });
+    // Every replica serves traffic, but only one writes Gateway API and policy status: the operator's
+    // leader when the operator runs here, else the holder of a Lease of the proxies' own.
+    const election = leader.isLeader ? undefined : await proxyStatusElection(client);
+    const isLeader = leader.isLeader ?? (() => election!.isLeader());
+    const running = await startProxy({
+      source: { kind: 'cluster', kubeConfig, informers, endpointAddressMap: local?.endpointAddressMap },
+      admin,
+      writeStatus: { client, isLeader },
+    });
     return {
       name: 'proxy',
-      hints: ['curl -H "Host: www.example.com" http://127.0.0.1:10080/   # after applying config/samples/'],
-      stop: () => running.stop(),
+      hints: ['curl -H "Host: acme.example.com" http://127.0.0.1:10080/hello   # the sample route'],
+      stop: async () => {
+        await running.stop();
+        await election?.stop();
+      },
     };
   },
 };
+
+async function proxyStatusElection(client: KubeClient): Promise<LeaderElector> {
+  const elector = new LeaderElector({
+    client,
+    namespace: process.env.TENANTGATE_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'tenantgate-system',
+    name: 'tenantgate-proxy-status',
+    onStartedLeading: () => {},
+    onStoppedLeading: () => {},
+  });
+  elector.start();
+  return elector;
+}
 
 export function parseComponents(list: string): ComponentName[] {
   const names = list
@@ -77,7 +111,10 @@ export function parseComponents(list: string): ComponentName[] {
  * Starts the shared parts, then each component in order; on a failure stops what had started. The result
  * is in start order: stop it in reverse.
  */
-export async function startComponents(names: ComponentName[], ctx: ComponentContext): Promise<RunningComponent[]> {
+export async function startComponents(
+  names: ComponentName[],
+  ctx: ComponentContext,
+): Promise<RunningComponent[]> {
   const admin = await startAdminServer({ address: ctx.adminAddress });
   const client = new KubeClient({ kubeConfig: ctx.kubeConfig });
   const informers = new InformerFactory({ client });
@@ -89,7 +126,9 @@ export async function startComponents(names: ComponentName[], ctx: ComponentCont
   try {
     // started first: informers asked for later start at once, so a component may wait for its caches
     informers.start();
-    for (const name of names) running.push(await starters[name]({ ...ctx, admin, client, informers }));
+    const leader = {};
+    for (const name of names)
+      running.push(await starters[name]({ ...ctx, admin, client, informers, leader }));
   } catch (err) {
     for (const c of running.reverse()) await c.stop().catch(() => {});
     throw err;

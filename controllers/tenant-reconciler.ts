@@ -185,6 +185,7 @@ export class TenantReconciler {
     await this.#removeStale(pass, desired, children, results);
     const input: StatusInput = {
       namespaces: results,
+      children,
       routes: this.#countRoutes(results.filter((r) => r.ready).map((r) => r.name)),
       gatewayProblems: desired.gatewayProblems,
       progressing: pass.retrySoon.length ? pass.retrySoon.join('; ') : undefined,

@@ -58,6 +58,28 @@ describe('readyCondition', () => {
 });
 
 describe('desiredStatus / statusChanged', () => {
+  it('lists the RoleBindings and ReferenceGrants kept in each namespace', () => {
+    const children = new Map([
+      [
+        'a',
+        [
+          { kind: 'ReferenceGrant', metadata: { name: 'tenantgate-acme' } },
+          { kind: 'RoleBinding', metadata: { name: 'tenantgate-owners' } },
+          { kind: 'RoleBinding', metadata: { name: 'tenantgate-extra-0-view' } },
+        ],
+      ],
+    ]);
+    const status = desiredStatus(tenant, { ...ok, children }, new Date());
+    expect(status.namespaces?.[0]).toEqual({
+      name: 'a',
+      ready: true,
+      roleBindings: ['tenantgate-extra-0-view', 'tenantgate-owners'],
+      referenceGrants: ['tenantgate-acme'],
+    });
+    expect(status.namespaces?.[1]).toEqual({ name: 'b', ready: true });
+    expect(statusChanged(desiredStatus(tenant, ok, new Date()), status)).toBe(true);
+  });
+
   it('reports the generation, namespaces and routes, and keeps lastTransitionTime while the status holds', () => {
     const first = desiredStatus(tenant, ok, new Date('2030-01-01T00:00:00.123Z'));
     expect(first).toEqual({
@@ -76,6 +98,7 @@ describe('desiredStatus / statusChanged', () => {
         { name: 'a', ready: true },
         { name: 'b', ready: true },
       ],
+      namespacesReady: '2/2',
       routes: 2,
     });
     const again = desiredStatus({ ...tenant, status: first }, ok, new Date('2030-01-02T00:00:00Z'));

@@ -25,6 +25,8 @@ export interface NamespaceResult {
 
 export interface StatusInput {
   namespaces: NamespaceResult[];
+  /** what the operator keeps in each owned namespace, for status */
+  children?: ReadonlyMap<string, readonly { kind: string; metadata: { name: string } }[]>;
   routes: number;
   gatewayProblems: string[];
   /** set when the reconcile could not finish */
@@ -76,11 +78,23 @@ export function desiredStatus(tenant: Tenant, input: StatusInput, now: Date): Te
       { type: 'Ready', ...ready, observedGeneration: generation, lastTransitionTime: ltt },
       ...others,
     ],
-    namespaces: input.namespaces.map((n) =>
-      n.ready ? { name: n.name, ready: true } : { name: n.name, ready: false, message: n.message ?? '' },
-    ),
+    namespaces: input.namespaces.map((n) => ({
+      ...(n.ready ? { name: n.name, ready: true } : { name: n.name, ready: false, message: n.message ?? '' }),
+      ...childNames(input.children?.get(n.name)),
+    })),
+    namespacesReady: `${input.namespaces.filter((n) => n.ready).length}/${input.namespaces.length}`,
     routes: input.routes,
   };
+}
+
+function childNames(children: readonly { kind: string; metadata: { name: string } }[] | undefined) {
+  if (!children?.length) return {};
+  const named = (kind: string) =>
+    children
+      .filter((c) => c.kind === kind)
+      .map((c) => c.metadata.name)
+      .sort();
+  return { roleBindings: named('RoleBinding'), referenceGrants: named('ReferenceGrant') };
 }
 
 /** True when `next` differs from `current` in anything but condition lastTransitionTime. */
@@ -95,7 +109,14 @@ function normalize(s: TenantStatus | undefined) {
     conditions: [...(s.conditions ?? [])]
       .sort((a, b) => a.type.localeCompare(b.type))
       .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration ?? null]),
-    namespaces: (s.namespaces ?? []).map((n) => [n.name, n.ready, n.message ?? '']),
+    namespaces: (s.namespaces ?? []).map((n) => [
+      n.name,
+      n.ready,
+      n.message ?? '',
+      n.roleBindings ?? [],
+      n.referenceGrants ?? [],
+    ]),
+    namespacesReady: s.namespacesReady ?? null,
     routes: s.routes ?? null,
   };
 }

@@ -24,11 +24,23 @@ import { staticSource, type InputSource } from './sources/source.ts';
 import { computeStatus, type GatewayApiStatus } from './status/compute-status.ts';
 import { GatewayStatusWriter } from './status/writer.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { KINDS } from '../kube/resources.ts';
+import type { ConfigMapCache } from '../policies/bundle-sources.ts';
+import type { AttachedPolicies, AttachedPolicyStatus } from './attached-policies.ts';
+import { PolicyRuntime } from './policy-runtime.ts';
+import { resolvePolicySettings, type ProxyPolicyOptions } from './policy-settings.ts';
+import {
+  policyObjectStatuses,
+  withPolicyRouteConditions,
+  type PolicyObjectStatus,
+} from './status/policy-status.ts';
 
 export type { ProxyInputs } from './model/inputs.ts';
 export type { RouteTable } from './table/types.ts';
 export { compileRouteTable } from './table/compile.ts';
 export { computeStatus } from './status/compute-status.ts';
+export type { ProxyPolicyOptions } from './policy-settings.ts';
+export { POLICY_ENV, PolicySettingError } from './policy-settings.ts';
 
 export const ProxySourceError = defineError('TG_PROXY_SOURCE', 'proxy input source %s is not available: %s');
 
@@ -36,7 +48,13 @@ export type ProxySourceOption =
   | { kind: 'files'; dir: string }
   | { kind: 'static'; inputs: ProxyInputs }
   | { kind: 'custom'; source: InputSource }
-  | { kind: 'cluster'; kubeConfig?: KubeConfig; informers?: InformerFactory };
+  | {
+      kind: 'cluster';
+      kubeConfig?: KubeConfig;
+      informers?: InformerFactory;
+      /** `tenantgate local` only: EndpointSlice addresses to translate (proxy/sources/address-map.ts) */
+      endpointAddressMap?: Record<string, string>;
+    };
 
 export interface ProxyOptions {
   source: ProxySourceOption;
@@ -48,8 +66,15 @@ export interface ProxyOptions {
   admin?: AdminServer;
   adminAddress?: string;
   controllerName?: string;
+  /**
+   * RateLimitPolicy and AccessPolicy enforcement (on by default): where counters live, the fail mode, the
+   * rate-limit headers, the Gateway limit scope, custom bundles. Unset fields come from the environment
+   * (TENANTGATE_RATE_LIMIT_REDIS, ...; see proxy/policy-settings.ts). `false` turns policies off.
+   */
+  policies?: ProxyPolicyOptions | false;
+  /** replaces the built-in policy runtime with a fixed hook (tests) */
   attachPolicies?: AttachPolicies;
-  /** per-snapshot alternative to attachPolicies: builds the hook from the snapshot's policy objects */
+  /** replaces the built-in policy runtime: builds the hook from each snapshot's policy objects */
   policiesFor?: (inputs: ProxyInputs) => AttachPolicies;
   accessLog?: { enabled?: boolean; sampleRate?: number; write?: (line: string) => void };
   limits?: Partial<ServerLimits> & { maxBodyBytes?: number };
@@ -67,8 +92,10 @@ export interface ReloadEvent {
   generation: number;
   error?: string;
   warnings: string[];
-  /** the Gateway API status the inputs imply */
+  /** the Gateway API status the inputs imply (with the policies' route conditions) */
   status?: GatewayApiStatus;
+  /** RateLimitPolicy/AccessPolicy status, when the snapshot has policies */
+  policyStatus?: AttachedPolicyStatus;
 }
 
 export interface RunningProxy {
@@ -95,7 +122,11 @@ function sourceFor(option: ProxySourceOption): InputSource {
     case 'cluster':
       if (!option.kubeConfig && !option.informers)
         throw new ProxySourceError(['cluster', 'give kubeConfig or informers']);
-      return clusterSource({ kubeConfig: option.kubeConfig, informers: option.informers });
+      return clusterSource({
+        kubeConfig: option.kubeConfig,
+        informers: option.informers,
+        ...(option.endpointAddressMap ? { endpointAddressMap: option.endpointAddressMap } : {}),
+      });
   }
 }
 
@@ -111,7 +142,8 @@ function countRoutes(result: CompileResult): { http: number; grpc: number } {
 class LatestStatusWriter {
   readonly #writer: GatewayStatusWriter;
   readonly #isLeader: () => boolean;
-  #pending: { status: GatewayApiStatus; inputs: ProxyInputs } | undefined;
+  #pending:
+    { status: GatewayApiStatus; inputs: ProxyInputs; policies: readonly PolicyObjectStatus[] } | undefined;
   #running: Promise<void> | undefined;
 
   constructor(o: NonNullable<ProxyOptions['writeStatus']>, controllerName: string) {
@@ -119,17 +151,17 @@ class LatestStatusWriter {
     this.#isLeader = o.isLeader ?? (() => true);
   }
 
-  offer(status: GatewayApiStatus, inputs: ProxyInputs): void {
-    this.#pending = { status, inputs };
+  offer(status: GatewayApiStatus, inputs: ProxyInputs, policies: readonly PolicyObjectStatus[]): void {
+    this.#pending = { status, inputs, policies };
     this.#running ??= this.#drain().finally(() => (this.#running = undefined));
   }
 
   async #drain(): Promise<void> {
     while (this.#pending) {
-      const { status, inputs } = this.#pending;
+      const { status, inputs, policies } = this.#pending;
       this.#pending = undefined;
       if (!this.#isLeader()) continue;
-      const r = await this.#writer.write(status, inputs);
+      const r = await this.#writer.write(status, inputs, policies);
       if (r.written)
         log.info('status written', { written: r.written, unchanged: r.unchanged, errors: r.errors.length });
     }
@@ -138,6 +170,41 @@ class LatestStatusWriter {
   idle(): Promise<void> {
     return this.#running ?? Promise.resolve();
   }
+}
+
+/** The built-in policy runtime, unless the caller supplies its own hook or turns policies off. */
+function policyRuntimeFor(options: ProxyOptions, onRulesChanged: () => void): PolicyRuntime | undefined {
+  if (options.policies === false || options.attachPolicies || options.policiesFor) return undefined;
+  const o = options.policies ?? {};
+  const informers = options.source.kind === 'cluster' ? options.source.informers : undefined;
+  return new PolicyRuntime({
+    settings: resolvePolicySettings(o),
+    rateLimitStore: o.rateLimitStore,
+    engine: o.engine,
+    onRulesChanged,
+    // ConfigMap-backed bundles read through the process's shared informers
+    configMaps: informers
+      ? () => informers.informer(KINDS.ConfigMap) as unknown as ConfigMapCache
+      : undefined,
+    logger: log,
+  });
+}
+
+const hasPolicies = (inputs: ProxyInputs): boolean =>
+  inputs.rateLimitPolicies.length > 0 || inputs.accessPolicies.length > 0;
+
+function policyStatusOf(
+  policies: AttachedPolicies,
+  result: CompileResult,
+  inputs: ProxyInputs,
+  now: string,
+): AttachedPolicyStatus {
+  return policies.status({
+    gateways: result.analysis.gateways.map((g) => g.gateway),
+    httpRoutes: inputs.httpRoutes,
+    grpcRoutes: inputs.grpcRoutes,
+    now,
+  });
 }
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
@@ -163,6 +230,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     ? new LatestStatusWriter(options.writeStatus, controllerName)
     : undefined;
   const gatewayFilter = options.gateways?.length ? new Set(options.gateways) : undefined;
+  let lastInputs: ProxyInputs | undefined;
+  const policyRuntime = policyRuntimeFor(options, () => {
+    // called only after the first snapshot, so the reloader below exists by then
+    if (lastInputs) reloader.offer(lastInputs);
+  });
   const source = sourceFor(options.source);
   let table: RouteTable | undefined;
   let generation = 0;
@@ -173,13 +245,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const apply = async (inputs: ProxyInputs): Promise<void> => {
     let event: ReloadEvent;
     const started = Date.now();
+    lastInputs = inputs;
     try {
+      await policyRuntime?.prepare(inputs);
+      const policies = policyRuntime?.compile(inputs);
       const result = compileRouteTable(inputs, {
         controllerName,
         defaultAddress: options.bindAddress ?? '0.0.0.0',
         acceptUnknownClasses: options.source.kind === 'files',
         gateways: gatewayFilter,
-        attachPolicies: options.policiesFor?.(inputs) ?? options.attachPolicies,
+        attachPolicies: policies?.attach ?? options.policiesFor?.(inputs) ?? options.attachPolicies,
         generation: generation + 1,
       });
       await servers.apply(result.table);
@@ -199,13 +274,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         httpRoutes: counts.http,
         grpcRoutes: counts.grpc,
       });
-      event = {
-        ok: true,
-        generation,
-        warnings: result.warnings,
-        status: computeStatus(result.analysis, { controllerName }),
-      };
-      if (statusWriter && event.status) statusWriter.offer(event.status, inputs);
+      const now = new Date().toISOString();
+      const policyStatus =
+        policies && hasPolicies(inputs) ? policyStatusOf(policies, result, inputs, now) : undefined;
+      let status = computeStatus(result.analysis, { controllerName, now });
+      if (policyStatus) status = withPolicyRouteConditions(status, policyStatus, controllerName);
+      event = { ok: true, generation, warnings: result.warnings, status, policyStatus };
+      if (statusWriter)
+        statusWriter.offer(status, inputs, policyStatus ? policyObjectStatuses(policyStatus) : []);
       // a large compile leaves the heap grown; give it back, but not on every small reload
       if (Date.now() - started >= 50 && Date.now() - lastCompaction >= 60_000) {
         lastCompaction = Date.now();
@@ -248,6 +324,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       await statusWriter?.idle();
       await servers.close();
       await upstreams.close();
+      await policyRuntime?.close();
       await ownAdmin?.close();
     },
   };

@@ -9,6 +9,11 @@ import { startControlPlane } from '../../kube/envtest/control-plane.ts';
 import { onShutdown, shutdown, untilSignalled } from '../../lib/shutdown.ts';
 import { crdPaths } from '../../kube/envtest/paths.ts';
 import { COMPONENT_NAMES, parseComponents, startComponents } from '../components.ts';
+import { startEchoBackend } from '../echo-backend.ts';
+import { parseHostPort } from '../../lib/admin-server.ts';
+
+/** A TEST-NET-2 address (RFC 5737) that local backends are published under; see address-map.ts. */
+export const LOCAL_BACKEND_ADDRESS = '198.51.100.10';
 
 const usage = `usage: tenantgate local [options]
 
@@ -21,6 +26,9 @@ options:
   --components LIST     components to run (default ${COMPONENT_NAMES.join(',')})
   --admin-address A     admin HTTP (/healthz /readyz /metrics) (default 127.0.0.1:9901)
   --bin-dir DIR         where kube-apiserver, etcd, kubectl live (default ./bin)
+  --echo-address A      an echo backend for config/samples/tenant/ (default 127.0.0.1:18080; 'off': none).
+                        The sample publishes it as ${LOCAL_BACKEND_ADDRESS} (the API server refuses loopback
+                        endpoints); the local proxy maps that address to this one's host.
   -h, --help
 `;
 
@@ -33,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
       components: { type: 'string', default: COMPONENT_NAMES.join(',') },
       'admin-address': { type: 'string', default: '127.0.0.1:9901' },
       'bin-dir': { type: 'string' },
+      'echo-address': { type: 'string', default: '127.0.0.1:18080' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -67,7 +76,13 @@ export async function main(argv: string[]): Promise<number> {
     started = await startComponents(components, {
       kubeConfig: controlPlane.kubeConfig(),
       adminAddress: values['admin-address'],
-      local: { stateDir: dir, caPem: controlPlane.caPem },
+      local: {
+        stateDir: dir,
+        caPem: controlPlane.caPem,
+        ...(values['echo-address'] !== 'off'
+          ? { endpointAddressMap: { [LOCAL_BACKEND_ADDRESS]: parseHostPort(values['echo-address']).host } }
+          : {}),
+      },
     });
   } catch (err) {
     // the control plane's processes would keep this process (and themselves) alive
@@ -75,8 +90,13 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   for (const c of started) onShutdown(c.name, () => c.stop());
+  if (values['echo-address'] !== 'off') {
+    const echo = await startEchoBackend(values['echo-address']);
+    onShutdown('echo backend', () => echo.close());
+  }
 
-  const rel = relative(process.cwd(), kubeconfig);
+  // relative when under the working directory (as with the default), so the hint can be pasted
+  const rel = kubeconfig.startsWith(process.cwd() + '/') ? relative(process.cwd(), kubeconfig) : kubeconfig;
   process.stdout.write(
     [
       '',
@@ -85,8 +105,9 @@ export async function main(argv: string[]): Promise<number> {
       'Try it:',
       `  export KUBECONFIG=${rel}`,
       '  bin/kubectl get crds',
-      '  bin/kubectl apply -f config/samples/',
-      '  bin/kubectl get tenants',
+      '  bin/kubectl apply -f config/samples/platform/       # GatewayClass, shared Gateway, Tenant acme',
+      '  bin/kubectl get tenants                             # wait for Ready=True',
+      '  bin/kubectl apply -f config/samples/tenant/         # as the tenant: Service, HTTPRoute, RateLimitPolicy',
       ...started.flatMap((c) => c.hints ?? []).map((h) => `  ${h}`),
       '',
       'Ctrl-C stops everything.',

@@ -2,6 +2,12 @@
 // (reloading on change) without any cluster.
 import { parseArgs } from 'node:util';
 import { onShutdown, untilSignalled } from '../../lib/shutdown.ts';
+import {
+  parseBoolean,
+  parseFailMode,
+  parseGatewayLimitScope,
+  type ProxyPolicyOptions,
+} from '../../proxy/policy-settings.ts';
 
 const usage = `usage: tenantgate proxy --from-files DIR [options]
 
@@ -18,6 +24,19 @@ options:
   --access-log-sample-rate R  log this fraction of requests, 0..1 (errors always) (default 1)
   --max-body-bytes N          largest request body accepted (default 67108864)
   --headers-timeout-ms N      time a client has to send its request headers (default 10000)
+
+attached policies (RateLimitPolicy, AccessPolicy); each flag's environment variable applies when the
+flag is not given:
+  --rate-limit-redis URL      keep rate-limit counters in Redis (redis://host:port[/db]), shared by every
+                              proxy using it; default: in-process ($TENANTGATE_RATE_LIMIT_REDIS)
+  --rate-limit-fail-mode M    open (allow, counted and logged) or closed (refuse with 503) when Redis
+                              cannot answer (default open; $TENANTGATE_RATE_LIMIT_FAIL_MODE)
+  --rate-limit-headers=false  no X-RateLimit-Limit/-Remaining/-Reset headers (Retry-After stays on 429)
+                              (default true; $TENANTGATE_RATE_LIMIT_HEADERS)
+  --gateway-limit-scope S     per-route: a Gateway-level limit counts each route apart; shared: all its
+                              routes draw from one budget (default per-route; $TENANTGATE_GATEWAY_LIMIT_SCOPE)
+  --policy-config FILE        custom policy bundles for AccessPolicy rules, hot-reloaded
+                              ($TENANTGATE_POLICY_CONFIG)
   -h, --help
 `;
 
@@ -40,6 +59,11 @@ export async function main(argv: string[]): Promise<number> {
         'access-log-sample-rate': { type: 'string', default: '1' },
         'max-body-bytes': { type: 'string' },
         'headers-timeout-ms': { type: 'string' },
+        'rate-limit-redis': { type: 'string' },
+        'rate-limit-fail-mode': { type: 'string' },
+        'rate-limit-headers': { type: 'string' },
+        'gateway-limit-scope': { type: 'string' },
+        'policy-config': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -80,6 +104,13 @@ export async function main(argv: string[]): Promise<number> {
     return fail((err as Error).message);
   }
 
+  let policies: ProxyPolicyOptions;
+  try {
+    policies = policyOptions(values);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+
   const { startProxy } = await import('../../proxy/index.ts');
   const proxy = await startProxy({
     source: { kind: 'files', dir },
@@ -88,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     adminAddress: values['admin-address'],
     accessLog: { enabled: values['access-log'] === 'on', sampleRate },
     limits,
+    policies,
   });
   onShutdown('proxy', () => proxy.stop());
   process.stderr.write(
@@ -95,4 +127,35 @@ export async function main(argv: string[]): Promise<number> {
   );
   await untilSignalled();
   return 0;
+}
+
+/** The policy flags given; the rest is left to the environment and the defaults (startProxy). */
+function policyOptions(values: Record<string, unknown>): ProxyPolicyOptions {
+  const o: ProxyPolicyOptions = {};
+  const redis = values['rate-limit-redis'] as string | undefined;
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\/[^/\s]+/.test(redis))
+      throw new Error(`--rate-limit-redis ${redis}: expected redis://HOST:PORT[/DB] or rediss://...`);
+    o.rateLimitRedis = redis;
+  }
+  const mode = values['rate-limit-fail-mode'] as string | undefined;
+  if (mode !== undefined) {
+    o.rateLimitFailMode = parseFailMode(mode);
+    if (!o.rateLimitFailMode) throw new Error(`--rate-limit-fail-mode ${mode}: expected open or closed`);
+  }
+  const headers = values['rate-limit-headers'] as string | undefined;
+  if (headers !== undefined) {
+    o.rateLimitHeaders = parseBoolean(headers);
+    if (o.rateLimitHeaders === undefined)
+      throw new Error(`--rate-limit-headers=${headers}: expected true or false`);
+  }
+  const scope = values['gateway-limit-scope'] as string | undefined;
+  if (scope !== undefined) {
+    if (!parseGatewayLimitScope(scope))
+      throw new Error(`--gateway-limit-scope ${scope}: expected per-route or shared`);
+    o.gatewayLimitScope = scope as 'per-route' | 'shared';
+  }
+  const config = values['policy-config'] as string | undefined;
+  if (config !== undefined) o.policyConfigPath = config;
+  return o;
 }

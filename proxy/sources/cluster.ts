@@ -10,6 +10,7 @@ import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { InputSource } from './source.ts';
+import { mapEndpointAddresses, type EndpointAddressMap } from './address-map.ts';
 
 const log = componentLogger('proxy.cluster');
 
@@ -37,6 +38,8 @@ export interface ClusterSourceOptions {
   kubeConfig?: KubeConfig;
   debounceMs?: number;
   syncTimeoutMs?: number;
+  /** `tenantgate local` only: EndpointSlice addresses to translate (see address-map.ts) */
+  endpointAddressMap?: EndpointAddressMap;
 }
 
 export function clusterSource(options: ClusterSourceOptions): InputSource {
@@ -52,6 +55,9 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
     for (const [bucket, kind] of Object.entries({ ...REQUIRED, ...OPTIONAL })) {
       const informer = informers!.informer<KubeObject & { metadata: { name: string } }>(kind);
       lists[bucket] = informer.hasSynced() ? informer.list() : [];
+    }
+    if (options.endpointAddressMap) {
+      lists['endpointSlices'] = mapEndpointAddresses(lists['endpointSlices'] ?? [], options.endpointAddressMap);
     }
     return lists as unknown as ProxyInputs;
   };

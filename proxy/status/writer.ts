@@ -9,13 +9,17 @@ import { isNotFound, type KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { GatewayApiStatus, ObjectStatus, RouteParentStatus } from './compute-status.ts';
+import type { PolicyAncestorStatus } from '../policy-attachment/status.ts';
+import type { PolicyObjectStatus } from './policy-status.ts';
 
 const log = componentLogger('proxy.status');
 const GW_API = 'gateway.networking.k8s.io/v1';
+const POLICY_API = 'tenantgate.io/v1alpha1';
 export const STATUS_FIELD_MANAGER = 'tenantgate-gateway-status';
 
 type StoredStatus = {
   conditions?: Condition[];
+  ancestors?: PolicyAncestorStatus[];
   parents?: RouteParentStatus[];
   listeners?: { name: string; conditions?: Condition[] }[];
 } & Record<string, unknown>;
@@ -36,6 +40,13 @@ const sameParent = (a: RouteParentStatus['parentRef'], b: RouteParentStatus['par
   (a.sectionName ?? '') === (b.sectionName ?? '') &&
   (a.port ?? 0) === (b.port ?? 0) &&
   (a.kind ?? 'Gateway') === (b.kind ?? 'Gateway');
+
+type LooseRef = { kind?: string; namespace?: string; name: string; sectionName?: string };
+const sameAncestor = (a: LooseRef, b: LooseRef): boolean =>
+  a.name === b.name &&
+  (a.namespace ?? '') === (b.namespace ?? '') &&
+  (a.kind ?? 'Gateway') === (b.kind ?? 'Gateway') &&
+  (a.sectionName ?? '') === (b.sectionName ?? '');
 
 /** Canonical JSON (sorted keys) so that field order never makes two equal statuses differ. */
 function canonical(v: unknown): string {
@@ -65,14 +76,22 @@ export class GatewayStatusWriter {
     this.#o = options;
   }
 
-  /** Writes what changed. `live` is the snapshot the status was computed from (the stored objects). */
-  async write(status: GatewayApiStatus, live: ProxyInputs): Promise<WriteResult> {
+  /**
+   * Writes what changed. `live` is the snapshot the status was computed from (the stored objects);
+   * `policies` the RateLimitPolicy/AccessPolicy ancestors (their route conditions are already in `status`).
+   */
+  async write(
+    status: GatewayApiStatus,
+    live: ProxyInputs,
+    policies: readonly PolicyObjectStatus[] = [],
+  ): Promise<WriteResult> {
     const result: WriteResult = { written: 0, unchanged: 0, errors: [] };
     const find = (list: readonly KubeObject[], ns: string | undefined, name: string) =>
       list.find(
         (o) => o.metadata.name === name && (ns === undefined || (o.metadata.namespace ?? 'default') === ns),
       ) as (KubeObject & { status?: StoredStatus }) | undefined;
     const jobs: {
+      apiVersion?: string;
       kind: string;
       obj: ObjectStatus<unknown>;
       stored: StoredStatus | undefined;
@@ -127,6 +146,30 @@ export class GatewayStatusWriter {
         jobs.push({ kind, obj: r, stored, next: { parents: [...others, ...ours] } });
       }
     }
+    for (const p of policies) {
+      const list = p.kind === 'RateLimitPolicy' ? live.rateLimitPolicies : live.accessPolicies;
+      const stored = find(list as readonly KubeObject[], p.namespace, p.name)?.status;
+      const mine = this.#o.controllerName;
+      const others = (stored?.ancestors ?? []).filter((a) => a.controllerName !== mine);
+      const ours = p.ancestors.map((a) => ({
+        ...a,
+        conditions: keepTransitions(
+          a.conditions,
+          stored?.ancestors?.find(
+            (s) => s.controllerName === mine && sameAncestor(s.ancestorRef, a.ancestorRef),
+          )?.conditions,
+        ),
+      }));
+      // the CRD allows 16 ancestors; other controllers' entries keep their place
+      const ancestors = [...others, ...ours].slice(0, 16);
+      jobs.push({
+        apiVersion: POLICY_API,
+        kind: p.kind,
+        obj: { namespace: p.namespace, name: p.name, status: ancestors },
+        stored,
+        next: { ancestors },
+      });
+    }
 
     for (const job of jobs) {
       const storedComparable =
@@ -134,7 +177,9 @@ export class GatewayStatusWriter {
           ? undefined
           : job.kind === 'HTTPRoute' || job.kind === 'GRPCRoute'
             ? { parents: job.stored.parents ?? [] }
-            : job.stored;
+            : job.apiVersion === POLICY_API
+              ? { ancestors: job.stored.ancestors ?? [] }
+              : job.stored;
       if (storedComparable !== undefined && canonical(storedComparable) === canonical(job.next)) {
         result.unchanged++;
         continue;
@@ -143,7 +188,7 @@ export class GatewayStatusWriter {
         await applyStatus(
           this.#o.client,
           {
-            apiVersion: GW_API,
+            apiVersion: job.apiVersion ?? GW_API,
             kind: job.kind,
             metadata: { name: job.obj.name, namespace: job.obj.namespace },
           },

@@ -89,10 +89,21 @@ describe('onboarding a Tenant', () => {
       reason: 'Reconciled',
       observedGeneration: t.metadata.generation,
     });
-    expect(t.status?.namespaces).toEqual([
-      { name: web, ready: true },
-      { name: api, ready: true },
+    expect(t.status?.namespaces?.map((n) => [n.name, n.ready])).toEqual([
+      [web, true],
+      [api, true],
     ]);
+    expect(t.status?.namespacesReady).toBe('2/2');
+    // status lists exactly the bindings and grants that exist, by name
+    for (const entry of t.status?.namespaces ?? []) {
+      const selector = { namespace: entry.name, labelSelector: `tenantgate.io/tenant=${tenantName}` };
+      const bindings = await f.admin.list(KINDS.RoleBinding, selector);
+      const grants = await f.admin.list(KINDS.ReferenceGrant, selector);
+      expect(entry.roleBindings).toEqual(bindings.items.map((b) => b.metadata!.name).sort());
+      expect(entry.referenceGrants).toEqual(grants.items.map((g) => g.metadata!.name).sort());
+      expect(entry.roleBindings!.length).toBeGreaterThan(0);
+      expect(entry.referenceGrants!.length).toBeGreaterThan(0);
+    }
     expect(t.status?.routes).toBe(0);
     expect(t.metadata.finalizers).toContain(RELEASE_FINALIZER);
   });
@@ -186,9 +197,9 @@ describe('onboarding a Tenant', () => {
     );
   });
 
-  it('accepts and reconciles config/samples/tenant-acme.yaml (names made unique)', async () => {
+  it('accepts and reconciles config/samples/platform/20-tenant-acme.yaml (names made unique)', async () => {
     const sample = parse(
-      readFileSync(join(projectRoot, 'config/samples/tenant-acme.yaml'), 'utf8'),
+      readFileSync(join(projectRoot, 'config/samples/platform/20-tenant-acme.yaml'), 'utf8'),
     ) as Tenant;
     const renamed = uniqueName('sample');
     const namespaces = sample.spec.namespaces.map((n) => ({ ...n, name: `${renamed}-${n.name}` }));
