@@ -13,11 +13,20 @@ export interface RequestContext {
   headers: Readonly<Record<string, string>>;
   sourceIp: string;
   gateway: { namespace: string; name: string; listener: string };
-  route: { kind: 'HTTPRoute' | 'GRPCRoute'; namespace: string; name: string; ruleIndex: number; ruleName?: string };
+  route: {
+    kind: 'HTTPRoute' | 'GRPCRoute';
+    namespace: string;
+    name: string;
+    ruleIndex: number;
+    ruleName?: string;
+  };
 }
 
 export type PolicyVerdict =
-  | { allow: true; /** response headers to add (e.g. X-RateLimit-Remaining) */ headers?: Record<string, string> }
+  | {
+      allow: true;
+      /** response headers to add (e.g. X-RateLimit-Remaining) */ headers?: Record<string, string>;
+    }
   | { allow: false; status: number; reason: string; headers?: Record<string, string> };
 
 export interface RequestPolicy {

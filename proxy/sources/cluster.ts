@@ -57,7 +57,10 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
       lists[bucket] = informer.hasSynced() ? informer.list() : [];
     }
     if (options.endpointAddressMap) {
-      lists['endpointSlices'] = mapEndpointAddresses(lists['endpointSlices'] ?? [], options.endpointAddressMap);
+      lists['endpointSlices'] = mapEndpointAddresses(
+        lists['endpointSlices'] ?? [],
+        options.endpointAddressMap,
+      );
     }
     return lists as unknown as ProxyInputs;
   };
