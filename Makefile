@@ -17,13 +17,14 @@ ETCD_LDFLAGS := -X go.etcd.io/etcd/api/v3/version.GitSHA=v$(ETCD_VERSION)
 OPA_LDFLAGS  := -X github.com/open-policy-agent/opa/v1/version.Version=$(OPA_VERSION)
 GWAPI_CRDS   := $(BIN)/gateway-api-crds/v$(GATEWAY_API_VERSION)
 
-.PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration \
+.PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
+        bench-tenants bench-admission bench-proxy bench-micro \
         test-policies lint format run bench conformance clean
 
 all: build
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/' | sort
+	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/	/' | sort
 
 ## ---- dependencies ---------------------------------------------------------------------------
 deps: node_modules/.installed ## npm dependencies, including a pinned Node 24 in node_modules/.bin
@@ -125,6 +126,23 @@ lint: deps ## ESLint and Prettier
 
 format: deps ## Apply Prettier
 	$(NODE_BIN)/prettier --write .
+
+## ---- benchmarks (scripts that print figures and ratios against a baseline of the same run) ----
+bench: bench-tenants bench-admission bench-proxy bench-micro ## Every benchmark (minutes; wants a quiet machine)
+
+bench-tenants: deps tools build ## Onboard 200 tenants x 3 namespaces on a local control plane
+	$(NODE) bench/tenants/onboard.ts
+
+bench-admission: deps build ## AdmissionReviews/s, p50, p99 vs an always-allow server
+	$(NODE) bench/admission/run.ts
+
+bench-proxy: deps build ## wrk: nginx vs a bare undici proxy vs tenantgate with 1,000 routes (needs nginx, wrk)
+	bench/proxy/run.sh
+
+bench-micro: deps build ## Route lookup, rate-limit and Rego evaluation microbenchmarks
+	$(NODE) bench/ratelimit/micro.ts
+	$(NODE) bench/access/micro.ts
+	$(NODE) bench/admission/micro.ts
 
 ## ---- run -------------------------------------------------------------------------------------
 run: deps tools build ## tenantgate local: a local control plane with every component

@@ -84,7 +84,12 @@ export interface ProxyOptions {
    * Write the Gateway API status each snapshot implies onto the objects (cluster mode). Several proxy
    * processes may serve one cluster: give `isLeader` so that only one of them writes.
    */
-  writeStatus?: { client: KubeClient; isLeader?: () => boolean };
+  writeStatus?: {
+    client: KubeClient;
+    isLeader?: () => boolean;
+    /** how often a non-leader checks whether it became the leader, to write what it held back (5 s) */
+    leaderCheckMs?: number;
+  };
 }
 
 export interface ReloadEvent {
@@ -142,26 +147,38 @@ function countRoutes(result: CompileResult): { http: number; grpc: number } {
 class LatestStatusWriter {
   readonly #writer: GatewayStatusWriter;
   readonly #isLeader: () => boolean;
-  #pending:
-    { status: GatewayApiStatus; inputs: ProxyInputs; policies: readonly PolicyObjectStatus[] } | undefined;
+  #pending: StatusOffer | undefined;
+  /** the latest status seen while not the leader: written as soon as this process becomes it */
+  #parked: StatusOffer | undefined;
   #running: Promise<void> | undefined;
+  readonly #leaderCheck: NodeJS.Timeout | undefined;
 
   constructor(o: NonNullable<ProxyOptions['writeStatus']>, controllerName: string) {
     this.#writer = new GatewayStatusWriter({ client: o.client, controllerName });
     this.#isLeader = o.isLeader ?? (() => true);
+    if (o.isLeader) {
+      this.#leaderCheck = setInterval(() => {
+        if (this.#parked && this.#isLeader()) this.offer(this.#parked);
+      }, o.leaderCheckMs ?? 5_000);
+      this.#leaderCheck.unref();
+    }
   }
 
-  offer(status: GatewayApiStatus, inputs: ProxyInputs, policies: readonly PolicyObjectStatus[]): void {
-    this.#pending = { status, inputs, policies };
+  offer(next: StatusOffer): void {
+    this.#pending = next;
+    this.#parked = undefined;
     this.#running ??= this.#drain().finally(() => (this.#running = undefined));
   }
 
   async #drain(): Promise<void> {
     while (this.#pending) {
-      const { status, inputs, policies } = this.#pending;
+      const offer = this.#pending;
       this.#pending = undefined;
-      if (!this.#isLeader()) continue;
-      const r = await this.#writer.write(status, inputs, policies);
+      if (!this.#isLeader()) {
+        this.#parked = offer;
+        continue;
+      }
+      const r = await this.#writer.write(offer.status, offer.inputs, offer.policies);
       if (r.written)
         log.info('status written', { written: r.written, unchanged: r.unchanged, errors: r.errors.length });
     }
@@ -170,6 +187,17 @@ class LatestStatusWriter {
   idle(): Promise<void> {
     return this.#running ?? Promise.resolve();
   }
+
+  async close(): Promise<void> {
+    clearInterval(this.#leaderCheck);
+    await this.idle();
+  }
+}
+
+interface StatusOffer {
+  status: GatewayApiStatus;
+  inputs: ProxyInputs;
+  policies: readonly PolicyObjectStatus[];
 }
 
 /** The built-in policy runtime, unless the caller supplies its own hook or turns policies off. */
@@ -281,7 +309,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (policyStatus) status = withPolicyRouteConditions(status, policyStatus, controllerName);
       event = { ok: true, generation, warnings: result.warnings, status, policyStatus };
       if (statusWriter)
-        statusWriter.offer(status, inputs, policyStatus ? policyObjectStatuses(policyStatus) : []);
+        statusWriter.offer({
+          status,
+          inputs,
+          policies: policyStatus ? policyObjectStatuses(policyStatus) : [],
+        });
       // a large compile leaves the heap grown; give it back, but not on every small reload
       if (Date.now() - started >= 50 && Date.now() - lastCompaction >= 60_000) {
         lastCompaction = Date.now();
@@ -321,7 +353,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     async stop() {
       await source.stop();
       await reloader.idle();
-      await statusWriter?.idle();
+      await statusWriter?.close();
       await servers.close();
       await upstreams.close();
       await policyRuntime?.close();

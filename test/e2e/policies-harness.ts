@@ -93,13 +93,17 @@ export async function spawnProxy(o: SpawnOptions): Promise<ProxyProcess> {
 }
 
 /** A temporary manifest directory; `write` replaces one file atomically (write + rename). */
-export function manifestDir(): { dir: string; write(file: string, yaml: string): void; remove(): void } {
+export function manifestDir(): {
+  dir: string;
+  write(file: string, content: string | Uint8Array): void;
+  remove(): void;
+} {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-policies-'));
   return {
     dir,
-    write(file, yaml) {
+    write(file, content) {
       const tmp = path.join(dir, `.${file}.tmp`);
-      fs.writeFileSync(tmp, yaml);
+      fs.writeFileSync(tmp, content);
       fs.renameSync(tmp, path.join(dir, file));
     },
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
