@@ -9,24 +9,54 @@ export const GATEWAY_CONTROLLER_NAME = 'tenantgate.io/gateway-controller';
 /** on everything the reconciler makes, and on the tenant's namespaces */
 export const TENANT_LABEL = 'tenantgate.io/tenant';
 
-export interface ObjectMeta {
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
   name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: 'Apply' | 'Update';
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+/** metav1.ObjectMeta as JSON comes off the wire (timestamps are strings); `kube/` uses it for any kind. */
+export interface WireObjectMeta {
+  name?: string;
+  generateName?: string;
   namespace?: string;
   uid?: string;
-  generation?: number;
   resourceVersion?: string;
+  generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
-  ownerReferences?: {
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
+  ownerReferences?: OwnerReference[];
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** The metadata of our kinds' objects, which always have a name. */
+export interface ObjectMeta extends WireObjectMeta {
+  name: string;
+}
+
+/** metav1.LabelSelector: matchLabels AND matchExpressions. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    values?: string[];
   }[];
 }
 

@@ -2,8 +2,7 @@
 // control plane has no kubelet to run Pods, so the sample's endpoints point here. It answers every request
 // with what it received, as JSON, like the Gateway API conformance echo backend.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseHostPort } from '../lib/admin-server.ts';
+import { listenOn } from '../lib/admin-server.ts';
 
 export interface EchoBackend {
   readonly address: string;
@@ -24,14 +23,8 @@ export async function startEchoBackend(address: string): Promise<EchoBackend> {
       res.writeHead(200, { 'content-type': 'application/json' }).end(body + '\n');
     });
   });
-  const { host, port } = parseHostPort(address);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const bound = server.address() as AddressInfo;
   return {
-    address: `${bound.address}:${bound.port}`,
+    address: await listenOn(server, address),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -1,4 +1,5 @@
 // The shapes of the Kubernetes kinds the Tenant reconciler reads and writes, as far as it uses them.
+import type { LabelSelector } from '../api/common.ts';
 import type { KubeObject } from '../kube/types.ts';
 
 export interface Namespace extends KubeObject {
@@ -33,15 +34,6 @@ export interface ReferenceGrant extends KubeObject {
     from: { group: string; kind: string; namespace: string }[];
     to: { group: string; kind: string; name?: string }[];
   };
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-    values?: string[];
-  }[];
 }
 
 export interface GatewayListener {

@@ -57,20 +57,39 @@ function writeQuery(options: WriteOptions) {
   return { fieldManager: options.fieldManager ?? FIELD_MANAGER, dryRun: options.dryRun ? 'All' : undefined };
 }
 
+/** One write request: `target` names the object (or, with `collection`, its collection, for POST). */
+interface Write {
+  method: 'PATCH' | 'POST' | 'PUT';
+  target: Named;
+  body: unknown;
+  contentType?: ContentType;
+  collection?: boolean;
+  force?: boolean;
+}
+
+async function write<T>(client: KubeClient, w: Write, options: WriteOptions): Promise<T> {
+  return client.request<T>({
+    method: w.method,
+    path: await pathFor(client, w.target, w.collection ? undefined : options.subresource, w.collection),
+    query: { ...writeQuery(options), ...(w.force !== undefined ? { force: w.force } : {}) },
+    body: w.body,
+    contentType: w.contentType,
+    signal: options.signal,
+  });
+}
+
 /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML). Returns the object as stored. */
-export async function applyObject<T extends KubeObject = KubeObject>(
+export function applyObject<T extends KubeObject = KubeObject>(
   client: KubeClient,
   obj: Named,
   options: ApplyOptions = {},
 ): Promise<T> {
-  return client.request<T>({
-    method: 'PATCH',
-    path: await pathFor(client, obj, options.subresource),
-    query: { ...writeQuery(options), force: options.force ?? true },
-    body: obj,
-    contentType: ContentType.Apply,
-    signal: options.signal,
-  });
+  const force = options.force ?? true;
+  return write<T>(
+    client,
+    { method: 'PATCH', target: obj, body: obj, contentType: ContentType.Apply, force },
+    options,
+  );
 }
 
 /** Server-side apply of the status subresource of `target` (apiVersion, kind, metadata.name/namespace). */
@@ -86,71 +105,53 @@ export function applyStatus<T extends KubeObject = KubeObject>(
 }
 
 /** POST; fails with 409 AlreadyExists when the name is taken (unlike apply, which would merge into it). */
-export async function createObject<T extends KubeObject = KubeObject>(
+export function createObject<T extends KubeObject = KubeObject>(
   client: KubeClient,
   obj: Named,
   options: WriteOptions = {},
 ): Promise<T> {
-  return client.request<T>({
-    method: 'POST',
-    path: await pathFor(client, obj, undefined, true),
-    query: writeQuery(options),
-    body: obj,
-    signal: options.signal,
-  });
+  return write<T>(client, { method: 'POST', target: obj, body: obj, collection: true }, options);
 }
 
 /** PUT (optimistic concurrency through metadata.resourceVersion). */
-export async function replaceObject<T extends KubeObject = KubeObject>(
+export function replaceObject<T extends KubeObject = KubeObject>(
   client: KubeClient,
   obj: Named,
   options: WriteOptions = {},
 ): Promise<T> {
-  return client.request<T>({
-    method: 'PUT',
-    path: await pathFor(client, obj, options.subresource),
-    query: writeQuery(options),
-    body: obj,
-    signal: options.signal,
-  });
+  return write<T>(client, { method: 'PUT', target: obj, body: obj }, options);
 }
 
 /** JSON merge patch (RFC 7386): null deletes a key; lists are replaced whole. A metadata.resourceVersion in
  *  the patch makes it conditional. */
-export async function mergePatch<T extends KubeObject>(
+export function mergePatch<T extends KubeObject>(
   client: KubeClient,
   target: Named,
   patch: unknown,
   options: WriteOptions = {},
 ): Promise<T> {
-  return client.request<T>({
-    method: 'PATCH',
-    path: await pathFor(client, target, options.subresource),
-    query: writeQuery(options),
-    body: patch,
-    contentType: ContentType.MergePatch,
-    signal: options.signal,
-  });
+  return write<T>(
+    client,
+    { method: 'PATCH', target, body: patch, contentType: ContentType.MergePatch },
+    options,
+  );
 }
 
 export type JsonPatchOp =
   { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /** JSON patch (RFC 6902); use a `test` op as a precondition. */
-export async function jsonPatch<T extends KubeObject>(
+export function jsonPatch<T extends KubeObject>(
   client: KubeClient,
   target: Named,
   ops: JsonPatchOp[],
   options: WriteOptions = {},
 ): Promise<T> {
-  return client.request<T>({
-    method: 'PATCH',
-    path: await pathFor(client, target, options.subresource),
-    query: writeQuery(options),
-    body: ops,
-    contentType: ContentType.JsonPatch,
-    signal: options.signal,
-  });
+  return write<T>(
+    client,
+    { method: 'PATCH', target, body: ops, contentType: ContentType.JsonPatch },
+    options,
+  );
 }
 
 export interface DeleteOptions {

@@ -1,40 +1,10 @@
 // The minimal shape every Kubernetes object has, as JSON comes off the wire (timestamps are strings).
 // Kind-specific types (api/, or client-node's V1* models used as plain types) extend it.
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+// One definition of object metadata, in api/ (which must not import kube/).
+import type { WireObjectMeta as ObjectMeta } from '../api/common.ts';
 
-export interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: 'Apply' | 'Update';
-  apiVersion?: string;
-  time?: string;
-  fieldsType?: string;
-  fieldsV1?: Record<string, unknown>;
-  subresource?: string;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-  managedFields?: ManagedFieldsEntry[];
-}
+export type { ManagedFieldsEntry, OwnerReference, WireObjectMeta as ObjectMeta } from '../api/common.ts';
 
 export interface KubeObject {
   apiVersion?: string;

@@ -1,7 +1,7 @@
 // The admin HTTP endpoint every component serves: /healthz (the process is alive), /readyz (every
 // registered readiness check passes) and /metrics (Prometheus text from the shared registry).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { registry } from './metrics.ts';
 
 export type ReadinessCheck = () => boolean | string;
@@ -24,6 +24,17 @@ export function parseHostPort(address: string, defaultHost = '127.0.0.1'): { hos
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`invalid address '${address}': port ${port} is above 65535`);
   return { host: m[1] ?? (m[2] || defaultHost), port };
+}
+
+/** Listens on host:port (port 0 picks a free one); resolves with the bound "address:port". */
+export async function listenOn(server: Server, address: string): Promise<string> {
+  const { host, port } = parseHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  return `${bound.address}:${bound.port}`;
 }
 
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
@@ -49,14 +60,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
-  const { host, port } = parseHostPort(options.address);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const bound = server.address() as AddressInfo;
   return {
-    address: `${bound.address}:${bound.port}`,
+    address: await listenOn(server, options.address),
     addReadinessCheck: (name, check) => void checks.set(name, check),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,9 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_ERROR_POLICY, PolicyEngine, UnknownAccessRuleError } from './engine.ts';
-import { buildBundle, builtinBundleBytes, regoFixture } from './test-helpers.ts';
-import type { AccessInput, AdmissionRequest, Inventory } from './types.ts';
+import {
+  buildBundle,
+  builtinBundleBytes,
+  goodRouteSpec as goodRoute,
+  inventory as loadInventory,
+} from './test-helpers.ts';
+import type { AccessInput, AdmissionRequest } from './types.ts';
 
-const inventory = regoFixture('data.tenantgate.testdata.inventory') as Inventory;
+const inventory = loadInventory();
 
 function routeCreate(spec: Record<string, unknown>, namespace = 'acme-web'): AdmissionRequest {
   return {
@@ -21,12 +26,6 @@ function routeCreate(spec: Record<string, unknown>, namespace = 'acme-web'): Adm
     },
   };
 }
-
-const goodRoute = {
-  parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
-  hostnames: ['shop.acme.example.com'],
-  rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
-};
 
 function accessPolicy(rule: string, parameters: unknown): AdmissionRequest {
   return {

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinBundlePath } from './engine.ts';
+import type { Inventory } from './types.ts';
 
 export const repoRoot = join(import.meta.dirname, '..');
 export const opaBinary = join(repoRoot, 'bin', 'opa');
@@ -50,3 +51,13 @@ export function regoFixture(ref: string): unknown {
   });
   return JSON.parse(out);
 }
+
+/** The Rego tests' inventory (policies/testdata), for tests that evaluate the built-in bundle. */
+export const inventory = (): Inventory => regoFixture('data.tenantgate.testdata.inventory') as Inventory;
+
+/** An HTTPRoute spec that every built-in policy allows in namespace acme-web under that inventory. */
+export const goodRouteSpec = {
+  parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
+  hostnames: ['shop.acme.example.com'],
+  rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
+};

@@ -225,13 +225,14 @@ function policyStatusOf(
   policies: AttachedPolicies,
   result: CompileResult,
   inputs: ProxyInputs,
-  now: string,
+  at: { now: string; controllerName: string },
 ): AttachedPolicyStatus {
   return policies.status({
+    controllerName: at.controllerName,
     gateways: result.analysis.gateways.map((g) => g.gateway),
     httpRoutes: inputs.httpRoutes,
     grpcRoutes: inputs.grpcRoutes,
-    now,
+    now: at.now,
   });
 }
 
@@ -304,7 +305,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       });
       const now = new Date().toISOString();
       const policyStatus =
-        policies && hasPolicies(inputs) ? policyStatusOf(policies, result, inputs, now) : undefined;
+        policies && hasPolicies(inputs)
+          ? policyStatusOf(policies, result, inputs, { now, controllerName })
+          : undefined;
       let status = computeStatus(result.analysis, { controllerName, now });
       if (policyStatus) status = withPolicyRouteConditions(status, policyStatus, controllerName);
       event = { ok: true, generation, warnings: result.warnings, status, policyStatus };

@@ -22,6 +22,13 @@ describe('AdmissionReview handler', () => {
     });
   });
 
+  /** breaks route-hostnames (a hostname outside the tenant's) and route-parent-refs (a private Gateway) */
+  const violatingSpec = {
+    ...goodRouteSpec,
+    hostnames: ['www.example.org'],
+    parentRefs: [{ name: 'private', namespace: 'infra' }],
+  };
+
   const answer = (body: unknown) => {
     const result = handle(body);
     if (result.status !== 200) throw new Error(`expected 200, got ${result.status}: ${result.reason}`);
@@ -46,12 +53,7 @@ describe('AdmissionReview handler', () => {
   it('denies with a 403 status listing each violation as [policy] message, and records it', () => {
     audit.length = 0;
     events.length = 0;
-    const spec = {
-      ...goodRouteSpec,
-      hostnames: ['www.example.org'],
-      parentRefs: [{ name: 'private', namespace: 'infra' }],
-    };
-    const r = answer(review(routeRequest(spec)));
+    const r = answer(review(routeRequest(violatingSpec)));
     expect(r.response.allowed).toBe(false);
     expect(r.response.status?.code).toBe(403);
     const lines = r.response.status!.message.split('\n');
@@ -84,7 +86,7 @@ describe('AdmissionReview handler', () => {
       dryRun: false,
     });
     expect(audit[0]!.violations.map((v) => v.policy)).toEqual(['route-hostnames', 'route-parent-refs']);
-    expect((audit[0]!.object as { spec: unknown }).spec).toEqual(spec);
+    expect((audit[0]!.object as { spec: unknown }).spec).toEqual(violatingSpec);
     expect(events).toHaveLength(1);
   });
 
@@ -95,12 +97,7 @@ describe('AdmissionReview handler', () => {
       policies: { 'route-hostnames': 'warn', 'route-parent-refs': 'dryrun' },
     });
     try {
-      const spec = {
-        ...goodRouteSpec,
-        hostnames: ['www.example.org'],
-        parentRefs: [{ name: 'private', namespace: 'infra' }],
-      };
-      const r = answer(review(routeRequest(spec)));
+      const r = answer(review(routeRequest(violatingSpec)));
       expect(r.response.allowed).toBe(true);
       expect(r.response.status).toBeUndefined();
       expect(r.response.warnings).toHaveLength(1);

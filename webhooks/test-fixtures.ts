@@ -1,14 +1,8 @@
 // Shared by the webhook unit tests: the Rego tests' inventory and AdmissionReview builders.
-import { regoFixture } from '../policies/test-helpers.ts';
-import type { AdmissionRequest, Inventory } from '../policies/types.ts';
+import { goodRouteSpec } from '../policies/test-helpers.ts';
+import type { AdmissionRequest } from '../policies/types.ts';
 
-export const inventory = (): Inventory => regoFixture('data.tenantgate.testdata.inventory') as Inventory;
-
-export const goodRouteSpec = {
-  parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
-  hostnames: ['shop.acme.example.com'],
-  rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }],
-};
+export { goodRouteSpec, inventory } from '../policies/test-helpers.ts';
 
 export function routeRequest(
   spec: Record<string, unknown> = goodRouteSpec,

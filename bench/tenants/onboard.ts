@@ -9,19 +9,17 @@
 //   node_modules/.bin/node bench/tenants/onboard.ts [--tenants 200] [--namespaces 3] [--kubeconfig FILE]
 //
 // Targets (issue 3): all Ready <= 60 s on a 2-core machine, <= 15 writes per namespace, 0 writes on resync.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Tenant } from '../../api/tenant.ts';
 import { applyObject, createObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { startControlPlane, type ControlPlane } from '../../kube/envtest/control-plane.ts';
-import { crdPaths, projectRoot } from '../../kube/envtest/paths.ts';
-import { freePorts } from '../../kube/envtest/ports.ts';
+import { crdPaths } from '../../kube/envtest/paths.ts';
 import { Informer } from '../../kube/informer.ts';
 import { KINDS } from '../../kube/resources.ts';
+import { spawnOperatorProcess } from '../../test/env/operator-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,31 +64,15 @@ try {
 // ---- the operator ---------------------------------------------------------------------------------------
 
 async function benchOperator() {
-  const [port] = await freePorts(1);
-  const admin = `127.0.0.1:${port}`;
-  const operator = spawn(
-    process.execPath,
-    [
-      join(projectRoot, 'cmd/tenantgate.ts'),
-      'run',
-      '--components',
-      'operator',
-      '--kubeconfig',
-      kubeconfigPath,
-      '--admin-address',
-      admin,
-    ],
-    {
-      cwd: projectRoot,
-      env: {
-        ...process.env,
-        TENANTGATE_LOG_LEVEL: 'warn',
-        TENANTGATE_RESYNC_PERIOD_MS: String(RESYNC_MS),
-        TENANTGATE_NAMESPACE: `bench-${run}`,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+  const { proc: operator, adminAddress: admin } = await spawnOperatorProcess({
+    kubeconfigPath,
+    env: {
+      TENANTGATE_LOG_LEVEL: 'warn',
+      TENANTGATE_RESYNC_PERIOD_MS: String(RESYNC_MS),
+      TENANTGATE_NAMESPACE: `bench-${run}`,
     },
-  );
+    stderr: 'inherit',
+  });
   const scrape = async () => parseMetrics(await (await fetch(`http://${admin}/metrics`)).text());
   try {
     await until(

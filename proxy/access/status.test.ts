@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AccessPolicy } from '../../api/accesspolicy.ts';
 import type { PolicyEngine } from '../../policies/engine.ts';
 import type { PolicyStatusResult } from '../policy-attachment/status.ts';
+import { ancestorSummary as summary } from '../policy-attachment/test-helpers.ts';
 import { compileAccessPolicies } from './attach.ts';
 import { ACCESS_POLICY_AFFECTED, computeAccessPolicyStatus } from './status.ts';
 import { accessPolicy, builtinEngine, point, secret } from './test-helpers.ts';
@@ -39,14 +40,6 @@ function statusOf(policies: AccessPolicy[]): PolicyStatusResult {
   });
   for (const p of points) attach(p);
   return computeAccessPolicyStatus({ index, gateways, httpRoutes, grpcRoutes: [], points, now: NOW });
-}
-
-function summary(result: PolicyStatusResult, name: string): string[] {
-  const p = result.policies.find((x) => x.name === name)!;
-  return p.status.ancestors.map((a) => {
-    const c = a.conditions.map((x) => `${x.type}=${x.status}/${x.reason}`).join(' ');
-    return `${a.ancestorRef.kind}/${a.ancestorRef.namespace}/${a.ancestorRef.name} ${c}`;
-  });
 }
 
 describe('computeAccessPolicyStatus', () => {

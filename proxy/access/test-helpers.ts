@@ -4,43 +4,21 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccessPolicy } from '../../api/accesspolicy.ts';
-import type { TargetRef } from '../../api/common.ts';
 import { PolicyEngine } from '../../policies/engine.ts';
 import { builtinBundleBytes } from '../../policies/test-helpers.ts';
 import type { Namespace, Secret } from '../model/gateway-api.ts';
+import { policyObject, type PolicyObjectOptions } from '../policy-attachment/test-helpers.ts';
 import type { AttachPolicies, PolicyAttachmentPoint, RequestContext } from '../request-policy.ts';
 
 export { point, request } from '../ratelimit/test-helpers.ts';
 
-export function accessPolicy(options: {
-  name?: string;
-  namespace?: string;
-  targetRefs?: Partial<TargetRef>[];
-  rule: string;
-  parameters?: Record<string, unknown>;
-  creationTimestamp?: string;
-  generation?: number;
-}): AccessPolicy {
-  return {
-    apiVersion: 'tenantgate.io/v1alpha1',
-    kind: 'AccessPolicy',
-    metadata: {
-      name: options.name ?? 'access',
-      namespace: options.namespace ?? 'team',
-      ...(options.creationTimestamp ? { creationTimestamp: options.creationTimestamp } : {}),
-      ...(options.generation !== undefined ? { generation: options.generation } : {}),
-    },
-    spec: {
-      targetRefs: (options.targetRefs ?? [{ kind: 'HTTPRoute', name: 'api' }]).map((r) => ({
-        group: 'gateway.networking.k8s.io',
-        kind: 'HTTPRoute',
-        name: 'api',
-        ...r,
-      })) as TargetRef[],
-      rule: options.rule,
-      ...(options.parameters !== undefined ? { parameters: options.parameters } : {}),
-    },
-  };
+export function accessPolicy(
+  options: PolicyObjectOptions & { rule: string; parameters?: Record<string, unknown> },
+): AccessPolicy {
+  return policyObject(
+    { ...options, kind: 'AccessPolicy', defaultName: 'access' },
+    { rule: options.rule, ...(options.parameters !== undefined ? { parameters: options.parameters } : {}) },
+  );
 }
 
 /** A Secret whose data holds the given entries (base64-encoded, as the API server serves them). */

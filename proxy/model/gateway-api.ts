@@ -1,23 +1,14 @@
 // The slices of the Kubernetes and Gateway API object shapes the proxy reads. Only the fields the data
 // plane and the status computation use are typed; everything is optional where the API server defaults it,
 // because from-files mode gets hand-written YAML with no defaulting.
-import type { ObjectMeta } from '../../api/common.ts';
+import type { LabelSelector, ObjectMeta } from '../../api/common.ts';
 
-export type { ObjectMeta };
+export type { LabelSelector, ObjectMeta };
 
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-    values?: string[];
-  }[];
 }
 
 export interface GatewayClass extends KubeObject {

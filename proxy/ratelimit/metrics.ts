@@ -1,35 +1,20 @@
-// Rate-limit metrics, registered once per process on the shared registry. The per-request decision count
-// is a plain number bumped on the hot path and handed to prom-client at scrape time: prom-client hashes
-// the label set on every inc(), which cost more than the whole rate-limit decision.
+// Rate-limit metrics, registered once per process on the shared registry.
 import { Counter, Gauge } from 'prom-client';
 import { registry } from '../../lib/metrics.ts';
+import { decisionCounter, type DecisionCounts } from '../policy-attachment/decision-metrics.ts';
 
-const DECISIONS = ['allowed', 'limited', 'failed_open', 'failed_closed'] as const;
-export type DecisionTally = Record<(typeof DECISIONS)[number], number>;
-
-/** Per policy (namespace/name); kept for the life of the process, like any counter series. */
-const tallies = new Map<string, DecisionTally>();
-
-export function decisionTally(policy: string): DecisionTally {
-  let t = tallies.get(policy);
-  if (!t) {
-    t = { allowed: 0, limited: 0, failed_open: 0, failed_closed: 0 };
-    tallies.set(policy, t);
-  }
-  return t;
-}
-
-export const decisionsTotal = new Counter({
+const decisions = decisionCounter({
   name: 'tenantgate_ratelimit_decisions_total',
   help: 'Rate-limit decisions by policy (namespace/name) and outcome (allowed, limited, failed_open, failed_closed)',
-  labelNames: ['policy', 'decision'] as const,
-  registers: [registry],
-  collect() {
-    this.reset();
-    for (const [policy, t] of tallies)
-      for (const d of DECISIONS) if (t[d] > 0) this.labels(policy, d).inc(t[d]);
-  },
+  decisions: ['allowed', 'limited', 'failed_open', 'failed_closed'] as const,
 });
+
+export type DecisionTally = DecisionCounts<'allowed' | 'limited' | 'failed_open' | 'failed_closed'>;
+
+/** Per policy (namespace/name); kept for the life of the process, like any counter series. */
+export const decisionTally = (policy: string): DecisionTally => decisions.tally(policy);
+
+export const decisionsTotal = decisions.counter;
 
 export const storeUnavailableTotal = new Counter({
   name: 'tenantgate_ratelimit_store_unavailable_total',

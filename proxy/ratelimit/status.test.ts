@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import { computeRateLimitPolicyStatus, RATE_LIMIT_AFFECTED, type RateLimitStatusResult } from './status.ts';
+import { ancestorSummary as summary } from '../policy-attachment/test-helpers.ts';
 import { point, rateLimitPolicy } from './test-helpers.ts';
 
 const NOW = '2025-07-01T00:00:00Z';
@@ -27,15 +28,6 @@ const points = [
 
 function statusOf(policies: RateLimitPolicy[]): RateLimitStatusResult {
   return computeRateLimitPolicyStatus({ policies, gateways, httpRoutes, grpcRoutes: [], points, now: NOW });
-}
-
-/** "ancestorKind/ns/name Accepted=True/Reason Enforced=False/Reason" per ancestor of one policy. */
-function summary(result: RateLimitStatusResult, name: string): string[] {
-  const p = result.policies.find((x) => x.name === name)!;
-  return p.status.ancestors.map((a) => {
-    const c = a.conditions.map((x) => `${x.type}=${x.status}/${x.reason}`).join(' ');
-    return `${a.ancestorRef.kind}/${a.ancestorRef.namespace}/${a.ancestorRef.name} ${c}`;
-  });
 }
 
 describe('computeRateLimitPolicyStatus', () => {

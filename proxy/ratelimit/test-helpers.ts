@@ -1,35 +1,13 @@
 // Builders for tests of the rate-limit engine (unit and e2e): policies, requests and attachment points.
 import type { RateLimit, RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
-import type { TargetRef } from '../../api/common.ts';
+import { policyObject, type PolicyObjectOptions } from '../policy-attachment/test-helpers.ts';
 import type { PolicyAttachmentPoint, RequestContext } from '../request-policy.ts';
 
-export function rateLimitPolicy(options: {
-  name?: string;
-  namespace?: string;
-  targetRefs?: Partial<TargetRef>[];
-  limits: RateLimit[];
-  creationTimestamp?: string;
-  generation?: number;
-}): RateLimitPolicy {
-  return {
-    apiVersion: 'tenantgate.io/v1alpha1',
-    kind: 'RateLimitPolicy',
-    metadata: {
-      name: options.name ?? 'limits',
-      namespace: options.namespace ?? 'team',
-      ...(options.creationTimestamp ? { creationTimestamp: options.creationTimestamp } : {}),
-      ...(options.generation !== undefined ? { generation: options.generation } : {}),
-    },
-    spec: {
-      targetRefs: (options.targetRefs ?? [{ kind: 'HTTPRoute', name: 'api' }]).map((r) => ({
-        group: 'gateway.networking.k8s.io',
-        kind: 'HTTPRoute',
-        name: 'api',
-        ...r,
-      })) as TargetRef[],
-      limits: options.limits,
-    },
-  };
+export function rateLimitPolicy(options: PolicyObjectOptions & { limits: RateLimit[] }): RateLimitPolicy {
+  return policyObject(
+    { ...options, kind: 'RateLimitPolicy', defaultName: 'limits' },
+    { limits: options.limits },
+  );
 }
 
 export function request(overrides: Partial<RequestContext> = {}): RequestContext {

@@ -20,38 +20,34 @@ function anchored(source: string): RegExp | undefined {
   }
 }
 
-function compileHeaderMatchers(list: HTTPRouteMatch['headers']): HeaderMatcher[] | undefined | 'invalid' {
+/** Header and query matchers alike: only the first entry with an equivalent name counts (the spec). */
+function compileNameMatchers(
+  list: readonly { name: string; value: string; type?: string }[] | undefined,
+  normalize: (name: string) => string,
+): (HeaderMatcher & QueryMatcher)[] | undefined | 'invalid' {
   if (!list?.length) return undefined;
   const seen = new Set<string>();
-  const out: HeaderMatcher[] = [];
-  for (const h of list) {
-    const name = h.name.toLowerCase();
-    if (seen.has(name)) continue; // the spec: only the first entry with an equivalent name counts
+  const out: (HeaderMatcher & QueryMatcher)[] = [];
+  for (const entry of list) {
+    const name = normalize(entry.name);
+    if (seen.has(name)) continue;
     seen.add(name);
-    if ((h.type ?? 'Exact') === 'RegularExpression') {
-      const regex = anchored(h.value);
+    if ((entry.type ?? 'Exact') === 'RegularExpression') {
+      const regex = anchored(entry.value);
       if (!regex) return 'invalid';
       out.push({ name, regex });
-    } else out.push({ name, exact: h.value });
+    } else out.push({ name, exact: entry.value });
   }
   return out;
 }
 
-function compileQueryMatchers(list: HTTPRouteMatch['queryParams']): QueryMatcher[] | undefined | 'invalid' {
-  if (!list?.length) return undefined;
-  const seen = new Set<string>();
-  const out: QueryMatcher[] = [];
-  for (const q of list) {
-    if (seen.has(q.name)) continue;
-    seen.add(q.name);
-    if ((q.type ?? 'Exact') === 'RegularExpression') {
-      const regex = anchored(q.value);
-      if (!regex) return 'invalid';
-      out.push({ name: q.name, regex });
-    } else out.push({ name: q.name, exact: q.value });
-  }
-  return out;
-}
+/** Header names compare case-insensitively. */
+const compileHeaderMatchers = (list: HTTPRouteMatch['headers']): HeaderMatcher[] | undefined | 'invalid' =>
+  compileNameMatchers(list, (name) => name.toLowerCase());
+
+/** Query parameter names compare exactly. */
+const compileQueryMatchers = (list: HTTPRouteMatch['queryParams']): QueryMatcher[] | undefined | 'invalid' =>
+  compileNameMatchers(list, (name) => name);
 
 const tail = (order: RouteOrder, matchIndex: number): (string | number)[] => [
   order.created,

@@ -1,49 +1,24 @@
 // A policy change takes effect without a restart: the server below keeps listening while each new snapshot
 // (policies, Secrets) is compiled into a new hook and swapped in, as the proxy swaps route tables. Also:
 // with both kinds attached, a request access refuses spends no rate budget.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyEngine } from '../../policies/engine.ts';
-import { compileAttachedPolicies, type AttachedPolicyInputs } from '../../proxy/attached-policies.ts';
+import { describe, expect, it } from 'vitest';
+import type { AttachedPolicyInputs } from '../../proxy/attached-policies.ts';
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { rateLimitPolicy } from '../../proxy/ratelimit/test-helpers.ts';
 import type { AttachPolicies } from '../../proxy/request-policy.ts';
-import {
-  accessPolicy,
-  namespace,
-  point,
-  secret,
-  send,
-  serveOnSeam,
-  type SeamServer,
-} from '../../proxy/access/test-helpers.ts';
+import { accessPolicy, namespace, secret, send } from '../../proxy/access/test-helpers.ts';
 import { uniqueName } from '../env/names.ts';
+import { seamHarness } from './access-harness.ts';
 
-let engine: PolicyEngine;
-const servers: SeamServer[] = [];
-beforeAll(async () => {
-  engine = await PolicyEngine.create();
-});
-afterAll(async () => {
-  for (const s of servers) await s.close();
-});
+const seam = seamHarness();
 
 /** A server whose hook is rebuilt from each snapshot given to `apply`; the store outlives snapshots. */
 async function reloadable(ns: string) {
   const store = new LocalStore();
   let hook: AttachPolicies = () => [];
-  const server = await serveOnSeam({ hook: () => hook, pointFor: () => point({ routeNamespace: ns }) });
-  servers.push(server);
+  const server = await seam.serve(ns, () => hook);
   const apply = (snapshot: Partial<AttachedPolicyInputs>) => {
-    hook = compileAttachedPolicies(
-      {
-        accessPolicies: [],
-        rateLimitPolicies: [],
-        secrets: [],
-        namespaces: [namespace(ns, 'acme')],
-        ...snapshot,
-      },
-      { engine, rateLimitStore: store },
-    ).attach;
+    hook = seam.compile({ namespaces: [namespace(ns, 'acme')], ...snapshot }, store).attach;
   };
   return { url: `${server.url}/`, apply };
 }

@@ -1,32 +1,14 @@
 // Each built-in data-path rule (allow-cidrs, require-headers, methods, api-key) allowing and refusing real
 // HTTP requests, decided by the real policy engine on the real built bundle (dist/policies/bundle.tar.gz,
 // `make policies`). The server is a stand-in for the proxy's pipeline on the RequestPolicy seam.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyEngine } from '../../policies/engine.ts';
+import { describe, expect, it } from 'vitest';
 import { buildBundle } from '../../policies/test-helpers.ts';
-import { compileAttachedPolicies } from '../../proxy/attached-policies.ts';
+import { accessPolicy, namespace, secret, send } from '../../proxy/access/test-helpers.ts';
 import type { Secret } from '../../proxy/model/gateway-api.ts';
-import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
-import {
-  accessPolicy,
-  namespace,
-  point,
-  secret,
-  send,
-  serveOnSeam,
-  type SeamServer,
-} from '../../proxy/access/test-helpers.ts';
 import { uniqueName } from '../env/names.ts';
+import { seamHarness } from './access-harness.ts';
 
-let engine: PolicyEngine;
-const servers: SeamServer[] = [];
-
-beforeAll(async () => {
-  engine = await PolicyEngine.create(); // reads the bundle `make policies` built
-});
-afterAll(async () => {
-  for (const s of servers) await s.close();
-});
+const seam = seamHarness(); // its engine reads the bundle `make policies` built
 
 /** Serves route `api` of namespace `ns` guarded by the given AccessPolicy. */
 async function guarded(
@@ -34,20 +16,12 @@ async function guarded(
   extra: { ns?: string; secrets?: Secret[] } = {},
 ): Promise<string> {
   const ns = extra.ns ?? uniqueName('team');
-  const policies = compileAttachedPolicies(
-    {
-      accessPolicies: [accessPolicy({ ...policy, namespace: ns })],
-      rateLimitPolicies: [],
-      secrets: extra.secrets ?? [],
-      namespaces: [namespace(ns, 'acme')],
-    },
-    { engine, rateLimitStore: new LocalStore() },
-  );
-  const server = await serveOnSeam({
-    hook: () => policies.attach,
-    pointFor: () => point({ routeNamespace: ns }),
+  const policies = seam.compile({
+    accessPolicies: [accessPolicy({ ...policy, namespace: ns })],
+    secrets: extra.secrets ?? [],
+    namespaces: [namespace(ns, 'acme')],
   });
-  servers.push(server);
+  const server = await seam.serve(ns, () => policies.attach);
   return `${server.url}/v1/orders?page=2`;
 }
 
@@ -123,7 +97,7 @@ describe('built-in access rules over HTTP, through the real engine', () => {
 
   it("gives a custom bundle's rule the route's tenant, the route and the host", async () => {
     const rules = uniqueName('team-rules');
-    await engine.setBundle(
+    await seam.engine.setBundle(
       rules,
       buildBundle(
         {
@@ -150,7 +124,7 @@ decision := {"allow": true, "status": 200, "reason": "ok"} if {
         body: expect.stringMatching(/^wrong tenant/),
       });
     } finally {
-      engine.removeBundle(rules);
+      seam.engine.removeBundle(rules);
     }
   });
 });

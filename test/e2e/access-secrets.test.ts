@@ -1,30 +1,13 @@
 // api-key AccessPolicies read their keys from a Secret of their own namespace, and only from there: over
 // real HTTP, through the real engine, a policy that tries to use another tenant's Secret gets nothing from
 // it — the route refuses everything (500, fail closed) and the other tenant's keys never open it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyEngine } from '../../policies/engine.ts';
-import { compileAttachedPolicies } from '../../proxy/attached-policies.ts';
+import { describe, expect, it } from 'vitest';
+import { accessPolicy, namespace, secret, send } from '../../proxy/access/test-helpers.ts';
 import type { Secret } from '../../proxy/model/gateway-api.ts';
-import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
-import {
-  accessPolicy,
-  namespace,
-  point,
-  secret,
-  send,
-  serveOnSeam,
-  type SeamServer,
-} from '../../proxy/access/test-helpers.ts';
 import { uniqueName } from '../env/names.ts';
+import { seamHarness } from './access-harness.ts';
 
-let engine: PolicyEngine;
-const servers: SeamServer[] = [];
-beforeAll(async () => {
-  engine = await PolicyEngine.create();
-});
-afterAll(async () => {
-  for (const s of servers) await s.close();
-});
+const seam = seamHarness();
 
 const attacker = uniqueName('team-a');
 const victim = uniqueName('team-b');
@@ -35,20 +18,12 @@ const secrets: Secret[] = [
 ];
 
 async function serve(parameters: Record<string, unknown>) {
-  const policies = compileAttachedPolicies(
-    {
-      accessPolicies: [accessPolicy({ namespace: attacker, rule: 'api-key', parameters })],
-      rateLimitPolicies: [],
-      secrets,
-      namespaces: [namespace(attacker, 'a'), namespace(victim, 'b')],
-    },
-    { engine, rateLimitStore: new LocalStore() },
-  );
-  const server = await serveOnSeam({
-    hook: () => policies.attach,
-    pointFor: () => point({ routeNamespace: attacker }),
+  const policies = seam.compile({
+    accessPolicies: [accessPolicy({ namespace: attacker, rule: 'api-key', parameters })],
+    secrets,
+    namespaces: [namespace(attacker, 'a'), namespace(victim, 'b')],
   });
-  servers.push(server);
+  const server = await seam.serve(attacker, () => policies.attach);
   return { url: `${server.url}/`, invalid: policies.invalid };
 }
 

@@ -16,11 +16,14 @@ import {
 } from '../../proxy/model/builders.ts';
 import type { KubeObject } from '../../proxy/model/gateway-api.ts';
 import {
+  echoServices,
   eventually,
   freePort,
+  localGateway,
   request,
   startEcho,
   startTestProxy,
+  stopAll,
   type EchoBackend,
   type TestProxy,
 } from './proxy-harness.ts';
@@ -37,11 +40,8 @@ beforeAll(async () => {
   [a, b, zero] = await Promise.all([startEcho('a'), startEcho('b'), startEcho('zero')]);
   [port, refusedPort] = [await freePort(), await freePort()];
   proxy = await startTestProxy([
-    gatewayClass(),
-    gateway(NS, 'gw', [httpListener('http', port)], { addresses: ['127.0.0.1'] }),
-    ...serviceObjects(NS, 'a', 80, [a.endpoint]),
-    ...serviceObjects(NS, 'b', 80, [b.endpoint]),
-    ...serviceObjects(NS, 'zero', 80, [zero.endpoint]),
+    ...localGateway(NS, port),
+    ...echoServices(NS, [a, b, zero]),
     ...serviceObjects(NS, 'empty', 80, []),
     ...serviceObjects(NS, 'refused', 80, [`127.0.0.1:${refusedPort}`]),
     ...serviceObjects('elsewhere', 'a', 80, [a.endpoint]),
@@ -93,10 +93,7 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([a, b, zero].map((x) => x?.close()));
-});
+afterAll(() => stopAll(proxy, [a, b, zero]));
 
 describe('weighted backends', () => {
   it('splits by weight and never sends to a weight-0 backend', async () => {

@@ -2,19 +2,16 @@
 // kept unless the scheme changes), URLRewrite (ReplacePrefixMatch "/prefix" → "/" gives "/three" and the
 // query is kept verbatim; hostname), mirrors, filters on backendRefs and CORS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpRoute } from '../../proxy/model/builders.ts';
 import {
-  gateway,
-  gatewayClass,
-  httpListener,
-  httpRoute,
-  serviceObjects,
-} from '../../proxy/model/builders.ts';
-import {
+  echoServices,
   eventually,
   freePort,
+  localGateway,
   request,
   startEcho,
   startTestProxy,
+  stopAll,
   type EchoBackend,
   type TestProxy,
 } from './proxy-harness.ts';
@@ -29,11 +26,8 @@ beforeAll(async () => {
   port = await freePort();
   const to = [{ name: 'main', port: 80 }];
   proxy = await startTestProxy([
-    gatewayClass(),
-    gateway(NS, 'gw', [httpListener('http', port)], { addresses: ['127.0.0.1'] }),
-    ...serviceObjects(NS, 'main', 80, [main.endpoint]),
-    ...serviceObjects(NS, 'mirror', 80, [mirror.endpoint]),
-    ...serviceObjects(NS, 'other', 80, [other.endpoint]),
+    ...localGateway(NS, port),
+    ...echoServices(NS, [main, mirror, other]),
     httpRoute(NS, 'filters', {
       parentRefs: [{ name: 'gw' }],
       rules: [
@@ -156,10 +150,7 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([main, mirror, other].map((b) => b?.close()));
-});
+afterAll(() => stopAll(proxy, [main, mirror, other]));
 
 describe('header modifiers', () => {
   it('set replaces case-insensitively, add appends, remove drops; other headers pass unchanged', async () => {

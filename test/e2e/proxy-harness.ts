@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../proxy/index.ts';
+import { gateway, gatewayClass, httpListener, serviceObjects } from '../../proxy/model/builders.ts';
 import type { KubeObject } from '../../proxy/model/gateway-api.ts';
 import { inputsFromObjects } from '../../proxy/model/inputs.ts';
 import { staticSource } from '../../proxy/sources/source.ts';
@@ -122,6 +123,28 @@ export async function freePort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(() => r(undefined)));
   return port;
+}
+
+/** The GatewayClass and a Gateway `gw` in `namespace` with one HTTP listener `http` on 127.0.0.1:port. */
+export function localGateway(namespace: string, port: number): KubeObject[] {
+  return [
+    gatewayClass(),
+    gateway(namespace, 'gw', [httpListener('http', port)], { addresses: ['127.0.0.1'] }),
+  ];
+}
+
+/** A Service (port 80) and its EndpointSlice per echo backend, each named after its backend. */
+export function echoServices(namespace: string, backends: EchoBackend[]): KubeObject[] {
+  return backends.flatMap((b) => serviceObjects(namespace, b.name, 80, [b.endpoint]));
+}
+
+/** Stops the proxy, then closes the backends (either may be missing when beforeAll failed part-way). */
+export async function stopAll(
+  proxy: TestProxy | undefined,
+  backends: ({ close(): Promise<void> } | undefined)[],
+): Promise<void> {
+  await proxy?.stop();
+  await Promise.all(backends.map((b) => b?.close()));
 }
 
 export interface TestProxy {

@@ -4,18 +4,15 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpRoute } from '../../proxy/model/builders.ts';
 import {
-  gateway,
-  gatewayClass,
-  httpListener,
-  httpRoute,
-  serviceObjects,
-} from '../../proxy/model/builders.ts';
-import {
+  echoServices,
   freePort,
+  localGateway,
   request,
   startEcho,
   startTestProxy,
+  stopAll,
   type EchoBackend,
   type TestProxy,
 } from './proxy-harness.ts';
@@ -32,9 +29,8 @@ beforeAll(async () => {
   [port, adminPort] = [await freePort(), await freePort()];
   proxy = await startTestProxy(
     [
-      gatewayClass(),
-      gateway(NS, 'gw', [httpListener('http', port)], { addresses: ['127.0.0.1'] }),
-      ...serviceObjects(NS, 'backend', 80, [backend.endpoint]),
+      ...localGateway(NS, port),
+      ...echoServices(NS, [backend]),
       httpRoute(NS, 'r', {
         parentRefs: [{ name: 'gw' }],
         rules: [{ backendRefs: [{ name: 'backend', port: 80 }] }],
@@ -48,10 +44,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await backend?.close();
-});
+afterAll(() => stopAll(proxy, [backend]));
 
 describe('forwarding headers', () => {
   it('adds X-Forwarded-For/-Proto/-Host, appending to an incoming X-Forwarded-For', async () => {

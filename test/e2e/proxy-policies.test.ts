@@ -2,13 +2,7 @@
 // before filters and the upstream call; the first refusal answers with its status, reason and headers
 // (the backend never sees the request); allowing verdicts' headers are added to the response.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  gateway,
-  gatewayClass,
-  httpListener,
-  httpRoute,
-  serviceObjects,
-} from '../../proxy/model/builders.ts';
+import { httpRoute } from '../../proxy/model/builders.ts';
 import type {
   PolicyAttachmentPoint,
   PolicyVerdict,
@@ -16,10 +10,13 @@ import type {
   RequestPolicy,
 } from '../../proxy/request-policy.ts';
 import {
+  echoServices,
   freePort,
+  localGateway,
   request,
   startEcho,
   startTestProxy,
+  stopAll,
   type EchoBackend,
   type TestProxy,
 } from './proxy-harness.ts';
@@ -63,9 +60,8 @@ beforeAll(async () => {
   port = await freePort();
   proxy = await startTestProxy(
     [
-      gatewayClass(),
-      gateway(NS, 'gw', [httpListener('http', port)], { addresses: ['127.0.0.1'] }),
-      ...serviceObjects(NS, 'backend', 80, [backend.endpoint]),
+      ...localGateway(NS, port),
+      ...echoServices(NS, [backend]),
       httpRoute(NS, 'api', {
         parentRefs: [{ name: 'gw' }],
         rules: [
@@ -90,10 +86,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await backend?.close();
-});
+afterAll(() => stopAll(proxy, [backend]));
 
 describe('attached policies', () => {
   it('the hook is asked per rule and listener', () => {

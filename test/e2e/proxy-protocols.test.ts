@@ -21,6 +21,7 @@ import {
   selfSignedCert,
   startEcho,
   startTestProxy,
+  stopAll,
   type Certificate,
   type EchoBackend,
   type TestProxy,
@@ -172,10 +173,7 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([plain, h2c, grpcA, grpcB, ws].map((x) => x?.close()));
-});
+afterAll(() => stopAll(proxy, [plain, h2c, grpcA, grpcB, ws]));
 
 function httpsGet(servername: string, host: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

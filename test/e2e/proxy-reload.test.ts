@@ -3,19 +3,15 @@
 // backend takes effect on the next request on the same connection.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  gateway,
-  gatewayClass,
-  httpListener,
-  httpRoute,
-  serviceObjects,
-} from '../../proxy/model/builders.ts';
+import { gateway, gatewayClass, httpListener, httpRoute } from '../../proxy/model/builders.ts';
 import type { KubeObject } from '../../proxy/model/gateway-api.ts';
 import {
+  echoServices,
   freePort,
   request,
   startEcho,
   startTestProxy,
+  stopAll,
   type EchoBackend,
   type TestProxy,
 } from './proxy-harness.ts';
@@ -33,8 +29,7 @@ const snapshot = (backend: string, extraListener = false): KubeObject[] => [
     [httpListener('http', port), ...(extraListener ? [httpListener('extra', extraPort)] : [])],
     { addresses: ['127.0.0.1'] },
   ),
-  ...serviceObjects(NS, 'one', 80, [one.endpoint]),
-  ...serviceObjects(NS, 'two', 80, [two.endpoint]),
+  ...echoServices(NS, [one, two]),
   httpRoute(NS, 'r', {
     parentRefs: [{ name: 'gw' }],
     rules: [{ backendRefs: [{ name: backend, port: 80 }] }],
@@ -47,10 +42,7 @@ beforeAll(async () => {
   proxy = await startTestProxy(snapshot('one', true));
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([one, two].map((b) => b?.close()));
-});
+afterAll(() => stopAll(proxy, [one, two]));
 
 /** A request on a keep-alive agent, reporting the client-side port of the connection it used. */
 function keepAliveGet(agent: http.Agent, path: string): Promise<{ backend: string; localPort: number }> {

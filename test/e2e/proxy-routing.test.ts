@@ -1,19 +1,14 @@
 // Routing through the real proxy to real backends: precedence across routes, PathPrefix segment-wise,
 // HEAD vs GET, header and query matching, hostnames and listener isolation, allowedRoutes, 404.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateway, gatewayClass, httpListener, httpRoute, namespace } from '../../proxy/model/builders.ts';
 import {
-  gateway,
-  gatewayClass,
-  httpListener,
-  httpRoute,
-  namespace,
-  serviceObjects,
-} from '../../proxy/model/builders.ts';
-import {
+  echoServices,
   freePort,
   request,
   startEcho,
   startTestProxy,
+  stopAll,
   type EchoBackend,
   type TestProxy,
 } from './proxy-harness.ts';
@@ -61,13 +56,9 @@ beforeAll(async () => {
         ],
         { addresses: ['127.0.0.1'] },
       ),
-      ...serviceObjects('other', 'v1', 80, [v1.endpoint]),
-      ...serviceObjects('other', 'v2', 80, [v2.endpoint]),
-      ...serviceObjects('other', 'v3', 80, [v3.endpoint]),
-      ...serviceObjects('denied', 'v1', 80, [v1.endpoint]),
-      ...serviceObjects(NS, 'v1', 80, [v1.endpoint]),
-      ...serviceObjects(NS, 'v2', 80, [v2.endpoint]),
-      ...serviceObjects(NS, 'v3', 80, [v3.endpoint]),
+      ...echoServices('other', [v1, v2, v3]),
+      ...echoServices('denied', [v1]),
+      ...echoServices(NS, [v1, v2, v3]),
       httpRoute(
         'other',
         'older',
@@ -137,10 +128,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([v1, v2, v3].map((b) => b?.close()));
-});
+afterAll(() => stopAll(proxy, [v1, v2, v3]));
 
 const backendOf = async (path: string, o: Parameters<typeof request>[2] = {}) => {
   const res = await request(port, path, o);

@@ -180,14 +180,7 @@ describe('RedisStore when Redis dies', () => {
   it('fails open by default (metric counted), then enforces again once a new server is up on the same port', async () => {
     const own = await startRedis();
     try {
-      const store = new RedisStore({
-        url: own.url,
-        name: 'dies-open',
-        commandTimeoutMs: 500,
-        maxReconnectDelayMs: 100,
-      });
-      stores.push(store);
-      await store.ready();
+      const store = await redisStore({ url: own.url, name: 'dies-open', commandTimeoutMs: 500 });
       const policy = policyOn(store, [{ name: 'hourly', requests: 3, unit: 'Hour' }]);
       const before = await Promise.all([1, 2, 3, 4].map(() => policy.evaluate(request())));
       expect(before.map((v) => v.allow)).toEqual([true, true, true, false]);
@@ -222,15 +215,12 @@ describe('RedisStore when Redis dies', () => {
   it('fails closed with 503 when configured to, and recovers the same way', async () => {
     const own = await startRedis();
     try {
-      const store = new RedisStore({
+      const store = await redisStore({
         url: own.url,
         name: 'dies-closed',
         failMode: 'closed',
         commandTimeoutMs: 500,
-        maxReconnectDelayMs: 100,
       });
-      stores.push(store);
-      await store.ready();
       const policy = policyOn(store, [{ name: 'hourly', requests: 2, unit: 'Hour' }]);
       expect((await policy.evaluate(request())).allow).toBe(true);
       // killed while requests are in flight: those fail closed too, none hangs

@@ -1,8 +1,7 @@
 // Shared pieces of the Tenant/kube integration tests: clients on the run's control plane, an operator
 // scoped to this test file's Tenants (integration files run in parallel against one API server, each
 // with its own operator; a tenant selector keeps them off each other's Tenants), and polling helpers.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Tenant, TenantSpec } from '../../api/tenant.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../controllers/index.ts';
@@ -11,9 +10,8 @@ import { KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { uniqueName } from '../env/names.ts';
+import { spawnOperatorProcess } from '../env/operator-process.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
-import { projectRoot } from '../../kube/envtest/paths.ts';
-import { freePorts } from '../../kube/envtest/ports.ts';
 
 export const SHARD_LABEL = 'test.tenantgate.io/shard';
 
@@ -165,33 +163,17 @@ export async function spawnOperator(options: {
   identity: string;
   env?: Record<string, string>;
 }): Promise<OperatorProcess> {
-  const [port] = await freePorts(1);
-  const adminAddress = `127.0.0.1:${port}`;
-  const proc = spawn(
-    process.execPath,
-    [
-      join(projectRoot, 'cmd/tenantgate.ts'),
-      'run',
-      '--components',
-      'operator',
-      '--kubeconfig',
-      testKubeconfigPath(),
-      '--admin-address',
-      adminAddress,
-    ],
-    {
-      cwd: projectRoot,
-      env: {
-        ...process.env,
-        TENANTGATE_NAMESPACE: options.leaseNamespace,
-        TENANTGATE_TENANT_SELECTOR: `${SHARD_LABEL}=${options.shard}`,
-        TENANTGATE_OPERATOR_IDENTITY: options.identity,
-        TENANTGATE_LOG_LEVEL: 'info',
-        ...options.env,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  const { proc, adminAddress } = await spawnOperatorProcess({
+    kubeconfigPath: testKubeconfigPath(),
+    env: {
+      TENANTGATE_NAMESPACE: options.leaseNamespace,
+      TENANTGATE_TENANT_SELECTOR: `${SHARD_LABEL}=${options.shard}`,
+      TENANTGATE_OPERATOR_IDENTITY: options.identity,
+      TENANTGATE_LOG_LEVEL: 'info',
+      ...options.env,
     },
-  );
+    stderr: 'pipe',
+  });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);

@@ -1,0 +1,360 @@
+// RateLimitPolicy and AccessPolicy status written by the proxy in cluster mode, against the real API
+// server: `status.ancestors` per Gateway with Accepted/Enforced and the reasons (Accepted, Enforced,
+// Overridden, TargetNotFound, Conflicted, Invalid), the `tenantgate.io/RateLimitPolicyAffected` and
+// `tenantgate.io/AccessPolicyAffected` conditions on the routes' parents, written only while the process
+// is the leader, and the policies enforced on the traffic the proxy serves.
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { KINDS, type KindRef } from '../../kube/resources.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { startProxy, type RunningProxy } from '../../proxy/index.ts';
+import { testKubeConfig } from '../env/test-cluster.ts';
+import { freePort, request, startEcho, type EchoBackend } from '../e2e/proxy-harness.ts';
+import { eventually, get, uniqueName } from './tenant-fixtures.ts';
+
+const GW = 'gateway.networking.k8s.io/v1';
+const TG = 'tenantgate.io/v1alpha1';
+const ns = uniqueName('policy-status');
+const className = uniqueName('tenantgate');
+// a controller name of its own: another test's proxy serving tenantgate.io/gateway-controller in the same
+// API server must neither serve this Gateway nor be mistaken for this proxy in the status
+const CONTROLLER = `tenantgate.io/${uniqueName('policy-status')}`;
+let client: KubeClient;
+let proxy: RunningProxy;
+let backend: EchoBackend;
+let port: number;
+let leader = false;
+
+interface Cond {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+type Policy = KubeObject & {
+  status?: {
+    ancestors?: {
+      ancestorRef: { group?: string; kind?: string; namespace?: string; name: string };
+      controllerName: string;
+      conditions: Cond[];
+    }[];
+  };
+};
+type Route = KubeObject & {
+  status?: { parents?: { parentRef: { name: string }; controllerName: string; conditions: Cond[] }[] };
+};
+
+const targetRef = (kind: string, name: string, sectionName?: string) => ({
+  group: 'gateway.networking.k8s.io',
+  kind,
+  name,
+  ...(sectionName ? { sectionName } : {}),
+});
+
+const rateLimit = (name: string, targets: object[], requests = 1000) => ({
+  apiVersion: TG,
+  kind: 'RateLimitPolicy',
+  metadata: { name, namespace: ns },
+  spec: { targetRefs: targets, limits: [{ name: 'all', requests, unit: 'Hour' }] },
+});
+
+const access = (name: string, target: object, rule: string, parameters: object) => ({
+  apiVersion: TG,
+  kind: 'AccessPolicy',
+  metadata: { name, namespace: ns },
+  spec: { targetRefs: [target], rule, parameters },
+});
+
+const route = (name: string, path: string) => ({
+  apiVersion: GW,
+  kind: 'HTTPRoute',
+  metadata: { name, namespace: ns },
+  spec: {
+    parentRefs: [{ name: 'gw' }],
+    rules: [
+      {
+        name: 'main',
+        matches: [{ path: { type: 'PathPrefix', value: path } }],
+        backendRefs: [{ name: 'svc', port: 80 }],
+      },
+    ],
+  },
+});
+
+/** Our ancestor entry's condition of `type` on policy `name` (of `kind`), once written. */
+async function ancestorCondition(kind: KindRef, name: string, type: string, ancestor = 'gw') {
+  const p = await get<Policy>(client, kind, name, ns);
+  return p?.status?.ancestors
+    ?.find((a) => a.controllerName === CONTROLLER && a.ancestorRef.name === ancestor)
+    ?.conditions.find((c) => c.type === type);
+}
+
+async function routeCondition(name: string, type: string) {
+  const r = await get<Route>(client, KINDS.HTTPRoute, name, ns);
+  return r?.status?.parents
+    ?.find((p) => p.controllerName === CONTROLLER)
+    ?.conditions.find((c) => c.type === type);
+}
+
+/** Waits for a condition with this status and reason; returns it. */
+function expectCondition(
+  read: () => Promise<Cond | undefined>,
+  status: string,
+  reason: string,
+  what: string,
+) {
+  return eventually(
+    async () => {
+      const c = await read();
+      return c?.status === status && c.reason === reason ? c : undefined;
+    },
+    { what: `${what} ${status}/${reason}` },
+  );
+}
+
+beforeAll(async () => {
+  client = new KubeClient({ kubeConfig: testKubeConfig() });
+  // the API server refuses loopback endpoint addresses: use this machine's own address
+  const hostIp = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+  if (!hostIp) throw new Error('this test needs a non-loopback IPv4 address for the EndpointSlice');
+  backend = await startEcho('policy-backend', { host: hostIp });
+  port = await freePort();
+  await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const objects = [
+    {
+      apiVersion: GW,
+      kind: 'GatewayClass',
+      metadata: { name: className },
+      spec: { controllerName: CONTROLLER },
+    },
+    {
+      apiVersion: GW,
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: ns },
+      spec: {
+        gatewayClassName: className,
+        addresses: [{ type: 'IPAddress', value: '127.0.0.1' }],
+        listeners: [{ name: 'http', port, protocol: 'HTTP' }],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'svc', namespace: ns },
+      spec: { ports: [{ name: 'http', port: 80 }] },
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'svc-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'svc' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [hostIp], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
+    },
+    route('api', '/api'),
+    route('web', '/web'),
+    route('locked', '/locked'),
+    rateLimit('route-limit', [targetRef('HTTPRoute', 'api')], 2),
+    rateLimit('gateway-limit', [targetRef('Gateway', 'gw')]),
+    rateLimit('missing-target', [targetRef('HTTPRoute', 'nope')]),
+    rateLimit('missing-rule', [targetRef('HTTPRoute', 'api', 'nope')]),
+    access('loopback-only', targetRef('HTTPRoute', 'web'), 'allow-cidrs', { cidrs: ['127.0.0.0/8'] }),
+    access('typo', targetRef('HTTPRoute', 'locked'), 'allow-cidr', { cidrs: ['127.0.0.0/8'] }),
+  ];
+  for (const o of objects) await applyObject(client, o as never);
+  // created after route-limit, so route-limit is older and wins the target
+  await new Promise((r) => setTimeout(r, 1100));
+  await applyObject(client, rateLimit('younger', [targetRef('HTTPRoute', 'api')]) as never);
+  proxy = await startProxy({
+    source: { kind: 'cluster', kubeConfig: testKubeConfig() },
+    controllerName: CONTROLLER,
+    writeStatus: { client, isLeader: () => leader, leaderCheckMs: 200 },
+    bindAddress: '127.0.0.1',
+    accessLog: { enabled: false },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await backend?.close();
+  client?.close();
+});
+
+describe('policy status written by the proxy', () => {
+  it('writes nothing while another process is the leader, and everything once this one is', async () => {
+    // the proxy serves (and enforces) without being the leader
+    await eventually(async () => (await request(port, '/web').catch(() => undefined))?.status === 200, {
+      what: 'traffic through the proxy',
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // time a leader would have needed to write
+    const held = await get<Policy>(client, KINDS.RateLimitPolicy, 'route-limit', ns);
+    expect(held?.status?.ancestors?.filter((a) => a.controllerName === CONTROLLER) ?? []).toEqual([]);
+    expect(await routeCondition('api', 'Accepted')).toBeUndefined();
+    leader = true;
+    await expectCondition(
+      () => ancestorCondition(KINDS.RateLimitPolicy, 'route-limit', 'Accepted'),
+      'True',
+      'Accepted',
+      'route-limit Accepted',
+    );
+  });
+
+  it('reports RateLimitPolicy ancestors: Enforced, Overridden in part, TargetNotFound, Conflicted', async () => {
+    const rl = KINDS.RateLimitPolicy;
+    const enforced = await expectCondition(
+      () => ancestorCondition(rl, 'route-limit', 'Enforced'),
+      'True',
+      'Enforced',
+      'route-limit Enforced',
+    );
+    expect(enforced.message).toMatch(/enforced on 1 route rule/);
+    expect(enforced.observedGeneration).toBe(1);
+    const gwEnforced = await expectCondition(
+      () => ancestorCondition(rl, 'gateway-limit', 'Enforced'),
+      'True',
+      'Enforced',
+      'gateway-limit Enforced',
+    );
+    expect(gwEnforced.message).toMatch(new RegExp(`overridden on 1 by ${ns}/route-limit`));
+    const missing = await expectCondition(
+      () => ancestorCondition(rl, 'missing-target', 'Accepted', 'nope'),
+      'False',
+      'TargetNotFound',
+      'missing-target',
+    );
+    expect(missing.message).toMatch(/HTTPRoute .*\/nope not found/);
+    const noRule = await expectCondition(
+      () => ancestorCondition(rl, 'missing-rule', 'Accepted'),
+      'False',
+      'TargetNotFound',
+      'missing-rule',
+    );
+    expect(noRule.message).toMatch(/has no rule named nope/);
+    const conflicted = await expectCondition(
+      () => ancestorCondition(rl, 'younger', 'Accepted'),
+      'False',
+      'Conflicted',
+      'younger',
+    );
+    expect(conflicted.message).toMatch(/route-limit is older/);
+    const p = await get<Policy>(client, rl, 'route-limit', ns);
+    expect(p!.status!.ancestors![0]!.ancestorRef).toMatchObject({
+      group: 'gateway.networking.k8s.io',
+      kind: 'Gateway',
+      namespace: ns,
+      name: 'gw',
+    });
+  });
+
+  it('reports AccessPolicy ancestors: Accepted/Enforced, and Invalid for a rule no bundle provides', async () => {
+    const ap = KINDS.AccessPolicy;
+    await expectCondition(
+      () => ancestorCondition(ap, 'loopback-only', 'Enforced'),
+      'True',
+      'Enforced',
+      'loopback-only Enforced',
+    );
+    const invalid = await expectCondition(
+      () => ancestorCondition(ap, 'typo', 'Accepted'),
+      'False',
+      'Invalid',
+      'typo Accepted',
+    );
+    expect(invalid.message).toMatch(/'allow-cidr' is not a data-path rule/);
+    expect((await ancestorCondition(ap, 'typo', 'Enforced'))?.reason).toBe('Invalid');
+  });
+
+  it('puts the Affected conditions on the routes, beside their Gateway API conditions', async () => {
+    const rlAffected = await expectCondition(
+      () => routeCondition('api', 'tenantgate.io/RateLimitPolicyAffected'),
+      'True',
+      'Accepted',
+      'api RateLimitPolicyAffected',
+    );
+    expect(rlAffected.message).toBe(`rate limited by RateLimitPolicy ${ns}/route-limit`);
+    // the Gateway-level limit governs web
+    await expectCondition(
+      () => routeCondition('web', 'tenantgate.io/RateLimitPolicyAffected'),
+      'True',
+      'Accepted',
+      'web RateLimitPolicyAffected',
+    );
+    await expectCondition(
+      () => routeCondition('web', 'tenantgate.io/AccessPolicyAffected'),
+      'True',
+      'Accepted',
+      'web AccessPolicyAffected',
+    );
+    const locked = await expectCondition(
+      () => routeCondition('locked', 'tenantgate.io/AccessPolicyAffected'),
+      'False',
+      'Invalid',
+      'locked AccessPolicyAffected',
+    );
+    expect(locked.message).toMatch(/refuses the requests it governs \(500\)/);
+    expect((await routeCondition('api', 'Accepted'))?.status).toBe('True');
+    expect(await routeCondition('api', 'tenantgate.io/AccessPolicyAffected')).toBeUndefined();
+  });
+
+  it('enforces what the status says on the traffic', async () => {
+    expect((await request(port, '/api')).status).toBe(200);
+    expect((await request(port, '/api')).status).toBe(200);
+    const refused = await request(port, '/api');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['x-ratelimit-limit']).toBe('2');
+    expect((await request(port, '/locked')).status).toBe(500);
+  });
+
+  it('follows changes: a deleted policy leaves the route, a fixed one becomes Accepted', async () => {
+    await deleteObject(client, rateLimit('route-limit', []) as never);
+    // the younger policy takes over the target it lost
+    await expectCondition(
+      () => ancestorCondition(KINDS.RateLimitPolicy, 'younger', 'Accepted'),
+      'True',
+      'Accepted',
+      'younger Accepted',
+    );
+    await eventually(
+      async () =>
+        (await routeCondition('api', 'tenantgate.io/RateLimitPolicyAffected'))?.message.includes('younger'),
+      { what: 'api governed by younger' },
+    );
+    await applyObject(
+      client,
+      access('typo', targetRef('HTTPRoute', 'locked'), 'allow-cidrs', { cidrs: ['127.0.0.0/8'] }) as never,
+    );
+    const fixed = await expectCondition(
+      () => ancestorCondition(KINDS.AccessPolicy, 'typo', 'Accepted'),
+      'True',
+      'Accepted',
+      'typo fixed',
+    );
+    expect(fixed.observedGeneration).toBe(2);
+    await eventually(async () => (await request(port, '/locked')).status === 200, { what: '/locked served' });
+    await deleteObject(client, access('loopback-only', {}, '', {}) as never);
+    await eventually(
+      async () => (await routeCondition('web', 'tenantgate.io/AccessPolicyAffected')) === undefined,
+      {
+        what: 'web AccessPolicyAffected removed',
+      },
+    );
+  });
+
+  it('settles: once nothing changes, nothing more is written', async () => {
+    const versions = async () =>
+      Promise.all([
+        get(client, KINDS.RateLimitPolicy, 'younger', ns),
+        get(client, KINDS.AccessPolicy, 'typo', ns),
+        get(client, KINDS.HTTPRoute, 'api', ns),
+      ]).then((objects) => objects.map((o) => o?.metadata?.resourceVersion));
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await versions();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await versions()).toEqual(before);
+  });
+});
