@@ -212,7 +212,12 @@ function policyRuntimeFor(options: ProxyOptions, onRulesChanged: () => void): Po
     onRulesChanged,
     // ConfigMap-backed bundles read through the process's shared informers
     configMaps: informers
-      ? () => informers.informer(KINDS.ConfigMap) as unknown as ConfigMapCache
+      ? async () => {
+          const cache = informers.informer(KINDS.ConfigMap);
+          // a ConfigMap that is merely not listed yet must not count as missing
+          await cache.waitForSync({ timeoutMs: 60_000 });
+          return cache as unknown as ConfigMapCache;
+        }
       : undefined,
     logger: log,
   });
@@ -364,6 +369,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     },
   };
   try {
+    await policyRuntime?.storeReady();
     await source.start((inputs) => reloader.offer(inputs));
     await reloader.idle();
   } catch (err) {

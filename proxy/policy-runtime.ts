@@ -33,8 +33,8 @@ export interface PolicyRuntimeOptions {
   engine?: PolicyEngine;
   /** the snapshot should be compiled again: the engine's rules changed */
   onRulesChanged: () => void;
-  /** ConfigMap-backed bundles read through this cache (cluster mode) */
-  configMaps?: () => ConfigMapCache | undefined;
+  /** ConfigMap-backed bundles read through this cache (cluster mode); asked for only when configured */
+  configMaps?: () => Promise<ConfigMapCache>;
   logger?: Logger;
   /** how often to look for rule changes in a shared engine; default 2,000 ms */
   rulePollMs?: number;
@@ -78,6 +78,23 @@ export class PolicyRuntime {
   /** The engine, once loaded. */
   get engine(): PolicyEngine | undefined {
     return this.#engine;
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for a Redis store to connect, so that a fresh proxy does not answer its
+   * first requests with the fail mode; serving starts anyway after that, and the store keeps reconnecting.
+   */
+  async storeReady(timeoutMs = 5_000): Promise<void> {
+    const store = this.store as RateLimitStore & { ready?: (ms: number) => Promise<void> };
+    if (!store.ready) return;
+    try {
+      await store.ready(timeoutMs);
+    } catch (err) {
+      this.#log.warn('rate-limit store not connected yet; requests get the fail mode until it is', {
+        failMode: this.#settings.rateLimitFailMode,
+        err: errorMessage(err),
+      });
+    }
   }
 
   /** Loads what this snapshot needs before it is compiled (the engine, on the first AccessPolicy). */
@@ -146,10 +163,17 @@ export class PolicyRuntime {
       this.#loadFailed = true;
       return;
     }
+    const configMaps = config.bundles.some((b) => 'configMap' in b)
+      ? await this.#options.configMaps?.().catch((err: unknown) => {
+          this.#log.error('ConfigMap policy bundles not readable', { err: errorMessage(err) });
+          return undefined;
+        })
+      : undefined;
+    if (this.#closed) return;
     this.#watchers = watchBundles(config.bundles, {
       engine: this.#engine,
       logger: this.#log,
-      ...(this.#options.configMaps?.() ? { configMaps: this.#options.configMaps()! } : {}),
+      ...(configMaps ? { configMaps } : {}),
       // the first loads are seen by the compile that follows this load; later ones need a recompile
       onLoaded: () => void (this.#engine && !this.#loading ? this.#checkRules() : undefined),
     });

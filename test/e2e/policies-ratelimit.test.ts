@@ -3,7 +3,9 @@
 // Distinct header values counted apart; 1,000 concurrent requests admitting exactly the limit (the local
 // store's documented tolerance is 0: check and charge happen synchronously on one thread); the headers
 // turned off by --rate-limit-headers=false; a GRPCRoute refusal answered as gRPC status 8.
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, request, sleep, startEcho, type EchoBackend } from './proxy-harness.ts';
 import {
@@ -166,5 +168,25 @@ describe('RateLimitPolicy through tenantgate proxy --from-files', () => {
       await quiet?.stop();
       quietFiles.remove();
     }
+  });
+
+  it('refuses bad policy flags with the flag, the value and what it expects (exit code 2)', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const run = (...args: string[]) =>
+      spawnSync(
+        path.join(root, 'node_modules/.bin/node'),
+        [path.join(root, 'cmd/tenantgate.ts'), 'proxy', '--from-files', files.dir, ...args],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
+    const mode = run('--rate-limit-fail-mode', 'maybe');
+    expect(mode.status).toBe(2);
+    expect(mode.stderr).toMatch(/--rate-limit-fail-mode maybe: expected open or closed/);
+    const headers = run('--rate-limit-headers=nah');
+    expect(headers.status).toBe(2);
+    expect(headers.stderr).toMatch(/--rate-limit-headers=nah: expected true or false/);
+    const scope = run('--gateway-limit-scope', 'global');
+    expect(scope.stderr).toMatch(/--gateway-limit-scope global: expected per-route or shared/);
+    const redis = run('--rate-limit-redis', 'localhost:6379');
+    expect(redis.stderr).toMatch(/--rate-limit-redis localhost:6379: expected redis:\/\/HOST:PORT/);
   });
 });
