@@ -7,14 +7,14 @@
 #   (c) an AccessPolicy allow-cidrs (evaluated by the opa-wasm engine on every request)
 #   (d) the limit of (b) with its counters in Redis (--rate-limit-redis, a redis-server started here)
 # Prints req/s, p50, p99 and the ratios to (a) against the targets (b) >= 0.95, (c) >= 0.85, (d) >= 0.60.
-# Usage: bench/policies/run.sh   (env: DURATION=5s WARMUP=1s ROUNDS=3 CONNECTIONS=32 ROUTES=1000)
+# Usage: bench/policies/run.sh   (env: DURATION=5s WARMUP=1s ROUNDS=5 CONNECTIONS=32 ROUTES=1000)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 NODE="$ROOT/node_modules/.bin/node"
 DURATION="${DURATION:-5s}"
 WARMUP="${WARMUP:-1s}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 CONNECTIONS="${CONNECTIONS:-32}"
 ROUTES="${ROUTES:-1000}"
 BACKEND_PORT=18920
