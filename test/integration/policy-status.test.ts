@@ -3,7 +3,6 @@
 // Overridden, TargetNotFound, Conflicted, Invalid), the `tenantgate.io/RateLimitPolicyAffected` and
 // `tenantgate.io/AccessPolicyAffected` conditions on the routes' parents, written only while the process
 // is the leader, and the policies enforced on the traffic the proxy serves.
-import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
@@ -13,6 +12,8 @@ import { startProxy, type RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { freePort, request, startEcho, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { eventually, get, uniqueName } from './tenant-fixtures.ts';
+
+const STAND_IN_ADDRESS = '198.51.100.10';
 
 const GW = 'gateway.networking.k8s.io/v1';
 const TG = 'tenantgate.io/v1alpha1';
@@ -117,12 +118,9 @@ function expectCondition(
 
 beforeAll(async () => {
   client = new KubeClient({ kubeConfig: testKubeConfig() });
-  // the API server refuses loopback endpoint addresses: use this machine's own address
-  const hostIp = Object.values(os.networkInterfaces())
-    .flat()
-    .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
-  if (!hostIp) throw new Error('this test needs a non-loopback IPv4 address for the EndpointSlice');
-  backend = await startEcho('policy-backend', { host: hostIp });
+  // The API server refuses loopback endpoint addresses: the EndpointSlice publishes a stand-in
+  // (TEST-NET) address that this proxy maps to the loopback backend, as `tenantgate local` does.
+  backend = await startEcho('policy-backend', { host: '127.0.0.1' });
   port = await freePort();
   await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const objects = [
@@ -153,7 +151,7 @@ beforeAll(async () => {
       kind: 'EndpointSlice',
       metadata: { name: 'svc-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'svc' } },
       addressType: 'IPv4',
-      endpoints: [{ addresses: [hostIp], conditions: { ready: true } }],
+      endpoints: [{ addresses: [STAND_IN_ADDRESS], conditions: { ready: true } }],
       ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
     },
     route('api', '/api'),
@@ -171,7 +169,11 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, 1100));
   await applyObject(client, rateLimit('younger', [targetRef('HTTPRoute', 'api')]) as never);
   proxy = await startProxy({
-    source: { kind: 'cluster', kubeConfig: testKubeConfig() },
+    source: {
+      kind: 'cluster',
+      kubeConfig: testKubeConfig(),
+      endpointAddressMap: { [STAND_IN_ADDRESS]: '127.0.0.1' },
+    },
     controllerName: CONTROLLER,
     writeStatus: { client, isLeader: () => leader, leaderCheckMs: 200 },
     bindAddress: '127.0.0.1',

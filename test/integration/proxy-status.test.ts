@@ -2,7 +2,6 @@
 // informers and writes the Gateway API status they imply — route parents Accepted/ResolvedRefs with the
 // spec's reasons and the latest observedGeneration, listener attachedRoutes, GatewayClass Accepted — and
 // serves the routes it accepted.
-import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, createObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
@@ -12,6 +11,8 @@ import { startProxy, type RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { freePort, request, startEcho, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { eventually, get, uniqueName } from './tenant-fixtures.ts';
+
+const STAND_IN_ADDRESS = '198.51.100.10';
 
 const GW = 'gateway.networking.k8s.io/v1';
 const nsA = uniqueName('gw-a');
@@ -61,12 +62,9 @@ async function parentCondition(namespace: string, name: string, type: string): P
 
 beforeAll(async () => {
   client = new KubeClient({ kubeConfig: testKubeConfig() });
-  // the API server refuses loopback endpoint addresses: use this machine's own address
-  const hostIp = Object.values(os.networkInterfaces())
-    .flat()
-    .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
-  if (!hostIp) throw new Error('this test needs a non-loopback IPv4 address for the EndpointSlice');
-  backend = await startEcho('cluster-backend', { host: hostIp });
+  // The API server refuses loopback endpoint addresses: the EndpointSlice publishes a stand-in
+  // (TEST-NET) address that this proxy maps to the loopback backend, as `tenantgate local` does.
+  backend = await startEcho('cluster-backend', { host: '127.0.0.1' });
   [port1, port2] = [await freePort(), await freePort()];
   for (const name of [nsA, nsB])
     await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -107,7 +105,7 @@ beforeAll(async () => {
       kind: 'EndpointSlice',
       metadata: { name: 'svc-1', namespace: nsA, labels: { 'kubernetes.io/service-name': 'svc' } },
       addressType: 'IPv4',
-      endpoints: [{ addresses: [hostIp], conditions: { ready: true } }],
+      endpoints: [{ addresses: [STAND_IN_ADDRESS], conditions: { ready: true } }],
       ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
     },
     route(nsA, 'ok', {
@@ -143,7 +141,11 @@ beforeAll(async () => {
   ];
   for (const o of objects) await applyObject(client, o as never);
   proxy = await startProxy({
-    source: { kind: 'cluster', kubeConfig: testKubeConfig() },
+    source: {
+      kind: 'cluster',
+      kubeConfig: testKubeConfig(),
+      endpointAddressMap: { [STAND_IN_ADDRESS]: '127.0.0.1' },
+    },
     writeStatus: { client },
     bindAddress: '127.0.0.1',
     accessLog: { enabled: false },
