@@ -4,6 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../kube/client.ts';
 import { InformerFactory } from '../kube/informer-factory.ts';
 import { LeaderElector } from '../kube/lease.ts';
+import type { PolicyEngine } from '../policies/engine.ts';
 import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
 
@@ -37,20 +38,21 @@ interface StartArgs extends ComponentContext {
   admin: AdminServer;
   client: KubeClient;
   informers: InformerFactory;
-  /** set by the operator when it runs in this process: its Lease also decides who writes proxy status */
-  leader: { isLeader?: () => boolean };
+  /** what earlier components offer later ones: the operator's Lease also decides who writes proxy status;
+   *  the webhook's policy engine serves the proxy's AccessPolicies too (one engine, one set of bundles) */
+  shared: { isLeader?: () => boolean; engine?: PolicyEngine };
 }
 
 type Starter = (args: StartArgs) => Promise<RunningComponent>;
 
 const starters: Record<ComponentName, Starter> = {
-  operator: async ({ kubeConfig, admin, client, informers, leader }) => {
+  operator: async ({ kubeConfig, admin, client, informers, shared }) => {
     const { startOperator } = await import('../controllers/index.ts');
     const running = await startOperator({ kubeConfig, admin, client, informers });
-    leader.isLeader = () => running.isLeader();
+    shared.isLeader = () => running.isLeader();
     return { name: 'operator', stop: () => running.stop() };
   },
-  webhook: async ({ kubeConfig, admin, client, informers, local }) => {
+  webhook: async ({ kubeConfig, admin, client, informers, local, shared }) => {
     const { startWebhook } = await import('../webhooks/index.ts');
     const running = await startWebhook({
       kubeConfig,
@@ -59,18 +61,20 @@ const starters: Record<ComponentName, Starter> = {
       informers,
       ...(local ? { local: { stateDir: local.stateDir, caPem: local.caPem } } : {}),
     });
+    shared.engine = running.engine;
     return { name: 'webhook', stop: () => running.stop() };
   },
-  proxy: async ({ kubeConfig, admin, client, informers, leader, local }) => {
+  proxy: async ({ kubeConfig, admin, client, informers, shared, local }) => {
     const { startProxy } = await import('../proxy/index.ts');
     // Every replica serves traffic, but only one writes Gateway API and policy status: the operator's
     // leader when the operator runs here, else the holder of a Lease of the proxies' own.
-    const election = leader.isLeader ? undefined : await proxyStatusElection(client);
-    const isLeader = leader.isLeader ?? (() => election!.isLeader());
+    const election = shared.isLeader ? undefined : await proxyStatusElection(client);
+    const isLeader = shared.isLeader ?? (() => election!.isLeader());
     const running = await startProxy({
       source: { kind: 'cluster', kubeConfig, informers, endpointAddressMap: local?.endpointAddressMap },
       admin,
       writeStatus: { client, isLeader },
+      ...(shared.engine ? { policies: { engine: shared.engine } } : {}),
     });
     return {
       name: 'proxy',
@@ -126,9 +130,9 @@ export async function startComponents(
   try {
     // started first: informers asked for later start at once, so a component may wait for its caches
     informers.start();
-    const leader = {};
+    const shared = {};
     for (const name of names)
-      running.push(await starters[name]({ ...ctx, admin, client, informers, leader }));
+      running.push(await starters[name]({ ...ctx, admin, client, informers, shared }));
   } catch (err) {
     for (const c of running.reverse()) await c.stop().catch(() => {});
     throw err;
