@@ -71,9 +71,14 @@ export async function main(argv: string[]): Promise<number> {
   copyFileSync(controlPlane.kubeconfigPath, kubeconfig);
 
   const stopping = untilSignalled();
-  let started;
+  let hints: string[] = [];
   try {
-    started = await startComponents(components, {
+    // the echo backend first: a taken port is found before anything else starts
+    if (values['echo-address'] !== 'off') {
+      const echo = await startEchoBackend(values['echo-address']);
+      onShutdown('echo backend', () => echo.close());
+    }
+    const started = await startComponents(components, {
       kubeConfig: controlPlane.kubeConfig(),
       adminAddress: values['admin-address'],
       local: {
@@ -84,15 +89,12 @@ export async function main(argv: string[]): Promise<number> {
           : {}),
       },
     });
+    for (const c of started) onShutdown(c.name, () => c.stop());
+    hints = started.flatMap((c) => c.hints ?? []);
   } catch (err) {
     // the control plane's processes would keep this process (and themselves) alive
-    await shutdown('a component failed to start');
+    await shutdown('startup failed');
     throw err;
-  }
-  for (const c of started) onShutdown(c.name, () => c.stop());
-  if (values['echo-address'] !== 'off') {
-    const echo = await startEchoBackend(values['echo-address']);
-    onShutdown('echo backend', () => echo.close());
   }
 
   // relative when under the working directory (as with the default), so the hint can be pasted
@@ -108,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       '  bin/kubectl apply -f config/samples/platform/       # GatewayClass, shared Gateway, Tenant acme',
       '  bin/kubectl get tenants                             # wait for Ready=True',
       '  bin/kubectl apply -f config/samples/tenant/         # as the tenant: Service, HTTPRoute, RateLimitPolicy',
-      ...started.flatMap((c) => c.hints ?? []).map((h) => `  ${h}`),
+      ...hints.map((h) => `  ${h}`),
       '',
       'Ctrl-C stops everything.',
       '',
