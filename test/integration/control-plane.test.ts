@@ -1,8 +1,10 @@
 // The control plane itself: a dying kube-apiserver is reported with its last log lines, stop() leaves
-// neither processes nor files behind, and `tenantgate local` cleans up on Ctrl-C.
-import { execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
+// neither processes nor files behind; `tenantgate local` serves a cluster kubectl can use, runs every
+// component on it (the samples onboard a tenant that serves traffic), and cleans up on Ctrl-C and on a
+// failed start.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +30,68 @@ async function eventually(check: () => boolean, ms = 15_000): Promise<void> {
   }
 }
 
+interface LocalProcess {
+  dir: string;
+  child: ChildProcess;
+  output: { stdout: string; stderr: string };
+  kubectl(args: string[], input?: string): string;
+  /** resolves when `tenantgate local` printed its "Try it" text */
+  started(): Promise<void>;
+  exited(): Promise<number | null>;
+  /** etcd / kube-apiserver processes of this instance still running */
+  leftovers(): string[];
+  cleanup(): void;
+}
+
+/** `tenantgate local` as a child process in a fresh state directory. */
+function startLocal(args: string[]): LocalProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-local-'));
+  const child = spawn(
+    join(projectRoot, 'node_modules/.bin/node'),
+    [
+      join(projectRoot, 'cmd/tenantgate.ts'),
+      'local',
+      '--dir',
+      dir,
+      '--admin-address',
+      '127.0.0.1:0',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (c: Buffer) => (output.stdout += c));
+  child.stderr!.on('data', (c: Buffer) => (output.stderr += c));
+  const exit = new Promise<number | null>((r) => child.once('exit', r));
+  return {
+    dir,
+    child,
+    output,
+    kubectl: (kubectlArgs, input) =>
+      execFileSync(
+        join(projectRoot, 'bin/kubectl'),
+        ['--kubeconfig', join(dir, 'kubeconfig'), ...kubectlArgs],
+        {
+          encoding: 'utf8',
+          ...(input ? { input } : {}),
+        },
+      ),
+    started: () =>
+      eventually(() => output.stdout.includes('Ctrl-C stops everything'), 60_000).catch(() => {
+        throw new Error(`tenantgate local did not start:\n${output.stderr}`);
+      }),
+    exited: () => exit,
+    leftovers: () =>
+      execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => /\/(etcd|kube-apiserver) /.test(line) && line.includes(dir)),
+    cleanup: () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('control plane', () => {
   it('reports a kube-apiserver that dies with the last lines of its log, and cleans up on stop', async () => {
     let died: Error | undefined;
@@ -47,81 +111,32 @@ describe('control plane', () => {
   });
 
   it('tenantgate local serves a cluster kubectl can use and stops everything on SIGINT', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-local-'));
-    const child = spawn(
-      join(projectRoot, 'node_modules/.bin/node'),
-      [
-        join(projectRoot, 'cmd/tenantgate.ts'),
-        'local',
-        '--dir',
-        dir,
-        '--components',
-        '',
-        '--admin-address',
-        '127.0.0.1:0',
-        '--echo-address',
-        'off',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    const local = startLocal(['--components', '', '--echo-address', 'off']);
     try {
-      await eventually(() => stdout.includes('Ctrl-C stops everything'), 45_000).catch(() => {
-        throw new Error(`tenantgate local did not start:\n${stderr}`);
-      });
-      const kubeconfig = join(dir, 'kubeconfig');
-      expect(stdout).toContain(`export KUBECONFIG=`);
-      const crds = execFileSync(
-        join(projectRoot, 'bin/kubectl'),
-        ['--kubeconfig', kubeconfig, 'get', 'crd', '-o', 'name'],
-        { encoding: 'utf8' },
-      );
+      await local.started();
+      expect(local.output.stdout).toContain(`export KUBECONFIG=`);
+      const crds = local.kubectl(['get', 'crd', '-o', 'name']);
       expect(crds).toContain('customresourcedefinition.apiextensions.k8s.io/tenants.tenantgate.io');
       expect(crds).toContain(
         'customresourcedefinition.apiextensions.k8s.io/httproutes.gateway.networking.k8s.io',
       );
-      const version = JSON.parse(
-        execFileSync(
-          join(projectRoot, 'bin/kubectl'),
-          ['--kubeconfig', kubeconfig, 'version', '-o', 'json'],
-          { encoding: 'utf8' },
-        ),
-      ) as { serverVersion: { gitVersion: string } };
+      const version = JSON.parse(local.kubectl(['version', '-o', 'json'])) as {
+        serverVersion: { gitVersion: string };
+      };
       const pinned = /KUBE_VERSION\s*:=\s*(\S+)/.exec(
         readFileSync(join(projectRoot, 'versions.mk'), 'utf8'),
       )![1];
       expect(version.serverVersion.gitVersion).toBe(`v${pinned}`);
-      child.kill('SIGINT');
-      const code = await new Promise<number | null>((r) => child.once('exit', r));
-      expect(code).toBe(0);
-      const leftovers = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
-        .split('\n')
-        .filter((line) => /\/(etcd|kube-apiserver) /.test(line) && line.includes(dir));
-      expect(leftovers).toEqual([]);
+      local.child.kill('SIGINT');
+      expect(await local.exited()).toBe(0);
+      expect(local.leftovers()).toEqual([]);
     } finally {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      local.cleanup();
     }
   });
 
   it('tenantgate local runs every component: the samples onboard a tenant that serves traffic', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-local-all-'));
-    const child = spawn(
-      join(projectRoot, 'node_modules/.bin/node'),
-      [join(projectRoot, 'cmd/tenantgate.ts'), 'local', '--dir', dir, '--admin-address', '127.0.0.1:0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
-    const kubectl = (...args: string[]) =>
-      execFileSync(join(projectRoot, 'bin/kubectl'), ['--kubeconfig', join(dir, 'kubeconfig'), ...args], {
-        encoding: 'utf8',
-      });
+    const local = startLocal([]);
     // fetch() may not set Host: a plain http request may
     const curl = () =>
       request(10080, '/hello', { host: 'acme.example.com' }).then(
@@ -129,15 +144,13 @@ describe('control plane', () => {
         () => undefined,
       );
     try {
-      await eventually(() => stdout.includes('Ctrl-C stops everything'), 60_000).catch(() => {
-        throw new Error(`tenantgate local did not start:\n${stderr}`);
-      });
-      kubectl('apply', '-f', join(projectRoot, 'config/samples/platform/'));
+      await local.started();
+      local.kubectl(['apply', '-f', join(projectRoot, 'config/samples/platform/')]);
       await eventually(
-        () => kubectl('get', 'tenant', 'acme', '-o', 'jsonpath={.status.namespacesReady}') === '2/2',
+        () => local.kubectl(['get', 'tenant', 'acme', '-o', 'jsonpath={.status.namespacesReady}']) === '2/2',
         30_000,
       );
-      kubectl('apply', '-f', join(projectRoot, 'config/samples/tenant/'));
+      local.kubectl(['apply', '-f', join(projectRoot, 'config/samples/tenant/')]);
       let status: number | undefined;
       await eventually(() => {
         void curl().then((s) => (status = s));
@@ -148,24 +161,18 @@ describe('control plane', () => {
       for (let i = 0; i < 8; i++) codes.push(await curl());
       expect(codes).toContain(429);
       // the webhook refuses, as the tenant's owner, a route for a hostname the tenant was not given
+      const sneaky = JSON.stringify({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'sneaky', namespace: 'acme-web' },
+        spec: {
+          hostnames: ['bank.example.org'],
+          parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
+        },
+      });
       let refusal = '';
       try {
-        execFileSync(
-          join(projectRoot, 'bin/kubectl'),
-          ['--kubeconfig', join(dir, 'kubeconfig'), '--as', 'alice', 'apply', '-f', '-'],
-          {
-            encoding: 'utf8',
-            input: JSON.stringify({
-              apiVersion: 'gateway.networking.k8s.io/v1',
-              kind: 'HTTPRoute',
-              metadata: { name: 'sneaky', namespace: 'acme-web' },
-              spec: {
-                hostnames: ['bank.example.org'],
-                parentRefs: [{ name: 'shared', namespace: 'infra', sectionName: 'http' }],
-              },
-            }),
-          },
-        );
+        local.kubectl(['--as', 'alice', 'apply', '-f', '-'], sneaky);
       } catch (err) {
         refusal = String((err as { stderr?: string }).stderr);
       }
@@ -173,49 +180,26 @@ describe('control plane', () => {
       expect(refusal).toContain(
         "[route-hostnames] spec.hostnames[0] 'bank.example.org' is not among tenant 'acme' hostnames",
       );
-      child.kill('SIGINT');
-      expect(await new Promise<number | null>((r) => child.once('exit', r))).toBe(0);
+      local.child.kill('SIGINT');
+      expect(await local.exited()).toBe(0);
+      expect(local.leftovers()).toEqual([]);
     } finally {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      local.cleanup();
     }
   });
 
   it('tenantgate local stops what it started when startup fails (echo port taken)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tg-local-fail-'));
     const busy = net.createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
     const taken = (busy.address() as net.AddressInfo).port;
-    const child = spawn(
-      join(projectRoot, 'node_modules/.bin/node'),
-      [
-        join(projectRoot, 'cmd/tenantgate.ts'),
-        'local',
-        '--dir',
-        dir,
-        '--components',
-        '',
-        '--admin-address',
-        '127.0.0.1:0',
-        '--echo-address',
-        `127.0.0.1:${taken}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    const local = startLocal(['--components', '', '--echo-address', `127.0.0.1:${taken}`]);
     try {
-      const code = await new Promise<number | null>((r) => child.once('exit', r));
-      expect(code).toBe(1);
-      expect(stderr).toContain(`address already in use 127.0.0.1:${taken}`);
-      const leftovers = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
-        .split('\n')
-        .filter((line) => /\/(etcd|kube-apiserver) /.test(line) && line.includes(dir));
-      expect(leftovers).toEqual([]);
+      expect(await local.exited()).toBe(1);
+      expect(local.output.stderr).toContain(`address already in use 127.0.0.1:${taken}`);
+      expect(local.leftovers()).toEqual([]);
     } finally {
-      child.kill('SIGKILL');
+      local.cleanup();
       busy.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
