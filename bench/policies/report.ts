@@ -3,34 +3,10 @@
 // its p50 and p99, and the ratios to the no-policy case (a) against the targets; then every round's ratio.
 // Exit code 0 either way: a benchmark reports, it does not gate.
 //   node bench/policies/report.ts WORK ROUNDS ROUTES CONNECTIONS DURATION
-import fs from 'node:fs';
 import path from 'node:path';
+import { parseWrk } from '../lib/wrk.ts';
 
 const [work, rounds, routes, connections, duration] = process.argv.slice(2) as string[];
-
-interface Wrk {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  non2xx: number;
-}
-
-function toMs(value: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
-function parseWrk(file: string): Wrk {
-  const text = fs.readFileSync(file, 'utf8');
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]),
-    p50ms: toMs(/^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? ''),
-    p99ms: toMs(/^\s+99%\s+(\S+)/m.exec(text)?.[1] ?? ''),
-    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0),
-  };
-}
 
 const CASES = [
   { mode: 'none', name: '(a) no policy', target: undefined },

@@ -10,8 +10,8 @@
 # Usage: bench/policies/run.sh   (env: DURATION=5s WARMUP=1s ROUNDS=5 CONNECTIONS=32 ROUTES=1000)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-NODE="$ROOT/node_modules/.bin/node"
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 DURATION="${DURATION:-5s}"
 WARMUP="${WARMUP:-1s}"
 ROUNDS="${ROUNDS:-5}"
@@ -28,56 +28,13 @@ for tool in nginx wrk redis-server curl; do
     exit 1
   }
 done
-[ -x "$NODE" ] || { echo "bench: $NODE missing; run 'make deps' first" >&2; exit 1; }
+require_node
 [ -f "$ROOT/dist/policies/bundle.tar.gz" ] || { echo "bench: run 'make policies' first (case c)" >&2; exit 1; }
 
-WORK="$(mktemp -d /tmp/tg-bench-policies.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir /tmp/tg-bench-policies.XXXXXX
 
-wait_port() { # host port
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench: nothing listening on $1:$2" >&2
-  return 1
-}
-
-wait_ready() { # admin address
-  for _ in $(seq 1 300); do
-    curl -fsS "http://$1/readyz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench: $1/readyz never answered 200" >&2
-  return 1
-}
-
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-
-# ---- the backend (as bench/proxy/run.sh) and redis ---------------------------------------------------
-cat >"$WORK/backend.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $WORK/backend.pid;
-error_log $WORK/backend.err warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/b-body; proxy_temp_path $WORK/b-proxy; fastcgi_temp_path $WORK/b-fcgi;
-  uwsgi_temp_path $WORK/b-uwsgi; scgi_temp_path $WORK/b-scgi;
-  server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 "ok\n"; } }
-}
-NGINX
-nginx -p "$WORK" -c "$WORK/backend.conf" & PIDS+=($!)
-wait_port 127.0.0.1 $BACKEND_PORT
+# ---- the backend (bench/lib/common.sh) and redis -----------------------------------------------------
+start_backend $BACKEND_PORT
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 & PIDS+=($!)
 wait_port 127.0.0.1 $REDIS_PORT
 
@@ -104,9 +61,7 @@ start_case() { # mode port admin-port [proxy flags...]
 }
 
 measure() { # mode port round
-  local out="$WORK/wrk-$1-$3.txt"
-  wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" "${HEADERS[@]}" "http://127.0.0.1:$2$URL_PATH" >/dev/null
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency "${HEADERS[@]}" "http://127.0.0.1:$2$URL_PATH" >"$out"
+  wrk_measure "$WORK/wrk-$1-$3.txt" "http://127.0.0.1:$2$URL_PATH" "${HEADERS[@]}"
 }
 
 HEADERS=(-H "Host: $HOST" -H "X-Client: bench-client-1")

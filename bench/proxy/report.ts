@@ -1,31 +1,10 @@
 // Prints the benchmark table: req/s, p50, p99 per proxy from wrk's --latency output, the ratios the
 // targets are stated in, the lookup microbenchmark and the RSS. Exit code 0 either way: a benchmark
 // reports, it does not gate.
-import fs from 'node:fs';
+import { parseWrk, type Wrk } from '../lib/wrk.ts';
 
 const [aFile, bFile, cFile, lookupJson, rssKb, routes, lookupRoutes, connections, duration] =
   process.argv.slice(2) as string[];
-
-interface Wrk {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-}
-
-function toMs(value: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
-function parseWrk(file: string): Wrk {
-  const text = fs.readFileSync(file, 'utf8');
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
-  const p50 = /^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? '';
-  const p99 = /^\s+99%\s+(\S+)/m.exec(text)?.[1] ?? '';
-  return { rps, p50ms: toMs(p50), p99ms: toMs(p99) };
-}
 
 const a = parseWrk(aFile!);
 const b = parseWrk(bFile!);

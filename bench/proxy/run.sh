@@ -8,8 +8,8 @@
 # ratios against the targets. Usage: bench/proxy/run.sh   (env: DURATION=10s CONNECTIONS=32 ROUTES=1000)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-NODE="$ROOT/node_modules/.bin/node"
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-3s}"
 CONNECTIONS="${CONNECTIONS:-32}"
@@ -37,70 +37,22 @@ need() {
 need nginx
 need wrk
 NGINX="$(command -v nginx)"
-[ -x "$NODE" ] || { echo "bench: $NODE missing; run 'make deps' first" >&2; exit 1; }
+require_node
 
-WORK="$(mktemp -d /tmp/tg-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() { # host port
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench: nothing listening on $1:$2" >&2
-  return 1
-}
-
-wait_ready() { # admin address
-  for _ in $(seq 1 300); do
-    curl -fsS "http://$1/readyz" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "bench: $1/readyz never answered 200" >&2
-  return 1
-}
-
-nginx_conf() { # name body
-  cat >"$WORK/$1.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/$1.pid;
-error_log $WORK/$1.err warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/$1-body; proxy_temp_path $WORK/$1-proxy; fastcgi_temp_path $WORK/$1-fcgi;
-  uwsgi_temp_path $WORK/$1-uwsgi; scgi_temp_path $WORK/$1-scgi;
-  $2
-}
-EOF
-}
+bench_workdir /tmp/tg-bench.XXXXXX
 
 # ---- the shared backend ---------------------------------------------------------------------------
-nginx_conf backend "server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 \"ok\n\"; } }"
-"$NGINX" -p "$WORK" -c "$WORK/backend.conf" & PIDS+=($!)
-wait_port 127.0.0.1 $BACKEND_PORT
+start_backend $BACKEND_PORT
 
 run_wrk() { # label port host path
   local out="$WORK/wrk-$1.txt"
-  wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -H "Host: $3" "http://127.0.0.1:$2$4" >/dev/null
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Host: $3" "http://127.0.0.1:$2$4" >"$out"
+  wrk_measure "$out" "http://127.0.0.1:$2$4" -H "Host: $3"
   local code
   code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $3" "http://127.0.0.1:$2$4")"
   [ "$code" = 200 ] || { echo "bench: $1 answered $code, not 200" >&2; cat "$out" >&2; exit 1; }
   grep -q 'Non-2xx' "$out" && { echo "bench: $1 had non-2xx answers" >&2; cat "$out" >&2; exit 1; }
   echo "$out"
 }
-
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # ---- (a) nginx, one worker --------------------------------------------------------------------------
 nginx_conf proxy "upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }

@@ -8,14 +8,12 @@ import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
-import { startProxy, type RunningProxy } from '../../proxy/index.ts';
+import type { RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
-import { freePort, request, startEcho, type EchoBackend } from '../e2e/proxy-harness.ts';
+import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
+import { gatewayObjects, GW, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
 import { eventually, get, uniqueName } from './tenant-fixtures.ts';
 
-const STAND_IN_ADDRESS = '198.51.100.10';
-
-const GW = 'gateway.networking.k8s.io/v1';
 const TG = 'tenantgate.io/v1alpha1';
 const ns = uniqueName('policy-status');
 const className = uniqueName('tenantgate');
@@ -118,42 +116,17 @@ function expectCondition(
 
 beforeAll(async () => {
   client = new KubeClient({ kubeConfig: testKubeConfig() });
-  // The API server refuses loopback endpoint addresses: the EndpointSlice publishes a stand-in
-  // (TEST-NET) address that this proxy maps to the loopback backend, as `tenantgate local` does.
-  backend = await startEcho('policy-backend', { host: '127.0.0.1' });
+  backend = await startLoopbackEcho('policy-backend');
   port = await freePort();
   await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const objects = [
-    {
-      apiVersion: GW,
-      kind: 'GatewayClass',
-      metadata: { name: className },
-      spec: { controllerName: CONTROLLER },
-    },
-    {
-      apiVersion: GW,
-      kind: 'Gateway',
-      metadata: { name: 'gw', namespace: ns },
-      spec: {
-        gatewayClassName: className,
-        addresses: [{ type: 'IPAddress', value: '127.0.0.1' }],
-        listeners: [{ name: 'http', port, protocol: 'HTTP' }],
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'svc', namespace: ns },
-      spec: { ports: [{ name: 'http', port: 80 }] },
-    },
-    {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: 'svc-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'svc' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [STAND_IN_ADDRESS], conditions: { ready: true } }],
-      ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
-    },
+    ...gatewayObjects({
+      className,
+      controllerName: CONTROLLER,
+      namespace: ns,
+      listeners: [{ name: 'http', port, protocol: 'HTTP' }],
+      backend,
+    }),
     route('api', '/api'),
     route('web', '/web'),
     route('locked', '/locked'),
@@ -168,16 +141,10 @@ beforeAll(async () => {
   // created after route-limit, so route-limit is older and wins the target
   await new Promise((r) => setTimeout(r, 1100));
   await applyObject(client, rateLimit('younger', [targetRef('HTTPRoute', 'api')]) as never);
-  proxy = await startProxy({
-    source: {
-      kind: 'cluster',
-      kubeConfig: testKubeConfig(),
-      endpointAddressMap: { [STAND_IN_ADDRESS]: '127.0.0.1' },
-    },
+  proxy = await startClusterProxy({
+    source: { kubeConfig: testKubeConfig() },
     controllerName: CONTROLLER,
     writeStatus: { client, isLeader: () => leader, leaderCheckMs: 200 },
-    bindAddress: '127.0.0.1',
-    accessLog: { enabled: false },
   });
 }, 120_000);
 

@@ -12,12 +12,12 @@ import { InformerFactory } from '../../kube/informer-factory.ts';
 import { LeaderElector } from '../../kube/lease.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
-import { startProxy, type RunningProxy } from '../../proxy/index.ts';
-import { freePort, request, startEcho, type EchoBackend } from '../e2e/proxy-harness.ts';
+import type { RunningProxy } from '../../proxy/index.ts';
+import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
+import { gatewayObjects, GW, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
 import { eventually, get, uniqueName } from './tenant-fixtures.ts';
 
-const STAND_IN_ADDRESS = '198.51.100.10';
 const SA = 'system:serviceaccount:tenantgate-system:tenantgate-proxy';
 const ns = uniqueName('proxy-rbac');
 const className = uniqueName('tenantgate');
@@ -50,40 +50,15 @@ beforeAll(async () => {
       groups: ['system:serviceaccounts', 'system:serviceaccounts:tenantgate-system', 'system:authenticated'],
     },
   });
-  backend = await startEcho('rbac-backend', { host: '127.0.0.1' });
+  backend = await startLoopbackEcho('rbac-backend');
   port = await freePort();
-  const GW = 'gateway.networking.k8s.io/v1';
   const objects = [
-    {
-      apiVersion: GW,
-      kind: 'GatewayClass',
-      metadata: { name: className },
-      spec: { controllerName: 'tenantgate.io/gateway-controller' },
-    },
-    {
-      apiVersion: GW,
-      kind: 'Gateway',
-      metadata: { name: 'gw', namespace: ns },
-      spec: {
-        gatewayClassName: className,
-        addresses: [{ type: 'IPAddress', value: '127.0.0.1' }],
-        listeners: [{ name: 'http', port, protocol: 'HTTP' }],
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'svc', namespace: ns },
-      spec: { ports: [{ name: 'http', port: 80 }] },
-    },
-    {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: 'svc-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'svc' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [STAND_IN_ADDRESS], conditions: { ready: true } }],
-      ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
-    },
+    ...gatewayObjects({
+      className,
+      namespace: ns,
+      listeners: [{ name: 'http', port, protocol: 'HTTP' }],
+      backend,
+    }),
     {
       apiVersion: GW,
       kind: 'HTTPRoute',
@@ -103,12 +78,7 @@ beforeAll(async () => {
   for (const o of objects) await applyObject(admin, o as Named);
   informers = new InformerFactory({ client: asProxy });
   informers.start();
-  proxy = await startProxy({
-    source: { kind: 'cluster', informers, endpointAddressMap: { [STAND_IN_ADDRESS]: '127.0.0.1' } },
-    writeStatus: { client: asProxy },
-    bindAddress: '127.0.0.1',
-    accessLog: { enabled: false },
-  });
+  proxy = await startClusterProxy({ source: { informers }, writeStatus: { client: asProxy } });
 }, 120_000);
 
 afterAll(async () => {

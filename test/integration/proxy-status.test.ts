@@ -7,14 +7,12 @@ import { applyObject, createObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
-import { startProxy, type RunningProxy } from '../../proxy/index.ts';
+import type { RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
-import { freePort, request, startEcho, type EchoBackend } from '../e2e/proxy-harness.ts';
+import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
+import { gatewayObjects, GW, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
 import { eventually, get, uniqueName } from './tenant-fixtures.ts';
 
-const STAND_IN_ADDRESS = '198.51.100.10';
-
-const GW = 'gateway.networking.k8s.io/v1';
 const nsA = uniqueName('gw-a');
 const nsB = uniqueName('gw-b');
 const className = uniqueName('tenantgate');
@@ -62,52 +60,26 @@ async function parentCondition(namespace: string, name: string, type: string): P
 
 beforeAll(async () => {
   client = new KubeClient({ kubeConfig: testKubeConfig() });
-  // The API server refuses loopback endpoint addresses: the EndpointSlice publishes a stand-in
-  // (TEST-NET) address that this proxy maps to the loopback backend, as `tenantgate local` does.
-  backend = await startEcho('cluster-backend', { host: '127.0.0.1' });
+  backend = await startLoopbackEcho('cluster-backend');
   [port1, port2] = [await freePort(), await freePort()];
   for (const name of [nsA, nsB])
     await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   const objects = [
-    {
-      apiVersion: GW,
-      kind: 'GatewayClass',
-      metadata: { name: className },
-      spec: { controllerName: 'tenantgate.io/gateway-controller' },
-    },
-    {
-      apiVersion: GW,
-      kind: 'Gateway',
-      metadata: { name: 'gw', namespace: nsA },
-      spec: {
-        gatewayClassName: className,
-        addresses: [{ type: 'IPAddress', value: '127.0.0.1' }],
-        listeners: [
-          { name: 'same', port: port1, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
-          {
-            name: 'all',
-            port: port2,
-            protocol: 'HTTP',
-            hostname: 'x.example',
-            allowedRoutes: { namespaces: { from: 'All' } },
-          },
-        ],
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'svc', namespace: nsA },
-      spec: { ports: [{ name: 'http', port: 80 }] },
-    },
-    {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: 'svc-1', namespace: nsA, labels: { 'kubernetes.io/service-name': 'svc' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [STAND_IN_ADDRESS], conditions: { ready: true } }],
-      ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
-    },
+    ...gatewayObjects({
+      className,
+      namespace: nsA,
+      listeners: [
+        { name: 'same', port: port1, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
+        {
+          name: 'all',
+          port: port2,
+          protocol: 'HTTP',
+          hostname: 'x.example',
+          allowedRoutes: { namespaces: { from: 'All' } },
+        },
+      ],
+      backend,
+    }),
     route(nsA, 'ok', {
       parentRefs: [{ name: 'gw', sectionName: 'same' }],
       rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }],
@@ -140,16 +112,7 @@ beforeAll(async () => {
     }),
   ];
   for (const o of objects) await applyObject(client, o as never);
-  proxy = await startProxy({
-    source: {
-      kind: 'cluster',
-      kubeConfig: testKubeConfig(),
-      endpointAddressMap: { [STAND_IN_ADDRESS]: '127.0.0.1' },
-    },
-    writeStatus: { client },
-    bindAddress: '127.0.0.1',
-    accessLog: { enabled: false },
-  });
+  proxy = await startClusterProxy({ source: { kubeConfig: testKubeConfig() }, writeStatus: { client } });
 }, 120_000);
 
 afterAll(async () => {
