@@ -7,6 +7,7 @@ import { LeaderElector } from '../kube/lease.ts';
 import type { PolicyEngine } from '../policies/engine.ts';
 import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
+import { operatorNamespace } from '../kube/config.ts';
 
 export const COMPONENT_NAMES = ['operator', 'webhook', 'proxy'] as const;
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
@@ -64,14 +65,14 @@ const starters: Record<ComponentName, Starter> = {
     shared.engine = running.engine;
     return { name: 'webhook', stop: () => running.stop() };
   },
-  proxy: async ({ kubeConfig, admin, client, informers, shared, local }) => {
+  proxy: async ({ admin, client, informers, shared, local }) => {
     const { startProxy } = await import('../proxy/index.ts');
     // Every replica serves traffic, but only one writes Gateway API and policy status: the operator's
     // leader when the operator runs here, else the holder of a Lease of the proxies' own.
-    const election = shared.isLeader ? undefined : await proxyStatusElection(client);
+    const election = shared.isLeader ? undefined : proxyStatusElection(client);
     const isLeader = shared.isLeader ?? (() => election!.isLeader());
     const running = await startProxy({
-      source: { kind: 'cluster', kubeConfig, informers, endpointAddressMap: local?.endpointAddressMap },
+      source: { kind: 'cluster', informers, endpointAddressMap: local?.endpointAddressMap },
       admin,
       writeStatus: { client, isLeader },
       ...(shared.engine ? { policies: { engine: shared.engine } } : {}),
@@ -87,10 +88,10 @@ const starters: Record<ComponentName, Starter> = {
   },
 };
 
-async function proxyStatusElection(client: KubeClient): Promise<LeaderElector> {
+function proxyStatusElection(client: KubeClient): LeaderElector {
   const elector = new LeaderElector({
     client,
-    namespace: process.env.TENANTGATE_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'tenantgate-system',
+    namespace: operatorNamespace(),
     name: 'tenantgate-proxy-status',
     onStartedLeading: () => {},
     onStoppedLeading: () => {},

@@ -33,6 +33,7 @@ import {
   type TenantInformers,
 } from './tenant-reconciler.ts';
 import type { ClusterRole, Gateway, Namespace, ReferenceGrant, RoleBinding } from './types.ts';
+import { operatorNamespace } from '../kube/config.ts';
 
 export const InvalidSelectorError = defineError(
   'TG_OPERATOR_SELECTOR',
@@ -148,8 +149,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   let elector: LeaderElector | undefined;
   if (le) {
-    const namespace =
-      le.namespace ?? process.env.TENANTGATE_NAMESPACE ?? process.env.POD_NAMESPACE ?? 'tenantgate-system';
+    const namespace = le.namespace ?? operatorNamespace();
     await ensureNamespace(client, namespace, log);
     elector = new LeaderElector({
       client,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadKubeConfig } from './config.ts';
+import { loadKubeConfig, operatorNamespace } from './config.ts';
 
 const yaml = (server: string) => `apiVersion: v1
 kind: Config
@@ -51,5 +51,13 @@ describe('loadKubeConfig', () => {
       `cannot load a kubeconfig: kubeconfig file ${path} has no context 'nope'`,
     );
     expect(() => loadKubeConfig({ path: '/does/not/exist' })).toThrow(/kubeconfig file \/does\/not\/exist/);
+  });
+});
+
+describe('operatorNamespace', () => {
+  it('prefers TENANTGATE_NAMESPACE, then the Pod namespace, then tenantgate-system', () => {
+    expect(operatorNamespace({ TENANTGATE_NAMESPACE: 'a', POD_NAMESPACE: 'b' })).toBe('a');
+    expect(operatorNamespace({ POD_NAMESPACE: 'b' })).toBe('b');
+    expect(operatorNamespace({})).toBe('tenantgate-system');
   });
 });

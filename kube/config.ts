@@ -75,3 +75,9 @@ function describe(source: Source): string {
 export function serverOf(kc: KubeConfig): string {
   return kc.getCurrentCluster()?.server ?? '(none)';
 }
+
+/** Where tenantgate's own objects live (Leases, the webhook's Secret and Service): $TENANTGATE_NAMESPACE,
+ *  else the Pod's namespace ($POD_NAMESPACE, from the downward API), else tenantgate-system. */
+export function operatorNamespace(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TENANTGATE_NAMESPACE ?? env.POD_NAMESPACE ?? 'tenantgate-system';
+}

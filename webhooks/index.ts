@@ -34,7 +34,6 @@ import {
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
 import {
-  DEFAULT_OPERATOR_NAMESPACE,
   DEFAULT_SERVICE_NAME,
   registerWebhook,
   type ClientConfig,
@@ -42,6 +41,7 @@ import {
 } from './registration.ts';
 import { startWebhookServer, VALIDATE_PATH } from './server.ts';
 import { ViolationEvents } from './violation-events.ts';
+import { operatorNamespace } from '../kube/config.ts';
 
 export interface StartWebhookOptions {
   kubeConfig?: KubeConfig;
@@ -53,7 +53,7 @@ export interface StartWebhookOptions {
   local?: { stateDir: string; caPem?: string };
   /** listen address; default $TENANTGATE_WEBHOOK_ADDRESS, 0.0.0.0:9443 (local: 127.0.0.1:0) */
   address?: string;
-  /** the operator's namespace (Secret, Service, exempt from the webhook); default $POD_NAMESPACE or tenantgate-system */
+  /** the operator's namespace (Secret, Service, exempt from the webhook); default operatorNamespace(): $TENANTGATE_NAMESPACE, $POD_NAMESPACE or tenantgate-system */
   namespace?: string;
   serviceName?: string;
   secretName?: string;
@@ -105,7 +105,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     }
   };
   try {
-    const namespace = options.namespace ?? process.env.POD_NAMESPACE ?? DEFAULT_OPERATOR_NAMESPACE;
+    const namespace = options.namespace ?? operatorNamespace();
     const policyConfig = resolvePolicyConfig(options);
     const engine = await PolicyEngine.create({ enforcement: policyConfig.enforcement });
 

@@ -22,7 +22,7 @@ import { defineError, errorMessage } from '../../lib/errors.ts';
 import { ContentType, KubeClient } from '../client.ts';
 import { defaultBinDir } from './paths.ts';
 import { freePorts } from './ports.ts';
-import { ProcessExitedError, SupervisedProcess } from './process.ts';
+import { SupervisedProcess } from './process.ts';
 
 export const MissingBinaryError = defineError(
   'TG_ENVTEST_MISSING_BINARY',
@@ -399,5 +399,3 @@ export async function installCrds(kc: KubeConfig, paths: string[], timeoutSecond
   }
   return crds.length;
 }
-
-export { ProcessExitedError };

@@ -28,6 +28,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   project.provide('kubeconfigYaml', controlPlane.kubeconfigYaml);
   project.provide('kubeconfigPath', controlPlane.kubeconfigPath);
-  process.env.TENANTGATE_TEST_KUBECONFIG = controlPlane.kubeconfigPath;
   return () => controlPlane.stop();
 }
