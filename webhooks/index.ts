@@ -33,6 +33,10 @@ import {
 } from './certs.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
+import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
+import { COUNT_LIMITS } from './quota-limits.ts';
+import { ConfigMapLedgerStore } from './quota-store.ts';
+import { InformerCounts } from './quota-view.ts';
 import {
   DEFAULT_SERVICE_NAME,
   registerWebhook,
@@ -72,6 +76,8 @@ export interface StartWebhookOptions {
   auditMaxFiles?: number;
   deadlineMs?: number;
   bodyLimitBytes?: number;
+  /** the exact Tenant limits' reservations (quota.ts); default timeout: the deadline less 1 s */
+  quota?: Partial<Pick<QuotaReserverOptions, 'ttlMs' | 'settleMs' | 'timeoutMs' | 'maxAttempts'>>;
   /** how often to check the certificates (Secret or certDir); default 1 h */
   certCheckIntervalMs?: number;
   /**
@@ -119,6 +125,20 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
 
     const inventory = startInventorySync({ informers, engine });
     cleanup.push(() => inventory.stop());
+    // exact Tenant limits: ledgers in the operator's namespace, and what this replica's informers show
+    const ttlMs = options.quota?.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
+    const counts = new InformerCounts({ informers, limits: COUNT_LIMITS, rememberMs: ttlMs });
+    const quota = new QuotaReserver({
+      store: new ConfigMapLedgerStore({ client, namespace }),
+      counts,
+      enforcement: () => engine.enforcement,
+      inventory: () => engine.inventory,
+      ttlMs,
+      settleMs: options.quota?.settleMs,
+      timeoutMs: options.quota?.timeoutMs ?? Math.max(500, (options.deadlineMs ?? 3000) - 1000),
+      maxAttempts: options.quota?.maxAttempts,
+    });
+    cleanup.push(() => counts.stop());
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
       ? informers.informer(KINDS.ConfigMap)
       : undefined;
@@ -171,7 +191,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     let certs = await loadCerts();
 
     const server = await startWebhookServer({
-      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder) }),
+      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder), quota }),
       address:
         options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,
