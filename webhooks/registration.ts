@@ -94,7 +94,8 @@ export function validatingWebhookConfiguration(options: RegistrationOptions) {
         },
         rules: WEBHOOK_RULES,
         matchPolicy: 'Equivalent',
-        sideEffects: 'None',
+        // a counted CREATE writes its reservation to the tenant's ledger (quota.ts); a dry run writes nothing
+        sideEffects: 'NoneOnDryRun',
         failurePolicy: 'Fail',
         timeoutSeconds: WEBHOOK_TIMEOUT_SECONDS,
         namespaceSelector: {
