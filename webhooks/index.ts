@@ -1,6 +1,7 @@
 // startWebhook: the admission webhook component. Loads the policies (built-in bundle + the platform
 // team's), keeps their data current from informers, serves AdmissionReviews over HTTPS, records the audit
-// trail, and registers itself with the API server with a caBundle it keeps valid.
+// trail, holds counted CREATEs to the Tenant limits exactly (quota.ts: reservations in a per-tenant
+// ConfigMap), and registers itself with the API server with a caBundle it keeps valid.
 //
 // In a cluster (tenantgate run): certificates in Secret <namespace>/tenantgate-webhook-tls, registration
 // through Service <namespace>/tenantgate-webhook. With `local` (tenantgate local) or `url`: the API server
@@ -128,8 +129,16 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     // exact Tenant limits: ledgers in the operator's namespace, and what this replica's informers show
     const ttlMs = options.quota?.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
     const counts = new InformerCounts({ informers, limits: COUNT_LIMITS, rememberMs: ttlMs });
+    // the ledger's reads and writes are on every counted CREATE's critical path: a pool of their own, so
+    // that they never queue behind the best-effort Events a burst of refusals produces
+    const ledgerClient = new KubeClient({
+      kubeConfig: client.kubeConfig,
+      userAgent: 'tenantgate-webhook-quota',
+      maxConnections: 4,
+    });
+    cleanup.push(() => ledgerClient.close());
     const quota = new QuotaReserver({
-      store: new ConfigMapLedgerStore({ client, namespace }),
+      store: new ConfigMapLedgerStore({ client: ledgerClient, namespace }),
       counts,
       enforcement: () => engine.enforcement,
       inventory: () => engine.inventory,

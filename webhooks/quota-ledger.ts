@@ -1,7 +1,7 @@
 // A tenant's reservation ledger, as pure data and arithmetic (no I/O): which objects were admitted against
 // a count-type limit but may not be visible to every replica's informers yet, how many slots are in use,
 // and which of a batch of claims fit. The ledger is stored in one ConfigMap per tenant (quota-store.ts) and
-// written with resourceVersion preconditions (quota.ts); the design is in docs/operator.md ("Exact quotas").
+// written with resourceVersion preconditions (quota.ts); the design is in docs/policies.md ("Exact Tenant limits").
 //
 // In use = the objects this replica's informers show  ∪  the reservations that are unexpired and whose
 // object this replica has not seen yet (neither in its cache nor deleted since). Counted by key

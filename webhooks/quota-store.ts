@@ -1,7 +1,7 @@
 // Where the reservation ledgers live: one ConfigMap per tenant, tenantgate-quota-<tenant>, in the operator's
-// namespace, owned by the Tenant (garbage-collected with it). Reads are live GETs (never a cache: a stale
-// ledger would only cost a 409 later, but a fresh one saves the round trip); writes carry the
-// resourceVersion they were computed from, so two replicas can never both write over the same version.
+// namespace, owned by the Tenant (garbage-collected with it). Reads are live GETs, not a cache: a decision
+// made on a stale ledger would be thrown away by the 409 anyway. Writes carry the resourceVersion they
+// were computed from, so two replicas can never both write over the same version.
 import { createHash } from 'node:crypto';
 import { TENANT_LABEL } from '../api/index.ts';
 import { createObject, replaceObject } from '../kube/apply.ts';

@@ -318,6 +318,9 @@ describe('exact route limits with two webhook processes', () => {
   });
 
   it('lets a dry run through while a slot is free without reserving it, and refuses it at the limit', async () => {
+    // a known layout from here on: route i in namespace i % 4 (A: r0, r1, r4, r5, r8, r9; B: the others)
+    await deleteAllRoutes();
+    for (let i = 0; i < MAX_ROUTES; i++) await createObject(asOwner, route(i));
     const existing = await routes();
     expect(existing).toHaveLength(MAX_ROUTES);
     // at the limit: refused, as a real CREATE would be
@@ -325,8 +328,7 @@ describe('exact route limits with two webhook processes', () => {
     expect(atLimit).toContain('[route-count]');
 
     // delete a route of process A's namespace; the dry run goes to process B
-    const victim = existing.find((r) => r.metadata.namespace === namespaces[0])!;
-    await deleteObject(admin, victim);
+    await deleteObject(admin, route(0));
     const version = await ledgerVersion();
     await eventually(
       async () => (await refusal(createObject(asOwner, route(2, 'dry-1'), { dryRun: true }))) === undefined,
@@ -351,8 +353,7 @@ describe('exact route limits with two webhook processes', () => {
     expect(message).toContain(`[route-count] tenant '${tenant}' already has ${MAX_ROUTES} routes`);
 
     // and the other way round: a route of B's namespace deleted, process A admits one more
-    const victim = (await routes()).find((r) => r.metadata.namespace === namespaces[3])!;
-    await deleteObject(admin, victim);
+    await deleteObject(admin, route(3));
     await eventually(
       async () => (await refusal(createObject(asOwner, route(0, 'after-delete-a')))) === undefined,
       {
