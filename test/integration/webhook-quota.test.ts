@@ -362,4 +362,30 @@ describe('exact route limits with two webhook processes', () => {
     );
     expect(await routes()).toHaveLength(MAX_ROUTES);
   });
+
+  it('fails closed, naming the ledger, when the ledger cannot be written', async () => {
+    // the ledger's namespace is being deleted (an operator namespace deleted by mistake): no new objects
+    // can be made in it, the ledger included (with no controller-manager here, it stays Terminating)
+    await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: systemNs } });
+    await deleteObject(admin, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: ledgerName(tenant), namespace: systemNs },
+    });
+    await deleteObject(admin, route(1));
+    await eventually(
+      async () => {
+        const message = await refusal(createObject(asOwner, route(1, 'no-ledger')));
+        return message?.includes('could not reserve') ? message : undefined;
+      },
+      { what: 'a refusal for want of a ledger' },
+    ).then((message) =>
+      expect(message).toMatch(
+        new RegExp(
+          `^admission webhook "validate\\.tenantgate\\.io" denied the request: \\[route-count\\] tenantgate could not reserve a slot under spec\\.limits\\.maxRoutes of Tenant ${tenant} \\(ConfigMap ${systemNs}/tenantgate-quota-${tenant}\\): the API server answered (403|404): .*\\. The change is not let through — retry`,
+        ),
+      ),
+    );
+    expect(await routes()).toHaveLength(MAX_ROUTES - 1);
+  });
 });
