@@ -214,7 +214,14 @@ describe('QuotaReserver', () => {
     const store = new MemoryStore();
     store.failure = new KubeRequestError(['GET', '/ledger', 'connect ECONNREFUSED 127.0.0.1:6443']);
     const inv = limited(5);
-    const { reserver } = replica(store, inv);
+    // retried while the budget lasts (or for maxAttempts), then refused
+    const reserver = new QuotaReserver({
+      store,
+      counts: new FakeCounts(),
+      enforcement: () => deny,
+      inventory: () => inv,
+      maxAttempts: 3,
+    });
     const outcome = await reserver.review(create('x'), [], inv);
     expect(outcome).toEqual({
       kind: 'error',
@@ -222,6 +229,20 @@ describe('QuotaReserver', () => {
         /^\[route-count\] tenantgate could not reserve a slot under spec\.limits\.maxRoutes of Tenant acme \(ConfigMap test\/tenantgate-quota-acme\): GET \/ledger failed: connect ECONNREFUSED .*\. The change is not let through — retry/,
       ),
     });
+  });
+
+  it('retries a dropped connection and then reserves', async () => {
+    const store = new MemoryStore();
+    const read = store.read.bind(store);
+    let failures = 2;
+    store.read = (tenant, signal) =>
+      failures-- > 0
+        ? Promise.reject(new KubeRequestError(['GET', '/ledger', 'socket hang up']))
+        : read(tenant, signal);
+    const inv = limited(5);
+    const { reserver } = replica(store, inv);
+    expect(decisionsOf(await reserver.review(create('x'), [], inv))).toEqual([]);
+    expect(store.reservations('acme')).toEqual(['HTTPRoute/acme-web/x']);
   });
 
   it('fails closed when the API server does not answer in time', async () => {
@@ -238,7 +259,7 @@ describe('QuotaReserver', () => {
     const outcome = await reserver.review(create('x'), [], inv);
     expect(outcome?.kind).toBe('error');
     expect(outcome?.kind === 'error' && outcome.message).toContain(
-      'the API server did not answer within 50 ms',
+      'the API server did not answer within 50 ms. The change is not let through',
     );
   });
 

@@ -10,7 +10,7 @@
 // When the ledger cannot be read or written in time, the CREATE is refused (fail closed).
 import { errorMessage } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
-import { isConflict, KubeApiError } from '../kube/client.ts';
+import { isConflict, KubeApiError, KubeRequestError } from '../kube/client.ts';
 import { actionFor, BUILTIN_BUNDLE, type EnforcementConfig } from '../policies/config.ts';
 import type { AdmissionRequest, Decision, Inventory } from '../policies/types.ts';
 import { quotaBatchSize, quotaClaimsTotal, quotaLedgerWritesTotal, quotaPrunedTotal } from './metrics.ts';
@@ -173,10 +173,14 @@ export class QuotaReserver {
     const store = this.#options.store;
     const maxAttempts = this.#options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     const deadline = Math.min(...batch.map((p) => p.deadline));
+    const budget = `${this.#options.timeoutMs ?? DEFAULT_QUOTA_TIMEOUT_MS} ms`;
+    /** the last transient failure, to say why time ran out */
+    let lastFailure: string | undefined;
+    const outOfTime = () =>
+      `the API server did not answer within ${budget}` + (lastFailure ? ` (last error: ${lastFailure})` : '');
     for (let attempt = 1; ; attempt++) {
       const remaining = deadline - this.#now();
-      if (remaining <= 0)
-        return fail(batch, `no decision within ${this.#options.timeoutMs ?? DEFAULT_QUOTA_TIMEOUT_MS} ms`);
+      if (remaining <= 0) return this.#fail(tenant, batch, attempt, outOfTime());
       const signal = AbortSignal.timeout(remaining);
       try {
         const stored = await store.read(tenant, signal);
@@ -245,29 +249,41 @@ export class QuotaReserver {
           await sleep(Math.random() * Math.min(5 * attempt, 50));
           continue;
         }
-        quotaLedgerWritesTotal.inc({ result: 'error' });
+        if (isTransientFailure(err) && !signal.aborted && attempt < maxAttempts) {
+          // a dropped connection or a 5xx may be gone on the next try; the budget still bounds it
+          lastFailure = errorMessage(err);
+          this.#log.debug('quota ledger request failed; retrying', { tenant, attempt, err: lastFailure });
+          await sleep(20 + Math.random() * 80);
+          continue;
+        }
         const reason = isConflict(err)
           ? `${attempt} attempts in a row conflicted with concurrent writes`
           : signal.aborted
-            ? `the API server did not answer within ${this.#options.timeoutMs ?? DEFAULT_QUOTA_TIMEOUT_MS} ms`
+            ? outOfTime()
             : err instanceof KubeApiError
               ? `the API server answered ${err.statusCode}: ${err.status.message ?? err.reason}`
               : errorMessage(err);
-        this.#log.warn('quota ledger read or write failed; refusing the CREATEs waiting on it', {
-          tenant,
-          ledger: store.describe(tenant),
-          claims: batch.length,
-          attempt,
-          err: reason,
-        });
-        return fail(batch, reason);
+        return this.#fail(tenant, batch, attempt, reason);
       }
     }
   }
+
+  #fail(tenant: string, batch: Pending[], attempt: number, reason: string): void {
+    quotaLedgerWritesTotal.inc({ result: 'error' });
+    this.#log.warn('quota ledger read or write failed; refusing the CREATEs waiting on it', {
+      tenant,
+      ledger: this.#options.store.describe(tenant),
+      claims: batch.length,
+      attempt,
+      err: reason,
+    });
+    for (const p of batch) p.resolve({ error: reason });
+  }
 }
 
-function fail(batch: Pending[], error: string): void {
-  for (const p of batch) p.resolve({ error });
+/** No answer, or the API server's own trouble (429 is already retried by the client). */
+function isTransientFailure(err: unknown): boolean {
+  return err instanceof KubeRequestError || (err instanceof KubeApiError && err.statusCode >= 500);
 }
 
 function failureMessage(create: CountedCreate, store: LedgerStore, reason: string): string {
