@@ -117,6 +117,8 @@ export class QuotaReserver {
   async #hold(creates: CountedCreate[], dryRun: boolean): Promise<QuotaOutcome> {
     const deadline = this.#now() + (this.#options.timeoutMs ?? DEFAULT_QUOTA_TIMEOUT_MS);
     const decisions: Decision[] = [];
+    // one limit per kind today; were there several, a refusal by a later one would leave the earlier
+    // one's reservation to expire (TTL), never to over-admit
     for (const create of creates) {
       const result = await this.#claim(create, dryRun, deadline);
       if ('error' in result) {
