@@ -88,7 +88,7 @@ function hostLines(raw: readonly string[]): { count: number; first: string | und
 function requestAuthority(req: ClientRequest, grpc: boolean): string | Refusal {
   const hosts = hostLines(req.rawHeaders);
   if (hosts.count > 1) return refuse(400, 'host.duplicate', 'more than one Host header', grpc);
-  let authority = hosts.first;
+  const authority = hosts.first;
   if (req.httpVersionMajor === 2) {
     const pseudo = req.headers[':authority'] as string | undefined;
     if (pseudo !== undefined) {
