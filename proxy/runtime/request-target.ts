@@ -128,32 +128,31 @@ function isUnreserved(c: number): boolean {
 const HEX = '0123456789ABCDEF';
 
 function slowPath(raw: string, o: Readonly<RequestTargetOptions>): string | TargetRefusal {
-  // 1. characters and escapes: decode unreserved, upper-case the rest, apply the escaped-slash action
+  // 1. characters and escapes: decode unreserved, upper-case the rest, apply the escaped-slash action;
+  // runs of ordinary characters are copied as slices
   let decoded = '';
   let unescapedSlash = false;
+  let run = 0; // start of the pending run of ordinary characters
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) return BAD_CHARACTER;
     if (c === HASH) return FRAGMENT;
     if (c === QUESTION) return NOT_ABSOLUTE_PATH_QUERY;
-    let slashLike = -1; // 0x2F or 0x5C when this position is an encoded slash or a backslash
+    if (c !== PERCENT && c !== BACKSLASH) continue;
+    decoded += raw.slice(run, i);
+    let slashLike = 0x5c; // a raw backslash, or the byte an escape encodes
     if (c === PERCENT) {
       const hi = hexValue(raw.charCodeAt(i + 1));
       const lo = hexValue(raw.charCodeAt(i + 2));
       if (hi < 0 || lo < 0) return INVALID_ESCAPE;
-      const v = hi * 16 + lo;
+      slashLike = hi * 16 + lo;
       i += 2;
-      if (v === 0x2f || v === 0x5c) slashLike = v;
-      else if (isUnreserved(v)) {
-        decoded += String.fromCharCode(v);
-        continue;
-      } else {
-        decoded += `%${HEX[hi]}${HEX[lo]}`;
-        continue;
-      }
-    } else if (c === BACKSLASH) slashLike = 0x5c;
-    if (slashLike < 0) {
-      decoded += raw[i];
+    }
+    run = i + 1;
+    if (slashLike !== 0x2f && slashLike !== 0x5c) {
+      decoded += isUnreserved(slashLike)
+        ? String.fromCharCode(slashLike)
+        : `%${HEX[slashLike >> 4]}${HEX[slashLike & 15]}`;
       continue;
     }
     if (o.escapedSlashes === 'reject') return ESCAPED_SLASH;
@@ -163,6 +162,7 @@ function slowPath(raw: string, o: Readonly<RequestTargetOptions>): string | Targ
       unescapedSlash = true;
     }
   }
+  decoded += raw.slice(run);
   // 2. segments: merge empty ones (unless turned off), remove dot segments, refuse climbing above the root
   const parts = decoded.split('/');
   const out: string[] = [];

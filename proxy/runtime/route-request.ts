@@ -85,14 +85,14 @@ function hostLines(raw: readonly string[]): { count: number; first: string | und
  * The authority a request names, or why it is refused (RFC 9112 §3.2: HTTP/1.1 needs exactly one valid
  * Host; RFC 9113 §8.3.1: on HTTP/2 `:authority` decides and a `host` naming another authority is malformed).
  */
-function requestAuthority(req: ClientRequest, grpc: boolean): string | Refusal {
+function requestAuthority(req: ClientRequest, bind: CompiledBind, grpc: boolean): string | Refusal {
   const hosts = hostLines(req.rawHeaders);
   if (hosts.count > 1) return refuse(400, 'host.duplicate', 'more than one Host header', grpc);
   const authority = hosts.first;
   if (req.httpVersionMajor === 2) {
     const pseudo = req.headers[':authority'] as string | undefined;
     if (pseudo !== undefined) {
-      if (!isValidAuthority(pseudo))
+      if (!knownValid(bind, pseudo) && !isValidAuthority(pseudo))
         return refuse(400, 'host.invalid', 'the :authority is not a valid host[:port]', grpc);
       if (authority !== undefined && !sameAuthority(authority, pseudo))
         return refuse(
@@ -106,9 +106,17 @@ function requestAuthority(req: ClientRequest, grpc: boolean): string | Refusal {
   }
   if (authority === undefined) return refuse(400, 'host.missing', 'missing Host header', grpc);
   if (authority === '') return refuse(400, 'host.empty', 'empty Host header', grpc);
-  if (!isValidAuthority(authority))
+  if (!knownValid(bind, authority) && !isValidAuthority(authority))
     return refuse(400, 'host.invalid', 'the Host header is not a valid host[:port]', grpc);
   return authority;
+}
+
+/**
+ * A host the bind's host cache holds was valid when it was added (only this file adds to it, after the
+ * check), so the per-character check runs once per distinct host instead of once per request.
+ */
+function knownValid(bind: CompiledBind, authority: string): boolean {
+  return bind.hostCache.has(authority);
 }
 
 /** The methods the proxy serves, for the Allow header of a 405 (CONNECT) and of `OPTIONS *`. */
@@ -124,7 +132,7 @@ export function routeRequest(
   const grpc = ct !== undefined && ct.startsWith('application/grpc');
   const method = req.method ?? 'GET';
   if (method === 'CONNECT') return refuse(405, 'method.connect', 'CONNECT is not served by this proxy', grpc);
-  const fromHeaders = requestAuthority(req, grpc);
+  const fromHeaders = requestAuthority(req, bind, grpc);
   if (typeof fromHeaders !== 'string') return fromHeaders;
   const target = parseRequestTarget(req.url ?? '', req.httpVersionMajor !== 2);
   if (!('form' in target)) return refuse(target.status, target.rule, target.reason, grpc);
