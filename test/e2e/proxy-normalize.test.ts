@@ -160,6 +160,20 @@ function normalizeManifests(o: {
         },
       ],
     }),
+    httpRoute(NS, 'rewrite', {
+      parentRefs: [{ name: 'gw' }],
+      hostnames: ['rw.test'],
+      rules: [
+        prefix('/api', 'public', {
+          filters: [
+            {
+              type: 'URLRewrite',
+              urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/v2' } },
+            },
+          ],
+        }),
+      ],
+    }),
     httpRoute(NS, 'ws-limited', {
       parentRefs: [{ name: 'gw' }],
       hostnames: ['ws-limited.test'],
@@ -278,6 +292,11 @@ describe('path normalisation: the fence on /admin holds', () => {
       expect(first(x)?.status, target).toBe(200);
       expect(admin.received.map((r) => r.url)).toEqual([seen]);
     }
+  });
+
+  it('URLRewrite applies to the normalised path', async () => {
+    const x = await rawExchange(port, get('/x/../api//a/%62?q=..', 'rw.test'));
+    expect(echoOf(first(x))).toMatchObject({ backend: 'public', url: '/v2/a/b?q=..' });
   });
 
   it.each([
