@@ -35,6 +35,18 @@ const wantsUpgrade = (req: http.IncomingMessage): boolean => {
   return upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c';
 };
 
+const PARSER_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
+
 class BindServer {
   readonly key: string;
   readonly tls: boolean;
@@ -93,6 +105,23 @@ class BindServer {
     );
   };
 
+  /**
+   * A request Node's HTTP/1.1 parser refuses (a control character in the target, a malformed header line,
+   * headers too large, too slow): answered as Node would (400, 431, 408) and logged at debug, naming the
+   * parser's code as the rule.
+   */
+  #onClientError = (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    const code = err.code ?? 'unknown';
+    if (this.#deps.log.isDebugEnabled() && code !== 'ECONNRESET')
+      this.#deps.log.debug('request not parsed', { rule: `http.${code}`, reason: err.message });
+    const s = socket as Duplex & { bytesWritten?: number };
+    if (s.writable && !s.bytesWritten && code !== 'ECONNRESET') {
+      const status = PARSER_ERROR_STATUS[code] ?? 400;
+      s.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    }
+    socket.destroy(err);
+  };
+
   #track(socket: Duplex): void {
     this.#sockets.add(socket);
     activeConnections.inc();
@@ -128,6 +157,7 @@ class BindServer {
     http1.on('request', this.#onRequest);
     http1.on('upgrade', this.#onUpgrade);
     http1.on('connect', this.#onConnect);
+    http1.on('clientError', this.#onClientError);
     const h2c = http2.createServer({ settings: { maxHeaderListSize: this.#limits.maxHeaderSize } });
     h2c.on('request', this.#onRequest);
     h2c.on('connect', this.#onConnect);
@@ -163,6 +193,7 @@ class BindServer {
     server.on('request', this.#onRequest);
     server.on('upgrade', this.#onUpgrade);
     server.on('connect', this.#onConnect);
+    server.on('clientError', this.#onClientError);
     server.on('session', this.#trackSession);
     server.on('secureConnection', (socket) => this.#track(socket));
     server.on('tlsClientError', (_err, socket) => socket.destroy());

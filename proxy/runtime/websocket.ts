@@ -237,8 +237,10 @@ export function handleUpgrade(
     );
   };
   if (hasBody(req)) {
+    const message = 'an upgrade request must not carry a body';
+    logRefusal(deps, req, { status: 400, rule: 'upgrade.body', message, grpc: false });
     done(400);
-    return rawReply(socket, 400, 'an upgrade request must not carry a body');
+    return rawReply(socket, 400, message);
   }
   const proceed = (outcome: PolicyOutcome) => {
     if (!outcome.allow) {
