@@ -112,8 +112,9 @@ function requestAuthority(req: ClientRequest, bind: CompiledBind, grpc: boolean)
 }
 
 /**
- * A host the bind's host cache holds was valid when it was added (only this file adds to it, after the
- * check), so the per-character check runs once per distinct host instead of once per request.
+ * A host the bind's host cache holds was valid when it was added (selectHost adds it, and the pipeline
+ * calls selectHost only with an authority that passed the check), so the per-character check runs once
+ * per distinct host instead of once per request.
  */
 function knownValid(bind: CompiledBind, authority: string): boolean {
   return bind.hostCache.has(authority);
