@@ -456,6 +456,8 @@ describe('HTTP/2 (h2c and TLS)', () => {
         expect(mismatch.status).toBe(400);
         const same = await h2(session, { ':path': '/x', ':authority': 'app.test', host: 'APP.test' });
         expect(JSON.parse(same.body)).toMatchObject({ backend: 'public', host: 'app.test' });
+        const tunnel = await h2(session, { ':method': 'CONNECT', ':authority': 'secret.test:443' });
+        expect(tunnel.status).toBe(405);
       } finally {
         session.close();
       }
