@@ -139,7 +139,8 @@ bench-admission: deps build ## AdmissionReviews/s, p50, p99 vs an always-allow s
 bench-proxy: deps build ## wrk: nginx vs a bare undici proxy vs tenantgate with 1,000 routes (needs nginx, wrk)
 	bench/proxy/run.sh
 
-bench-micro: deps build ## Route lookup, rate-limit and Rego evaluation microbenchmarks
+bench-micro: deps build ## Route lookup, request normalisation, rate-limit and Rego evaluation microbenchmarks
+	$(NODE) bench/proxy/normalize-micro.ts
 	$(NODE) bench/ratelimit/micro.ts
 	$(NODE) bench/access/micro.ts
 	$(NODE) bench/admission/micro.ts

@@ -30,6 +30,11 @@ options:
                         The sample publishes it as ${LOCAL_BACKEND_ADDRESS} (the API server refuses loopback
                         endpoints); the local proxy maps that address to this one's host.
   -h, --help
+
+The proxy component reads its settings from the environment (see \`tenantgate proxy --help\`): request
+paths TENANTGATE_MERGE_SLASHES (true) and TENANTGATE_ESCAPED_SLASHES (reject | keep |
+unescape-and-redirect); policies TENANTGATE_RATE_LIMIT_REDIS, TENANTGATE_RATE_LIMIT_FAIL_MODE,
+TENANTGATE_RATE_LIMIT_HEADERS, TENANTGATE_GATEWAY_LIMIT_SCOPE, TENANTGATE_POLICY_CONFIG.
 `;
 
 export async function main(argv: string[]): Promise<number> {
