@@ -92,8 +92,7 @@ export function compileAccessPolicies(
     return { key, policy };
   };
   const attach: AttachPolicies = (point) => {
-    const { overrides, governing } = inForce(index, point);
-    const all = governing ? [...overrides, governing] : overrides;
+    const all = accessPoliciesInForce(index, point);
     if (all.length === 0) return NONE;
     const made = all.map((a) => instance(a, point.route));
     // rules of one route with the same policies in force share one list
@@ -103,6 +102,15 @@ export function compileAccessPolicies(
     return list;
   };
   return { attach, index };
+}
+
+/** The AccessPolicies in force at a point, in the order the data path asks them: overrides, then the default. */
+export function accessPoliciesInForce(
+  index: AccessPolicyIndex,
+  point: PolicyAttachmentPoint,
+): readonly Attachment<AccessPolicy>[] {
+  const { overrides, governing } = inForce(index, point);
+  return governing ? [...overrides, governing] : overrides;
 }
 
 function tenantsByNamespace(namespaces: readonly Namespace[]): Map<string, string> {

@@ -58,8 +58,7 @@ export function compileRateLimitPolicies(
     return { key, policy };
   };
   const attach: AttachPolicies = (point) => {
-    const { governing, overrides } = inForce(index, point);
-    const all = governing ? [governing, ...overrides] : overrides;
+    const all = rateLimitPoliciesInForce(index, point);
     if (all.length === 0) return none;
     const made = all.map((a) => instance(a, point));
     // points with the same policies in force share one list
@@ -69,6 +68,15 @@ export function compileRateLimitPolicies(
     return list;
   };
   return { attach, index };
+}
+
+/** The RateLimitPolicies in force at a point, in the order the data path asks them: the default, then overrides. */
+export function rateLimitPoliciesInForce(
+  index: PolicyIndex,
+  point: PolicyAttachmentPoint,
+): readonly Attachment[] {
+  const { governing, overrides } = inForce(index, point);
+  return governing ? [governing, ...overrides] : overrides;
 }
 
 /**
