@@ -19,6 +19,7 @@ export interface RateLimitHeaderOptions {
 export interface CompiledLimit {
   readonly name: string;
   readonly requests: number;
+  readonly unit: RateLimit['unit'];
   readonly gcra: GcraLimit;
   readonly clientKey: ClientKeyFn;
   /** the counter key up to the client part: hash-tagged policy, scope and limit name */
@@ -63,6 +64,7 @@ export class RateLimitRequestPolicy implements RequestPolicy {
     this.limits = limits.map((l) => ({
       name: l.name,
       requests: l.requests,
+      unit: l.unit,
       gcra: gcraLimit(l.requests, UNIT_MS[l.unit]),
       clientKey: compileClientSelectors(l.clientSelectors),
       keyPrefix: `${base}${l.name}:`,
