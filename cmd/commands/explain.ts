@@ -4,7 +4,9 @@
 // compiler, matcher, attach hook and policy engine.
 import { parseArgs } from 'node:util';
 import type { KubeObject } from '../../proxy/model/gateway-api.ts';
+import winston from 'winston';
 import { errorMessage } from '../../lib/errors.ts';
+import { componentLogger } from '../../lib/logger.ts';
 import { isForbidden, isNotFound, KubeClient } from '../../kube/client.ts';
 import { loadKubeConfig } from '../../kube/config.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
@@ -37,6 +39,8 @@ options:
                         of the cluster
   --kubeconfig FILE     default: $KUBECONFIG, ~/.kube/config, in-cluster
   --policy-config PATH  custom bundles and enforcement, as the proxy's (default $TENANTGATE_POLICY_CONFIG)
+  --controller-name N   the GatewayClass controllerName whose Gateways the proxy serves (default
+                        tenantgate.io/gateway-controller)
   -o, --output FMT      table (default) or json
   -h, --help
 `;
@@ -72,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
         'from-files': { type: 'string' },
         kubeconfig: { type: 'string' },
         'policy-config': { type: 'string' },
+        'controller-name': { type: 'string' },
         output: { type: 'string', short: 'o', default: 'table' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -116,12 +121,17 @@ export async function main(argv: string[]): Promise<number> {
     }),
     rateLimitStore: createLocalStore({ maxKeys: 1_000 }),
     onRulesChanged: () => undefined,
+    // the output says what is wrong with a policy; logs only when asked for (TENANTGATE_LOG_LEVEL)
+    logger: process.env.TENANTGATE_LOG_LEVEL
+      ? componentLogger('explain')
+      : winston.createLogger({ silent: true }),
   });
   let explanation: Explanation;
   try {
     await runtime.prepare(inputs);
     explanation = await explainRequest(inputs, runtime.compile(inputs), request, {
       acceptUnknownClasses: !!fromFiles,
+      ...(values['controller-name'] ? { controllerName: values['controller-name'] } : {}),
     });
   } finally {
     await runtime.close();
