@@ -187,7 +187,15 @@ describe('a Gateway-level override AccessPolicy', () => {
 
 describe('a Gateway-level override RateLimitPolicy', () => {
   it('counts in addition to a more generous route limit: the override refuses with its headers', async () => {
-    for (let i = 0; i < 3; i++) expect((await metered('generous.test')).status).toBe(200);
+    const allowed = [];
+    for (let i = 0; i < 3; i++) allowed.push(await metered('generous.test'));
+    expect(allowed.map((r) => r.status)).toEqual([200, 200, 200]);
+    // allowed responses carry the headers of the most constrained limit: the override's
+    expect(allowed.map((r) => [r.headers['x-ratelimit-limit'], r.headers['x-ratelimit-remaining']])).toEqual([
+      ['3', '2'],
+      ['3', '1'],
+      ['3', '0'],
+    ]);
     const refused = await metered('generous.test');
     expect(refused.status).toBe(429);
     expect(refused.headers['x-ratelimit-limit']).toBe('3');
@@ -196,7 +204,13 @@ describe('a Gateway-level override RateLimitPolicy', () => {
   });
 
   it('lets a stricter route limit refuse first, with its own headers', async () => {
-    for (let i = 0; i < 2; i++) expect((await metered('frugal.test')).status).toBe(200);
+    const first = await metered('frugal.test');
+    expect([
+      first.status,
+      first.headers['x-ratelimit-limit'],
+      first.headers['x-ratelimit-remaining'],
+    ]).toEqual([200, '2', '1']);
+    expect((await metered('frugal.test')).status).toBe(200);
     const refused = await metered('frugal.test');
     expect(refused.status).toBe(429);
     expect(refused.headers['x-ratelimit-limit']).toBe('2');
