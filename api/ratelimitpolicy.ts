@@ -71,7 +71,7 @@ export const rateLimitPolicySpec = object(
       'limits that govern the targets unless a more specific policy does (same as the top-level limits)',
     ),
     overrides: section(
-      "on a Gateway or listener: limits every route under it obeys in addition to its own; only outside tenant namespaces",
+      'on a Gateway or listener: limits every route under it obeys in addition to its own; only outside tenant namespaces',
     ),
   },
   {

@@ -118,7 +118,9 @@ describe('withPolicyRouteConditions', () => {
 
   it('returns the status unchanged when no policy affects a route', () => {
     const status = gatewayStatus();
-    expect(withPolicyRouteConditions(status, { rateLimit: empty, access: empty, inForce: empty }, CONTROLLER)).toBe(status);
+    expect(
+      withPolicyRouteConditions(status, { rateLimit: empty, access: empty, inForce: empty }, CONTROLLER),
+    ).toBe(status);
   });
 });
 
