@@ -9,7 +9,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import { componentLogger } from '../../lib/logger.ts';
 import { isForbidden, isNotFound, KubeClient } from '../../kube/client.ts';
 import { loadKubeConfig } from '../../kube/config.ts';
-import { KINDS, type KindRef } from '../../kube/resources.ts';
+import { KINDS, UnknownKindError, type KindRef } from '../../kube/resources.ts';
 import { explainRequest, type ExplainRequest, type Explanation } from '../../proxy/explain.ts';
 import { inputsFromObjects, type ProxyInputs } from '../../proxy/model/inputs.ts';
 import { PolicyRuntime } from '../../proxy/policy-runtime.ts';
@@ -169,9 +169,10 @@ async function readCluster(kubeconfig: string | undefined, notes: string[]): Pro
           for (const item of list.items)
             objects.push({ ...item, apiVersion: kind.apiVersion, kind: kind.kind } as KubeObject);
         } catch (err) {
-          if (!isNotFound(err) && !isForbidden(err)) throw err;
+          const missing = isNotFound(err) || err instanceof UnknownKindError;
+          if (!missing && !isForbidden(err)) throw err;
           notes.push(
-            `${kind.kind}: not read (${isForbidden(err) ? 'forbidden for you' : 'not installed'}); ${
+            `${kind.kind}: not read (${missing ? 'not installed' : 'forbidden for you'}); ${
               kind.kind === 'Secret'
                 ? 'api-key AccessPolicies that read a Secret show as invalid'
                 : 'explained without them'

@@ -6,6 +6,7 @@ import { compileAccessPolicies } from '../access/attach.ts';
 import { accessPolicy, builtinEngine } from '../access/test-helpers.ts';
 import { compileAttachedPolicies } from '../attached-policies.ts';
 import { compileRateLimitPolicies } from '../ratelimit/attach.ts';
+import { policiesInForceConditions } from '../policies-in-force.ts';
 import { createLocalStore } from '../ratelimit/local-store.ts';
 import type { RateLimitRequestPolicy } from '../ratelimit/policy.ts';
 import type { rateLimitPolicy } from '../ratelimit/test-helpers.ts';
@@ -287,5 +288,36 @@ describe('status and the PoliciesInForce route condition', () => {
     expect(status.access.routes[0]!.condition.message).toBe(
       'requests are authorized by AccessPolicy infra/platform, team/tenant',
     );
+  });
+});
+
+describe('policiesInForceConditions', () => {
+  it('lists policies per rule when the rules of a route differ, and skips routes with none', () => {
+    const rl = compileRateLimitPolicies(
+      [rlp('login', 'team', [{ name: 'api', sectionName: 'login' }], { limits: [limit('l', 1)] })],
+      { store: createLocalStore() },
+    );
+    const access = compileAccessPolicies([], {
+      engine: {
+        accessRules: () => [],
+        bundles: () => [],
+        evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
+        evaluateAccess: () => ({ allow: true, status: 200, reason: '' }),
+      },
+      secrets: [],
+      namespaces: [],
+    });
+    const points = [
+      point({ ruleIndex: 0, ruleName: 'login' }),
+      point({ ruleIndex: 1 }),
+      point({ route: 'web' }),
+    ];
+    const out = policiesInForceConditions(access.index, rl.index, points, '2026-01-01T00:00:00Z');
+    expect(out.map((r) => [r.name, r.condition.message])).toEqual([
+      [
+        'api',
+        'in force, in the order requests meet them: rule 0 (login): RateLimitPolicy team/login (default on HTTPRoute/team/api#login); rule 1: none',
+      ],
+    ]);
   });
 });
