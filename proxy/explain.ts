@@ -117,10 +117,8 @@ export async function explainRequest(
     policies: [],
     outcome: { forwarded: false, reason: '' },
   };
-  const refuse = (status: number, reason: string): Explanation => ({
-    ...base,
-    outcome: { status, forwarded: false, reason },
-  });
+  /** the request never reaches a listener of this Gateway: there is no answer of the proxy to show */
+  const unreachable = (reason: string): Explanation => ({ ...base, outcome: { forwarded: false, reason } });
 
   const result = compileRouteTable(inputs, {
     controllerName: options.controllerName ?? GATEWAY_CONTROLLER_NAME,
@@ -135,8 +133,7 @@ export async function explainRequest(
       (g) =>
         (g.metadata.namespace ?? 'default') === req.gateway.namespace && g.metadata.name === req.gateway.name,
     );
-    return refuse(
-      404,
+    return unreachable(
       exists
         ? `Gateway ${gatewayKey} is not served by this controller (its GatewayClass names another controllerName)`
         : `Gateway ${gatewayKey} not found`,
@@ -146,8 +143,7 @@ export async function explainRequest(
   const bind = pickBind(binds, req.listener);
   if (!bind) {
     const names = gateway.listeners.map((l) => `${l.name}${l.serving ? '' : ' (not served)'}`).join(', ');
-    return refuse(
-      404,
+    return unreachable(
       req.listener
         ? `Gateway ${gatewayKey} serves no listener named ${req.listener} (listeners: ${names || 'none'})`
         : `Gateway ${gatewayKey} serves no listener (listeners: ${names || 'none'})`,
@@ -157,7 +153,14 @@ export async function explainRequest(
   const listener = sel.listener;
   if (!listener) {
     const hosts = bind.listeners.map((l) => `${l.name}: ${l.hostname ?? '*'}`).join(', ');
-    return refuse(404, `no listener on port ${bind.port} accepts host ${req.host} (${hosts})`);
+    return {
+      ...base,
+      outcome: {
+        status: 404,
+        forwarded: false,
+        reason: `no listener on port ${bind.port} accepts host ${req.host} (${hosts})`,
+      },
+    };
   }
   const withListener: Explanation = { ...base, listener: listenerInfo(listener) };
   if ('error' in target)
