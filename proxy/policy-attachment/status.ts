@@ -11,7 +11,8 @@
 //             specific defaults govern every one of them; False with the Accepted reason when not accepted.
 // A target that does not exist has no Gateway to report under, so the entry names the target itself.
 // Per route and parent Gateway: the kind's "Affected" condition, True when a valid policy is in force on
-// some rule of it there (naming every one), False/Invalid when only invalid policies target (or, for kinds that fail closed, govern) it.
+// some rule of it there (naming every one), False/Invalid when only invalid policies target (or, for kinds
+// that fail closed, govern) it.
 import { GATEWAY_CONTROLLER_NAME, type Condition, type TargetRef } from '../../api/common.ts';
 import type { PolicyAttachmentPoint } from '../request-policy.ts';
 import { governing, overridesAt, type PolicyIndex } from './precedence.ts';
