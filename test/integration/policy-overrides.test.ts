@@ -207,6 +207,7 @@ beforeAll(async () => {
     route('open'),
     route('strict'),
     route('metered'),
+    route('frugal'),
     // the platform: only 127.0.0.2 may reach routes under gw, and 2 requests an hour per route
     policy(
       'AccessPolicy',
@@ -275,6 +276,25 @@ beforeAll(async () => {
         limits: [{ name: 'tenant', requests: 5, unit: 'Hour' }],
       },
     ),
+    policy(
+      'AccessPolicy',
+      team,
+      'frugal-access',
+      { kind: 'HTTPRoute', name: 'frugal' },
+      {
+        rule: 'methods',
+        parameters: { methods: ['GET'] },
+      },
+    ),
+    policy(
+      'RateLimitPolicy',
+      team,
+      'frugal',
+      { kind: 'HTTPRoute', name: 'frugal' },
+      {
+        defaults: { limits: [{ name: 'tenant', requests: 1, unit: 'Hour' }] },
+      },
+    ),
   ];
   // applied before the webhook is registered: the platform's setup is not what this file's webhook checks
   for (const o of objects) await applyObject(admin, o as never);
@@ -338,6 +358,12 @@ describe('platform overrides beside tenant policies', () => {
     expect(limited.status).toBe(429);
     expect(limited.headers['x-ratelimit-limit']).toBe('2');
     expect(limited.body).toContain(`RateLimitPolicy ${infra}/platform-quota`);
+    // and the other way: the tenant's stricter limit (1) refuses before the override's 2
+    expect((await request(port, '/frugal', { agent: fromAllowed })).status).toBe(200);
+    const tenantLimited = await request(port, '/frugal', { agent: fromAllowed });
+    expect(tenantLimited.status).toBe(429);
+    expect(tenantLimited.headers['x-ratelimit-limit']).toBe('1');
+    expect(tenantLimited.body).toContain(`RateLimitPolicy ${team}/frugal`);
   });
 
   it('reports Enforced on the overrides and on the tenant policies, naming the overrides in force beside them', async () => {
@@ -348,7 +374,7 @@ describe('platform overrides beside tenant policies', () => {
       'Enforced',
       'platform-cidrs',
     );
-    expect(override.message).toBe('enforced as an override on 3 route rule(s)');
+    expect(override.message).toBe('enforced as an override on 4 route rule(s)');
     const tenant = await waitFor(
       () => ancestorCondition(ap, team, 'everyone', 'Enforced'),
       'True',
@@ -364,7 +390,7 @@ describe('platform overrides beside tenant policies', () => {
       'Enforced',
       'platform-quota',
     );
-    expect(quota.message).toBe('enforced as an override on 3 route rule(s)');
+    expect(quota.message).toBe('enforced as an override on 4 route rule(s)');
     expect((await ancestorCondition(ap, infra, 'platform-cidrs', 'Accepted'))?.status).toBe('True');
   });
 
@@ -376,7 +402,7 @@ describe('platform overrides beside tenant policies', () => {
       'platform-baseline',
     );
     expect(shadowed.message).toBe(
-      `more specific policies govern every route rule here: ${team}/everyone, ${team}/metered-access, ${team}/read-only`,
+      `more specific policies govern every route rule here: ${team}/everyone, ${team}/frugal-access, ${team}/metered-access, ${team}/read-only`,
     );
   });
 
