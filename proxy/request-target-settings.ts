@@ -24,6 +24,33 @@ export const REQUEST_TARGET_ENV = {
   escapedSlashes: 'TENANTGATE_ESCAPED_SLASHES',
 } as const;
 
+/** The command-line spelling of the settings, shared by `tenantgate proxy` and `tenantgate explain`. */
+export interface RequestTargetFlags {
+  'merge-slashes'?: string;
+  'escaped-slashes'?: string;
+}
+
+/** The settings the flags give (those not given stay unset); a bad value throws, naming the flag. */
+export function requestTargetFromFlags(flags: RequestTargetFlags): Partial<RequestTargetOptions> {
+  const out: { mergeSlashes?: boolean; escapedSlashes?: EscapedSlashesAction } = {};
+  const merge = flags['merge-slashes'];
+  if (merge !== undefined) {
+    out.mergeSlashes = parseBoolean(merge);
+    if (out.mergeSlashes === undefined)
+      throw new RequestTargetSettingError(['--merge-slashes', `'${merge}' must be true or false`]);
+  }
+  const escaped = flags['escaped-slashes'];
+  if (escaped !== undefined) {
+    out.escapedSlashes = parseEscapedSlashesAction(escaped);
+    if (out.escapedSlashes === undefined)
+      throw new RequestTargetSettingError([
+        '--escaped-slashes',
+        `'${escaped}' must be one of ${ESCAPED_SLASHES_ACTIONS.join(', ')}`,
+      ]);
+  }
+  return out;
+}
+
 export function parseEscapedSlashesAction(value: unknown): EscapedSlashesAction | undefined {
   return (ESCAPED_SLASHES_ACTIONS as readonly unknown[]).includes(value)
     ? (value as EscapedSlashesAction)

@@ -8,8 +8,7 @@ import {
   parseGatewayLimitScope,
   type ProxyPolicyOptions,
 } from '../../proxy/policy-settings.ts';
-import { parseEscapedSlashesAction } from '../../proxy/request-target-settings.ts';
-import type { EscapedSlashesAction } from '../../proxy/runtime/request-target.ts';
+import { requestTargetFromFlags } from '../../proxy/request-target-settings.ts';
 
 const usage = `usage: tenantgate proxy --from-files DIR [options]
 
@@ -115,18 +114,11 @@ export async function main(argv: string[]): Promise<number> {
     return fail((err as Error).message);
   }
 
-  const requestTarget: { mergeSlashes?: boolean; escapedSlashes?: EscapedSlashesAction } = {};
-  if (values['merge-slashes'] !== undefined) {
-    requestTarget.mergeSlashes = parseBoolean(values['merge-slashes']);
-    if (requestTarget.mergeSlashes === undefined)
-      return fail(`--merge-slashes=${values['merge-slashes']}: expected true or false`);
-  }
-  if (values['escaped-slashes'] !== undefined) {
-    requestTarget.escapedSlashes = parseEscapedSlashesAction(values['escaped-slashes']);
-    if (requestTarget.escapedSlashes === undefined)
-      return fail(
-        `--escaped-slashes ${values['escaped-slashes']}: expected keep, reject or unescape-and-redirect`,
-      );
+  let requestTarget;
+  try {
+    requestTarget = requestTargetFromFlags(values);
+  } catch (err) {
+    return fail((err as Error).message);
   }
 
   let policies: ProxyPolicyOptions;

@@ -41,8 +41,21 @@ function merge(
   from: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
   if (!from) return into;
-  return { ...(into ?? {}), ...from };
+  if (!into) return from;
+  // several rate-limit policies (a route's own and a platform override): the most constrained one's
+  // X-RateLimit-* headers stand, as within one policy
+  const mine = into[REMAINING];
+  const theirs = from[REMAINING];
+  if (mine !== undefined && theirs !== undefined && Number(theirs) >= Number(mine)) {
+    const rest = { ...from };
+    for (const h of RATE_HEADERS) delete rest[h];
+    return { ...into, ...rest };
+  }
+  return { ...into, ...from };
 }
+
+const REMAINING = 'x-ratelimit-remaining';
+const RATE_HEADERS = ['x-ratelimit-limit', REMAINING, 'x-ratelimit-reset'];
 
 /** Runs the policies; synchronous verdicts stay synchronous (no promise on the common path). */
 export function evaluatePolicies(

@@ -614,7 +614,7 @@ describe('proxy flags', () => {
     child.stderr.on('data', (c) => (err += c));
     const code = await new Promise((r) => child.once('exit', r));
     expect(code).toBe(2);
-    expect(err).toContain('--escaped-slashes decode: expected keep, reject or unescape-and-redirect');
+    expect(err).toContain("--escaped-slashes: 'decode' must be one of keep, reject, unescape-and-redirect");
   });
 });
 
