@@ -18,7 +18,7 @@ OPA_LDFLAGS  := -X github.com/open-policy-agent/opa/v1/version.Version=$(OPA_VER
 GWAPI_CRDS   := $(BIN)/gateway-api-crds/v$(GATEWAY_API_VERSION)
 
 .PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
-        bench-tenants bench-admission bench-proxy bench-micro \
+        bench-tenants bench-admission bench-proxy bench-micro golden \
         test-policies lint format run bench conformance clean
 
 all: build
@@ -111,6 +111,9 @@ test-unit: deps policies ## Unit tests only (no cluster; bin/opa compiles the po
 
 test-integration: deps tools build ## Integration tests against a real control plane
 	$(NODE_BIN)/vitest run --project integration
+
+golden: deps policies ## Regenerate the proxy's golden files (proxy/testdata/golden: manifests → IR + status); review the diff
+	UPDATE_GOLDEN=1 $(NODE_BIN)/vitest run --project unit proxy/golden.test.ts
 
 test-e2e: deps tools build ## End-to-end tests through real processes
 	$(NODE_BIN)/vitest run --project e2e

@@ -21,6 +21,7 @@ import {
   type RequestTargetOptions,
 } from './runtime/request-target.ts';
 import { compileRouteTable } from './table/compile.ts';
+import { materialize } from './table/materialize.ts';
 import { findMatch, selectHost, type MatchRequest } from './table/match.ts';
 import type { CompiledBind, CompiledListener, MatchEntry } from './table/types.ts';
 
@@ -151,7 +152,8 @@ export async function explainRequest(
         : `Gateway ${gatewayKey} not found`,
     );
   }
-  const binds = [...result.table.binds.values()].sort((a, b) => a.port - b.port);
+  const table = materialize(result.ir, { attachPolicies: policies?.attach });
+  const binds = [...table.binds.values()].sort((a, b) => a.port - b.port);
   const bind = pickBind(binds, req.listener);
   if (!bind) {
     const names = gateway.listeners.map((l) => `${l.name}${l.serving ? '' : ' (not served)'}`).join(', ');

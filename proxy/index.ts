@@ -6,40 +6,37 @@ import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
 import { componentLogger } from '../lib/logger.ts';
 import { GATEWAY_CONTROLLER_NAME } from '../api/common.ts';
-import { compileRouteTable, type CompileResult } from './table/compile.ts';
 import type { RouteTable } from './table/types.ts';
 import type { ProxyInputs } from './model/inputs.ts';
 import type { AttachPolicies } from './request-policy.ts';
-import { AccessLog } from './runtime/access-log.ts';
-import { reloads, tableGeneration, tableRoutes } from './runtime/metrics.ts';
-import { ServerSet, type ServerLimits } from './runtime/servers.ts';
-import { UpstreamRegistry } from './runtime/upstreams.ts';
+import { latestWins, type LatestWins } from '../lib/async.ts';
+import { reloads, tableRoutes } from './runtime/metrics.ts';
+import type { ServerLimits } from './runtime/servers.ts';
 import { compactHeapSoon } from './runtime/heap.ts';
-import { Reloader } from './runtime/reloader.ts';
+import { ServingPlane } from './serving.ts';
+import { analysisStage, irStage } from './reload-stages.ts';
 import { fileSource } from './sources/files.ts';
 import { clusterSource } from './sources/cluster.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { InformerFactory } from '../kube/informer-factory.ts';
 import { staticSource, type InputSource } from './sources/source.ts';
-import { computeStatus, type GatewayApiStatus } from './status/compute-status.ts';
+import type { GatewayApiStatus } from './status/compute-status.ts';
 import { GatewayStatusWriter } from './status/writer.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KINDS } from '../kube/resources.ts';
 import type { ConfigMapCache } from '../policies/bundle-sources.ts';
-import type { AttachedPolicies, AttachedPolicyStatus } from './attached-policies.ts';
+import type { AttachedPolicyStatus } from './attached-policies.ts';
 import { PolicyRuntime } from './policy-runtime.ts';
 import { resolvePolicySettings, type ProxyPolicyOptions } from './policy-settings.ts';
 import { resolveRequestTargetOptions } from './request-target-settings.ts';
 import type { RequestTargetOptions } from './runtime/request-target.ts';
-import {
-  policyObjectStatuses,
-  withPolicyRouteConditions,
-  type PolicyObjectStatus,
-} from './status/policy-status.ts';
+import { policyObjectStatuses, type PolicyObjectStatus } from './status/policy-status.ts';
 
 export type { ProxyInputs } from './model/inputs.ts';
 export type { RouteTable } from './table/types.ts';
 export { compileRouteTable } from './table/compile.ts';
+export { materialize } from './table/materialize.ts';
+export type { RouteTableIR } from './table/ir.ts';
 export { computeStatus } from './status/compute-status.ts';
 export type { ProxyPolicyOptions } from './policy-settings.ts';
 export { POLICY_ENV, PolicySettingError } from './policy-settings.ts';
@@ -155,27 +152,19 @@ function sourceFor(option: ProxySourceOption): InputSource {
   }
 }
 
-function countRoutes(result: CompileResult): { http: number; grpc: number } {
-  const attached = result.analysis.routes.filter((r) => r.parents.some((p) => p.accepted.status === 'True'));
-  return {
-    http: attached.filter((r) => r.kind === 'HTTPRoute').length,
-    grpc: attached.filter((r) => r.kind === 'GRPCRoute').length,
-  };
-}
-
 /** Writes only the latest status, one write pass at a time (a burst of snapshots costs one pass). */
 class LatestStatusWriter {
   readonly #writer: GatewayStatusWriter;
   readonly #isLeader: () => boolean;
-  #pending: StatusOffer | undefined;
+  readonly #runner: LatestWins<StatusOffer>;
   /** the latest status seen while not the leader: written as soon as this process becomes it */
   #parked: StatusOffer | undefined;
-  #running: Promise<void> | undefined;
   readonly #leaderCheck: NodeJS.Timeout | undefined;
 
   constructor(o: NonNullable<ProxyOptions['writeStatus']>, controllerName: string) {
     this.#writer = new GatewayStatusWriter({ client: o.client, controllerName });
     this.#isLeader = o.isLeader ?? (() => true);
+    this.#runner = latestWins((offer) => this.#write(offer));
     if (o.isLeader) {
       this.#leaderCheck = setInterval(() => {
         if (this.#parked && this.#isLeader()) this.offer(this.#parked);
@@ -185,27 +174,22 @@ class LatestStatusWriter {
   }
 
   offer(next: StatusOffer): void {
-    this.#pending = next;
     this.#parked = undefined;
-    this.#running ??= this.#drain().finally(() => (this.#running = undefined));
+    this.#runner.offer(next);
   }
 
-  async #drain(): Promise<void> {
-    while (this.#pending) {
-      const offer = this.#pending;
-      this.#pending = undefined;
-      if (!this.#isLeader()) {
-        this.#parked = offer;
-        continue;
-      }
-      const r = await this.#writer.write(offer.status, offer.inputs, offer.policies);
-      if (r.written)
-        log.info('status written', { written: r.written, unchanged: r.unchanged, errors: r.errors.length });
+  async #write(offer: StatusOffer): Promise<void> {
+    if (!this.#isLeader()) {
+      this.#parked = offer;
+      return;
     }
+    const r = await this.#writer.write(offer.status, offer.live(), offer.policies);
+    if (r.written)
+      log.info('status written', { written: r.written, unchanged: r.unchanged, errors: r.errors.length });
   }
 
   idle(): Promise<void> {
-    return this.#running ?? Promise.resolve();
+    return this.#runner.idle();
   }
 
   async close(): Promise<void> {
@@ -216,7 +200,8 @@ class LatestStatusWriter {
 
 interface StatusOffer {
   status: GatewayApiStatus;
-  inputs: ProxyInputs;
+  /** the stored objects to compare with, read at write time (status-only updates are not snapshots) */
+  live: () => ProxyInputs;
   policies: readonly PolicyObjectStatus[];
 }
 
@@ -243,106 +228,85 @@ function policyRuntimeFor(options: ProxyOptions, onRulesChanged: () => void): Po
   });
 }
 
-const hasPolicies = (inputs: ProxyInputs): boolean =>
-  inputs.rateLimitPolicies.length > 0 || inputs.accessPolicies.length > 0;
-
-function policyStatusOf(
-  policies: AttachedPolicies,
-  result: CompileResult,
-  inputs: ProxyInputs,
-  at: { now: string; controllerName: string },
-): AttachedPolicyStatus {
-  return policies.status({
-    controllerName: at.controllerName,
-    gateways: result.analysis.gateways.map((g) => g.gateway),
-    httpRoutes: inputs.httpRoutes,
-    grpcRoutes: inputs.grpcRoutes,
-    now: at.now,
-  });
-}
-
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-  const upstreams = new UpstreamRegistry();
-  const deps = {
-    upstreams,
-    accessLog: new AccessLog({
+  const serving = new ServingPlane({
+    accessLog: {
       enabled: options.accessLog?.enabled ?? true,
       sampleRate: options.accessLog?.sampleRate ?? 1,
       write: options.accessLog?.write,
-    }),
+    },
     maxBodyBytes: options.limits?.maxBodyBytes ?? 64 * 1024 * 1024,
     log,
     requestTarget: resolveRequestTargetOptions(options.requestTarget),
-  };
-  const servers = new ServerSet(deps, {
-    maxHeaderSize: options.limits?.maxHeaderSize ?? 16 * 1024,
-    headersTimeoutMs: options.limits?.headersTimeoutMs ?? 10_000,
-    keepAliveTimeoutMs: options.limits?.keepAliveTimeoutMs ?? 60_000,
-    drainMs: options.limits?.drainMs ?? 10_000,
+    limits: {
+      maxHeaderSize: options.limits?.maxHeaderSize ?? 16 * 1024,
+      headersTimeoutMs: options.limits?.headersTimeoutMs ?? 10_000,
+      keepAliveTimeoutMs: options.limits?.keepAliveTimeoutMs ?? 60_000,
+      drainMs: options.limits?.drainMs ?? 10_000,
+    },
   });
   const statusWriter = options.writeStatus
     ? new LatestStatusWriter(options.writeStatus, controllerName)
     : undefined;
-  const gatewayFilter = options.gateways?.length ? new Set(options.gateways) : undefined;
+  const stageOptions = {
+    controllerName,
+    defaultAddress: options.bindAddress ?? '0.0.0.0',
+    acceptUnknownClasses: options.source.kind === 'files',
+    gateways: options.gateways?.length ? new Set(options.gateways) : undefined,
+  };
   let lastInputs: ProxyInputs | undefined;
   const policyRuntime = policyRuntimeFor(options, () => {
-    // called only after the first snapshot, so the reloader below exists by then
-    if (lastInputs) reloader.offer(lastInputs);
+    // called only after the first snapshot, so the runner below exists by then
+    if (lastInputs) reloadRunner.offer(lastInputs);
   });
   const source = sourceFor(options.source);
-  let table: RouteTable | undefined;
   let generation = 0;
   let ready = false;
   let waiters: ((e: ReloadEvent) => void)[] = [];
   let lastCompaction = 0;
 
-  const apply = async (inputs: ProxyInputs): Promise<void> => {
+  const reload = async (inputs: ProxyInputs): Promise<void> => {
     let event: ReloadEvent;
     const started = Date.now();
     lastInputs = inputs;
     try {
+      // snapshot: load what the snapshot's policies need, build its policy instances
       await policyRuntime?.prepare(inputs);
       const policies = policyRuntime?.compile(inputs);
-      const result = compileRouteTable(inputs, {
-        controllerName,
-        defaultAddress: options.bindAddress ?? '0.0.0.0',
-        acceptUnknownClasses: options.source.kind === 'files',
-        gateways: gatewayFilter,
-        attachPolicies: policies?.attach ?? options.policiesFor?.(inputs) ?? options.attachPolicies,
+      const attach = policies?.attach ?? options.policiesFor?.(inputs) ?? options.attachPolicies;
+      // analysis
+      const analysis = analysisStage(inputs, stageOptions);
+      // IR + route status + policy status
+      const now = new Date().toISOString();
+      const out = irStage(inputs, analysis, {
+        ...stageOptions,
         generation: generation + 1,
+        now,
+        policies,
+        attachPolicies: attach,
       });
-      await servers.apply(result.table);
-      table = result.table;
-      generation = result.table.generation;
-      upstreams.retain(result.table.upstreamKeys);
-      const counts = countRoutes(result);
-      tableRoutes.set({ kind: 'HTTPRoute' }, counts.http);
-      tableRoutes.set({ kind: 'GRPCRoute' }, counts.grpc);
-      tableGeneration.set(generation);
+      // materialise + swap
+      const bindErrors = await serving.apply(out.ir, attach);
+      generation = out.ir.generation;
+      tableRoutes.set({ kind: 'HTTPRoute' }, out.routes.http);
+      tableRoutes.set({ kind: 'GRPCRoute' }, out.routes.grpc);
       reloads.inc({ result: 'ok' });
-      for (const w of result.warnings) log.warn('route table', { warning: w });
-      for (const e of servers.errors) log.error('listener not served', { bind: e.key, reason: e.message });
+      for (const w of out.warnings) log.warn('route table', { warning: w });
+      for (const e of bindErrors) log.error('listener not served', { bind: e.key, reason: e.message });
       log.info('route table applied', {
         generation,
-        binds: result.table.binds.size,
-        httpRoutes: counts.http,
-        grpcRoutes: counts.grpc,
+        binds: out.ir.binds.length,
+        httpRoutes: out.routes.http,
+        grpcRoutes: out.routes.grpc,
       });
-      const now = new Date().toISOString();
-      const policyStatus =
-        policies && hasPolicies(inputs)
-          ? policyStatusOf(policies, result, inputs, { now, controllerName })
-          : undefined;
-      let status = computeStatus(result.analysis, { controllerName, now });
-      if (policyStatus) status = withPolicyRouteConditions(status, policyStatus, controllerName);
-      event = { ok: true, generation, warnings: result.warnings, status, policyStatus };
-      if (statusWriter)
-        statusWriter.offer({
-          status,
-          inputs,
-          policies: policyStatus ? policyObjectStatuses(policyStatus) : [],
-        });
+      const { status, policyStatus } = out;
+      event = { ok: true, generation, warnings: out.warnings, status, policyStatus };
+      statusWriter?.offer({
+        status,
+        live: () => source.current?.() ?? inputs,
+        policies: policyStatus ? policyObjectStatuses(policyStatus) : [],
+      });
       // a large compile leaves the heap grown; give it back, but not on every small reload
       if (Date.now() - started >= 50 && Date.now() - lastCompaction >= 60_000) {
         lastCompaction = Date.now();
@@ -360,7 +324,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     for (const resolve of w) resolve(event);
   };
 
-  const reloader = new Reloader(apply);
+  // Compiling blocks the event loop for as long as it takes (a few hundred ms at 10,000 routes): space
+  // consecutive reloads by the last one's duration (at most 2 s), so traffic gets at least half the time.
+  const reloadRunner = latestWins(reload, { gapMs: (lastMs) => Math.min(2_000, lastMs) });
 
   const ownAdmin = options.admin
     ? undefined
@@ -368,31 +334,33 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       ? await startAdminServer({ address: options.adminAddress })
       : undefined;
   const admin = options.admin ?? ownAdmin;
-  admin?.addReadinessCheck('proxy', () => (ready && table !== undefined) || 'route table not loaded yet');
+  admin?.addReadinessCheck(
+    'proxy',
+    () => (ready && serving.table !== undefined) || 'route table not loaded yet',
+  );
 
   const running: RunningProxy = {
     get table() {
-      return table;
+      return serving.table;
     },
     get binds() {
-      return servers.keys;
+      return serving.binds;
     },
     adminAddress: admin?.address,
     nextReload: () => new Promise((resolve) => waiters.push(resolve)),
     async stop() {
       await source.stop();
-      await reloader.idle();
+      await reloadRunner.idle();
       await statusWriter?.close();
-      await servers.close();
-      await upstreams.close();
+      await serving.close();
       await policyRuntime?.close();
       await ownAdmin?.close();
     },
   };
   try {
     await policyRuntime?.storeReady();
-    await source.start((inputs) => reloader.offer(inputs));
-    await reloader.idle();
+    await source.start((inputs) => reloadRunner.offer(inputs));
+    await reloadRunner.idle();
   } catch (err) {
     await running.stop().catch(() => undefined);
     throw err;

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { inputsFromObjects } from '../../proxy/model/inputs.ts';
 import { compileRouteTable } from '../../proxy/table/compile.ts';
+import { materialize } from '../../proxy/table/materialize.ts';
 import { findMatch, selectHost, type MatchRequest } from '../../proxy/table/match.ts';
 import { benchObjects, hostOf, prefixOf } from './routes.ts';
 
@@ -13,10 +14,12 @@ const { inputs } = inputsFromObjects(
   benchObjects({ routes, listenerPort: 18080, backendAddress: '127.0.0.1', backendPort: 8080 }),
 );
 const t0 = performance.now();
-const { table } = compileRouteTable(inputs, {
-  controllerName: 'tenantgate.io/gateway-controller',
-  defaultAddress: '127.0.0.1',
-});
+const table = materialize(
+  compileRouteTable(inputs, {
+    controllerName: 'tenantgate.io/gateway-controller',
+    defaultAddress: '127.0.0.1',
+  }).ir,
+);
 const compileMs = performance.now() - t0;
 const bind = [...table.binds.values()][0]!;
 

@@ -13,6 +13,7 @@ import type { ClientRequest } from '../../proxy/runtime/route-request.ts';
 import { routeRequest } from '../../proxy/runtime/route-request.ts';
 import { DEFAULT_REQUEST_TARGET_OPTIONS } from '../../proxy/runtime/request-target.ts';
 import { compileRouteTable } from '../../proxy/table/compile.ts';
+import { materialize } from '../../proxy/table/materialize.ts';
 import { findMatch, selectHost, type MatchRequest } from '../../proxy/table/match.ts';
 import type { CompiledBind } from '../../proxy/table/types.ts';
 import { benchObjects, hostOf, prefixOf } from './routes.ts';
@@ -25,10 +26,12 @@ const RPS = Number(process.env.RPS ?? 6000);
 const { inputs } = inputsFromObjects(
   benchObjects({ routes: ROUTES, listenerPort: 18080, backendAddress: '127.0.0.1', backendPort: 8080 }),
 );
-const { table } = compileRouteTable(inputs, {
-  controllerName: 'tenantgate.io/gateway-controller',
-  defaultAddress: '127.0.0.1',
-});
+const table = materialize(
+  compileRouteTable(inputs, {
+    controllerName: 'tenantgate.io/gateway-controller',
+    defaultAddress: '127.0.0.1',
+  }).ir,
+);
 const bind = [...table.binds.values()][0] as CompiledBind;
 
 /** The routing step before request-target normalisation (b710f9f route-request.ts), for the baseline. */

@@ -23,6 +23,11 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
   /** how long a removed bind lets its open connections finish */
   drainMs: number;
+  /**
+   * Workers: every worker listens on the same ports with SO_REUSEPORT and the kernel spreads connections
+   * (Linux); `exclusive` keeps the cluster module from routing the listen through the primary.
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -224,7 +229,8 @@ class BindServer {
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.current.address, port: this.current.port, backlog: 4096 }, () => {
+      const shared = this.#limits.reusePort ? { reusePort: true, exclusive: true } : {};
+      server.listen({ host: this.current.address, port: this.current.port, backlog: 4096, ...shared }, () => {
         server.removeListener('error', reject);
         resolve();
       });

@@ -11,6 +11,7 @@ import type { KubeObject } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { InputSource } from './source.ts';
 import { mapEndpointAddresses, type EndpointAddressMap } from './address-map.ts';
+import { onlyStatusChanged } from './status-only.ts';
 
 const log = componentLogger('proxy.cluster');
 
@@ -84,7 +85,8 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
         offs.push(
           informers.informer(kind).addHandlers({
             onAdd: schedule,
-            onUpdate: (obj, old) => obj !== old && schedule(),
+            // our own status writes come back as updates: they change nothing the compile reads
+            onUpdate: (obj, old) => !onlyStatusChanged(obj, old) && schedule(),
             onDelete: schedule,
             onSynced: schedule,
           }),
@@ -105,6 +107,7 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
       clearTimeout(timer);
       emit(snapshot());
     },
+    current: () => snapshot(),
     async stop() {
       stopped = true;
       clearTimeout(timer);

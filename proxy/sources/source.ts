@@ -7,6 +7,12 @@ export interface InputSource {
   /** Resolves after the first snapshot was emitted (or rejects if there can be none). */
   start(emit: (inputs: ProxyInputs) => void): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * The objects as stored right now, status included. Updates that change only status are not emitted
+   * (the proxy's own status writes must not trigger a recompile), so the status writer compares with
+   * this rather than with the last emitted snapshot. Sources without status to track leave it out.
+   */
+  current?(): ProxyInputs;
 }
 
 /** A source that emits one fixed snapshot; `update` emits a new one (for tests and embedding). */

@@ -1,21 +1,15 @@
-// HTTPRoute filters compiled once per snapshot into plain data the pipeline applies without re-reading
-// the spec: header modifiers keyed by lower-cased name, redirects and rewrites, mirrors with their
-// probability, CORS with its origin patterns.
+// HTTPRoute filters compiled once per snapshot into plain data (the IR) the pipeline applies without
+// re-reading the spec: header modifiers keyed by lower-cased name, redirects and rewrites, mirrors with
+// their probability, CORS with its origin patterns (as expression sources; materialize.ts compiles them).
 import type { HeaderModifier, HTTPRouteFilter, PathModifier } from '../model/gateway-api.ts';
-import type {
-  CompiledCors,
-  CompiledHeaderModifier,
-  CompiledPathModifier,
-  CompiledRedirect,
-  CompiledRewrite,
-} from './types.ts';
+import type { CorsIR, HeaderModifierIR, PathModifierIR, RedirectIR, RewriteIR } from './ir.ts';
 
 export interface CompiledFilterSet {
-  requestHeaders?: CompiledHeaderModifier;
-  responseHeaders?: CompiledHeaderModifier;
-  redirect?: CompiledRedirect;
-  rewrite?: CompiledRewrite;
-  cors?: CompiledCors;
+  requestHeaders?: HeaderModifierIR;
+  responseHeaders?: HeaderModifierIR;
+  redirect?: RedirectIR;
+  rewrite?: RewriteIR;
+  cors?: CorsIR;
   /** RequestMirror filters, in order, with their probability in percent */
   mirrors: { filter: HTTPRouteFilter; percent: number }[];
   /** why the set cannot be served as written */
@@ -36,30 +30,30 @@ export function headerModifierProblem(m: HeaderModifier | undefined): string | u
   return undefined;
 }
 
-export function compileHeaderModifier(m: HeaderModifier | undefined): CompiledHeaderModifier | undefined {
+export function compileHeaderModifier(m: HeaderModifier | undefined): HeaderModifierIR | undefined {
   if (!m) return undefined;
   const set = (m.set ?? []).map((h): [string, string, string] => [h.name.toLowerCase(), h.name, h.value]);
   const add = (m.add ?? []).map((h): [string, string, string] => [h.name.toLowerCase(), h.name, h.value]);
-  const remove = new Set((m.remove ?? []).map((n) => n.toLowerCase()));
-  if (!set.length && !add.length && !remove.size) return undefined;
+  const remove = [...new Set((m.remove ?? []).map((n) => n.toLowerCase()))];
+  if (!set.length && !add.length && !remove.length) return undefined;
   return { set, add, remove };
 }
 
 /** Merges two modifiers (two filters of the same type in one rule): the later one's operations follow. */
 function mergeModifiers(
-  a: CompiledHeaderModifier | undefined,
-  b: CompiledHeaderModifier | undefined,
-): CompiledHeaderModifier | undefined {
+  a: HeaderModifierIR | undefined,
+  b: HeaderModifierIR | undefined,
+): HeaderModifierIR | undefined {
   if (!a) return b;
   if (!b) return a;
   return {
     set: [...a.set, ...b.set],
     add: [...a.add, ...b.add],
-    remove: new Set([...a.remove, ...b.remove]),
+    remove: [...new Set([...a.remove, ...b.remove])],
   };
 }
 
-function compilePath(p: PathModifier | undefined): CompiledPathModifier | undefined | 'invalid' {
+function compilePath(p: PathModifier | undefined): PathModifierIR | undefined | 'invalid' {
   if (!p) return undefined;
   if (p.type === 'ReplaceFullPath' && p.replaceFullPath !== undefined)
     return { type: p.type, value: p.replaceFullPath };
@@ -78,18 +72,18 @@ function mirrorPercent(f: HTTPRouteFilter): number {
   return 100;
 }
 
-function originPattern(origin: string): RegExp {
+function originPattern(origin: string): string {
   // "https://*.bar.com": the wildcard stands for one or more DNS labels
   const escaped = origin
     .toLowerCase()
     .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '[a-z0-9-]+(?:\\.[a-z0-9-]+)*');
-  return new RegExp(`^${escaped}$`);
+  return `^${escaped}$`;
 }
 
-function compileCors(c: NonNullable<HTTPRouteFilter['cors']>): CompiledCors {
+function compileCors(c: NonNullable<HTTPRouteFilter['cors']>): CorsIR {
   const origins = new Set<string>();
-  const originPatterns: RegExp[] = [];
+  const originPatterns: string[] = [];
   let anyOrigin = false;
   for (const o of c.allowOrigins ?? []) {
     if (o === '*') anyOrigin = true;
@@ -99,7 +93,7 @@ function compileCors(c: NonNullable<HTTPRouteFilter['cors']>): CompiledCors {
   const methods = c.allowMethods ?? [];
   const headers = c.allowHeaders ?? [];
   return {
-    origins,
+    origins: [...origins],
     originPatterns,
     anyOrigin,
     allowCredentials: c.allowCredentials === true,

@@ -1,8 +1,24 @@
-// HTTPRoute and GRPCRoute matches compiled into MatchEntries, with the sort key that encodes the spec's
-// precedence (path kind and length are the bucket; then method, header count, query count, the route's
-// age, its namespace/name, the rule and match index), and the per-hostname groups that index them.
+// HTTPRoute and GRPCRoute matches compiled into match entries (IR), with the sort key that encodes the
+// spec's precedence (path kind and length are the bucket; then method, header count, query count, the
+// route's age, its namespace/name, the rule and match index), and the per-hostname groups that index
+// them. Groups are built in Maps while routes attach, then sorted and written out as plain data.
 import type { GRPCRouteMatch, HTTPRouteMatch } from '../model/gateway-api.ts';
-import type { CompiledRule, HeaderMatcher, MatchEntry, MatchGroup, QueryMatcher } from './types.ts';
+import type { MatchEntryIR, MatchGroupIR, NameMatcherIR } from './ir.ts';
+
+/** An entry while the table is being built: the IR entry and its precedence key. */
+export interface SortableEntry {
+  entry: MatchEntryIR;
+  /** ordering key inside a bucket: smaller sorts first */
+  order: (string | number)[];
+}
+
+/** A hostname group while the table is being built. */
+export interface GroupBuilder {
+  exact: Map<string, SortableEntry[]>;
+  prefix: Map<string, SortableEntry[]>;
+  regex: SortableEntry[];
+  grpc: SortableEntry[];
+}
 
 export interface RouteOrder {
   /** creationTimestamp ('' when unknown sorts first, like the oldest) */
@@ -11,12 +27,18 @@ export interface RouteOrder {
   ruleIndex: number;
 }
 
-/** Anchored: Gateway API regular expressions match the whole value. */
-function anchored(source: string): RegExp | undefined {
+/** Anchored: Gateway API regular expressions match the whole value. materialize.ts compiles the same. */
+export function anchoredRegex(source: string): RegExp {
+  return new RegExp(`^(?:${source})$`);
+}
+
+/** Whether the expression compiles; the IR keeps the source, checked here once. */
+function validRegex(source: string): boolean {
   try {
-    return new RegExp(`^(?:${source})$`);
+    anchoredRegex(source);
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -24,29 +46,28 @@ function anchored(source: string): RegExp | undefined {
 function compileNameMatchers(
   list: readonly { name: string; value: string; type?: string }[] | undefined,
   normalize: (name: string) => string,
-): (HeaderMatcher & QueryMatcher)[] | undefined | 'invalid' {
+): NameMatcherIR[] | undefined | 'invalid' {
   if (!list?.length) return undefined;
   const seen = new Set<string>();
-  const out: (HeaderMatcher & QueryMatcher)[] = [];
+  const out: NameMatcherIR[] = [];
   for (const entry of list) {
     const name = normalize(entry.name);
     if (seen.has(name)) continue;
     seen.add(name);
     if ((entry.type ?? 'Exact') === 'RegularExpression') {
-      const regex = anchored(entry.value);
-      if (!regex) return 'invalid';
-      out.push({ name, regex });
+      if (!validRegex(entry.value)) return 'invalid';
+      out.push({ name, regex: entry.value });
     } else out.push({ name, exact: entry.value });
   }
   return out;
 }
 
 /** Header names compare case-insensitively. */
-const compileHeaderMatchers = (list: HTTPRouteMatch['headers']): HeaderMatcher[] | undefined | 'invalid' =>
+const compileHeaderMatchers = (list: HTTPRouteMatch['headers']): NameMatcherIR[] | undefined | 'invalid' =>
   compileNameMatchers(list, (name) => name.toLowerCase());
 
 /** Query parameter names compare exactly. */
-const compileQueryMatchers = (list: HTTPRouteMatch['queryParams']): QueryMatcher[] | undefined | 'invalid' =>
+const compileQueryMatchers = (list: HTTPRouteMatch['queryParams']): NameMatcherIR[] | undefined | 'invalid' =>
   compileNameMatchers(list, (name) => name);
 
 const tail = (order: RouteOrder, matchIndex: number): (string | number)[] => [
@@ -59,11 +80,11 @@ const tail = (order: RouteOrder, matchIndex: number): (string | number)[] => [
 /** Entries for one HTTPRoute rule; an empty `matches` is one match of PathPrefix "/". */
 export function httpEntries(
   matches: readonly HTTPRouteMatch[] | undefined,
-  rule: CompiledRule,
+  rule: number,
   order: RouteOrder,
-): { entries: MatchEntry[]; invalid: string[] } {
+): { entries: SortableEntry[]; invalid: string[] } {
   const list = matches?.length ? matches : [{}];
-  const entries: MatchEntry[] = [];
+  const entries: SortableEntry[] = [];
   const invalid: string[] = [];
   list.forEach((m, matchIndex) => {
     const type = m.path?.type ?? 'PathPrefix';
@@ -82,16 +103,12 @@ export function httpEntries(
     ];
     const base = { method: m.method, headers, query, rule };
     if (type === 'RegularExpression') {
-      const regex = anchored(value);
-      if (!regex) {
+      if (!validRegex(value)) {
         invalid.push(`match ${matchIndex}: invalid path regular expression ${value}`);
         return;
       }
       entries.push({
-        ...base,
-        pathKind: 'RegularExpression',
-        path: value,
-        pathRegex: regex,
+        entry: { pathKind: 'RegularExpression', path: value, ...base },
         order: [-value.length, ...rest],
       });
       return;
@@ -101,10 +118,13 @@ export function httpEntries(
       return;
     }
     if (type === 'Exact') {
-      entries.push({ ...base, pathKind: 'Exact', path: value, order: rest });
+      entries.push({ entry: { pathKind: 'Exact', path: value, ...base }, order: rest });
     } else {
       const prefix = value.length > 1 && value.endsWith('/') ? value.replace(/\/+$/, '') || '/' : value;
-      entries.push({ ...base, pathKind: 'PathPrefix', path: prefix, order: [-value.length, ...rest] });
+      entries.push({
+        entry: { pathKind: 'PathPrefix', path: prefix, ...base },
+        order: [-value.length, ...rest],
+      });
     }
   });
   return { entries, invalid };
@@ -113,11 +133,11 @@ export function httpEntries(
 /** Entries for one GRPCRoute rule; an empty `matches` matches every gRPC method. */
 export function grpcEntries(
   matches: readonly GRPCRouteMatch[] | undefined,
-  rule: CompiledRule,
+  rule: number,
   order: RouteOrder,
-): { entries: MatchEntry[]; invalid: string[] } {
+): { entries: SortableEntry[]; invalid: string[] } {
   const list = matches?.length ? matches : [{}];
-  const entries: MatchEntry[] = [];
+  const entries: SortableEntry[] = [];
   const invalid: string[] = [];
   list.forEach((m, matchIndex) => {
     const headers = compileHeaderMatchers(m.headers);
@@ -126,17 +146,17 @@ export function grpcEntries(
       return;
     }
     const mm = m.method;
-    const grpc: NonNullable<MatchEntry['grpc']> = {};
+    const grpc: NonNullable<MatchEntryIR['grpc']> = {};
     if ((mm?.type ?? 'Exact') === 'RegularExpression') {
-      if (mm?.service) grpc.serviceRegex = anchored(mm.service);
-      if (mm?.method) grpc.methodRegex = anchored(mm.method);
-      if ((mm?.service && !grpc.serviceRegex) || (mm?.method && !grpc.methodRegex)) {
+      if ((mm?.service && !validRegex(mm.service)) || (mm?.method && !validRegex(mm.method))) {
         invalid.push(`match ${matchIndex}: invalid method regular expression`);
         return;
       }
+      if (mm?.service) grpc.serviceRegex = mm.service;
+      if (mm?.method) grpc.methodRegex = mm.method;
     } else {
-      grpc.service = mm?.service;
-      grpc.method = mm?.method;
+      if (mm?.service !== undefined) grpc.service = mm.service;
+      if (mm?.method !== undefined) grpc.method = mm.method;
     }
     const sortKey = [
       -(mm?.service?.length ?? 0),
@@ -144,27 +164,28 @@ export function grpcEntries(
       -(headers?.length ?? 0),
       ...tail(order, matchIndex),
     ];
-    entries.push({ pathKind: 'GRPC', path: '', grpc, headers, rule, order: sortKey });
+    entries.push({ entry: { pathKind: 'GRPC', path: '', grpc, headers, rule }, order: sortKey });
   });
   return { entries, invalid };
 }
 
-export function newGroup(): MatchGroup {
-  return { exact: new Map(), prefix: new Map(), prefixLengths: [], regex: [], grpc: [] };
+export function newGroup(): GroupBuilder {
+  return { exact: new Map(), prefix: new Map(), regex: [], grpc: [] };
 }
 
-export function addEntry(group: MatchGroup, e: MatchEntry): void {
-  if (e.pathKind === 'GRPC') group.grpc.push(e);
-  else if (e.pathKind === 'RegularExpression') group.regex.push(e);
+export function addEntry(group: GroupBuilder, e: SortableEntry): void {
+  const kind = e.entry.pathKind;
+  if (kind === 'GRPC') group.grpc.push(e);
+  else if (kind === 'RegularExpression') group.regex.push(e);
   else {
-    const map = e.pathKind === 'Exact' ? group.exact : group.prefix;
-    const list = map.get(e.path);
+    const map = kind === 'Exact' ? group.exact : group.prefix;
+    const list = map.get(e.entry.path);
     if (list) list.push(e);
-    else map.set(e.path, [e]);
+    else map.set(e.entry.path, [e]);
   }
 }
 
-function compareOrder(a: MatchEntry, b: MatchEntry): number {
+function compareOrder(a: SortableEntry, b: SortableEntry): number {
   const n = Math.min(a.order.length, b.order.length);
   for (let i = 0; i < n; i++) {
     const x = a.order[i] as string | number;
@@ -175,25 +196,15 @@ function compareOrder(a: MatchEntry, b: MatchEntry): number {
   return a.order.length - b.order.length;
 }
 
-/** Sorts every bucket by precedence and records the prefix lengths to probe. */
-const SORTED: (string | number)[] = [];
+const sorted = (list: SortableEntry[]): MatchEntryIR[] => list.sort(compareOrder).map((e) => e.entry);
 
-const listsOf = (group: MatchGroup): MatchEntry[][] => [
-  ...group.exact.values(),
-  ...group.prefix.values(),
-  group.regex,
-  group.grpc,
-];
-
-export function finalizeGroup(group: MatchGroup): void {
-  for (const list of listsOf(group)) list.sort(compareOrder);
-  group.prefixLengths = [...new Set([...group.prefix.keys()].map((p) => p.length))].sort((a, b) => b - a);
-}
-
-/**
- * Drops the sort keys once every group is sorted (an entry can sit in several hostname groups, so not
- * before): large tables do not need to keep them.
- */
-export function releaseSortKeys(group: MatchGroup): void {
-  for (const list of listsOf(group)) for (const e of list) e.order = SORTED;
+/** Sorts every bucket by precedence, records the prefix lengths to probe, and drops the sort keys. */
+export function finalizeGroup(group: GroupBuilder): MatchGroupIR {
+  return {
+    exact: [...group.exact].map(([path, list]) => [path, sorted(list)]),
+    prefix: [...group.prefix].map(([path, list]) => [path, sorted(list)]),
+    prefixLengths: [...new Set([...group.prefix.keys()].map((p) => p.length))].sort((a, b) => b - a),
+    regex: sorted(group.regex),
+    grpc: sorted(group.grpc),
+  };
 }

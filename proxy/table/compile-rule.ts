@@ -1,46 +1,37 @@
-// One route rule, as attached to one listener, compiled into what the pipeline executes: filters,
-// weighted backends with their endpoints (and their own filters), mirrors, timeouts, retries and the
-// policies the AttachPolicies hook returns for this attachment point.
+// One route rule, as attached to one listener, compiled into plain data (RuleIR): filters, weighted
+// backends with their endpoints (and their own filters), mirrors, timeouts, retries and the names of the
+// policies the AttachPolicies hook puts in force at this attachment point.
 import { compileFilters, type CompiledFilterSet } from './compile-filters.ts';
 import { parseDuration } from './duration.ts';
 import type { BackendResolution } from '../analysis/backends.ts';
 import type { RouteInfo } from '../analysis/routes.ts';
 import type { HTTPBackendRef, HTTPRouteRule } from '../model/gateway-api.ts';
-import type { AttachPolicies } from '../request-policy.ts';
-import type {
-  CompiledBackend,
-  CompiledListener,
-  CompiledMirror,
-  CompiledRetry,
-  CompiledRule,
-  UpstreamEndpoint,
-} from './types.ts';
+import type { AttachPolicies, RequestPolicy } from '../request-policy.ts';
+import type { BackendIR, EndpointIR, ListenerIR, MirrorIR, PolicyRefIR, RetryIR, RuleIR } from './ir.ts';
 
 const DEFAULT_RETRY_BACKOFF_MS = 25;
 
 export interface RuleContext {
   route: RouteInfo;
   ruleIndex: number;
-  listener: CompiledListener;
+  listener: ListenerIR;
+  /** the listener's index in the IR */
+  listenerIndex: number;
   attachPolicies?: AttachPolicies;
   /** collects every upstream key the table uses */
   upstreamKeys: Set<string>;
   /** memo: one endpoint list per resolved Service port, shared by every backend naming it */
-  endpointsMemo: Map<string, UpstreamEndpoint[]>;
+  endpointsMemo: Map<string, EndpointIR[]>;
+  /** memo: one ref list per policy list the hook returns (the hook shares lists between rules) */
+  policyRefsMemo: WeakMap<readonly RequestPolicy[], PolicyRefIR[]>;
 }
 
-const NO_POLICIES: readonly never[] = Object.freeze([]);
-const NO_MIRRORS: CompiledMirror[] = Object.freeze([]) as unknown as CompiledMirror[];
-
-function endpointsFor(
-  resolution: Extract<BackendResolution, { ok: true }>,
-  ctx: RuleContext,
-): UpstreamEndpoint[] {
+function endpointsFor(resolution: Extract<BackendResolution, { ok: true }>, ctx: RuleContext): EndpointIR[] {
   const memoKey = `${resolution.protocol}|${resolution.namespace}/${resolution.name}|${resolution.servicePort.name ?? ''}`;
   const memo = ctx.endpointsMemo.get(memoKey);
   if (memo) return memo;
   const upstreamKeys = ctx.upstreamKeys;
-  const list = resolution.endpoints.map((ep) => {
+  const list = resolution.endpoints.map((ep): EndpointIR => {
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
     const key = `${resolution.protocol}|${host}:${ep.port}`;
     upstreamKeys.add(key);
@@ -61,8 +52,8 @@ function backendFrom(
   label: string,
   weight: number,
   ctx: RuleContext,
-): CompiledBackend {
-  const base = { label, weight, cursor: 0, mirrors: NO_MIRRORS };
+): BackendIR {
+  const base = { label, weight, mirrors: [] };
   if (!resolution)
     return {
       ...base,
@@ -74,7 +65,7 @@ function backendFrom(
   if (!resolution.ok)
     return { ...base, errorStatus: 500, errorMessage: resolution.message, endpoints: [], protocol: 'http1' };
   const endpoints = endpointsFor(resolution, ctx);
-  const backend: CompiledBackend = { ...base, endpoints, protocol: resolution.protocol };
+  const backend: BackendIR = { ...base, endpoints, protocol: resolution.protocol };
   if (!endpoints.length) {
     backend.errorStatus = 503;
     backend.errorMessage = `no ready endpoints for Service ${resolution.namespace}/${resolution.name} port ${resolution.port}`;
@@ -91,8 +82,7 @@ function mirrorsFrom(
   resolutions: BackendResolution[],
   cursor: { i: number },
   ctx: RuleContext,
-): CompiledMirror[] {
-  if (!set.mirrors.length) return NO_MIRRORS;
+): MirrorIR[] {
   return set.mirrors.map(({ filter, percent }) => {
     const resolution = resolutions[cursor.i++];
     const label = refLabel(filter.requestMirror!.backendRef, ctx.route.namespace);
@@ -100,20 +90,35 @@ function mirrorsFrom(
   });
 }
 
-function compileRetry(rule: HTTPRouteRule): CompiledRetry | undefined {
+function compileRetry(rule: HTTPRouteRule): RetryIR | undefined {
   const r = rule.retry;
   if (!r) return undefined;
   const attempts = r.attempts ?? 1;
   if (attempts <= 0) return undefined;
   return {
-    codes: new Set(r.codes ?? []),
+    codes: [...new Set(r.codes ?? [])],
     attempts,
     backoffMs: parseDuration(r.backoff) ?? DEFAULT_RETRY_BACKOFF_MS,
   };
 }
 
-export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule {
+function policyRefs(ctx: RuleContext, rule: HTTPRouteRule): PolicyRefIR[] {
   const { route, ruleIndex, listener } = ctx;
+  const list = ctx.attachPolicies?.({
+    gateway: { namespace: listener.gatewayNamespace, name: listener.gatewayName },
+    listener: listener.name,
+    route: { kind: route.kind, namespace: route.namespace, name: route.name },
+    ruleIndex,
+    ruleName: rule.name,
+  });
+  if (!list?.length) return [];
+  let refs = ctx.policyRefsMemo.get(list);
+  if (!refs) ctx.policyRefsMemo.set(list, (refs = list.map((p) => ({ kind: p.kind, name: p.name }))));
+  return refs;
+}
+
+export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): RuleIR {
+  const { route, ruleIndex } = ctx;
   const where = `${route.kind} ${route.key} rule ${ruleIndex}`;
   const filters = compileFilters(rule.filters, where);
   const refs = route.rules[ruleIndex] ?? { backends: [], mirrors: [] };
@@ -143,14 +148,6 @@ export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule
   ) {
     invalid ??= `${where}: timeouts must be Gateway API durations such as 500ms or 1m30s`;
   }
-  const policies =
-    ctx.attachPolicies?.({
-      gateway: { namespace: listener.gatewayNamespace, name: listener.gatewayName },
-      listener: listener.name,
-      route: { kind: route.kind, namespace: route.namespace, name: route.name },
-      ruleIndex,
-      ruleName: rule.name,
-    }) ?? NO_POLICIES;
   return {
     routeKind: route.kind,
     routeNamespace: route.namespace,
@@ -158,8 +155,9 @@ export function compileRule(rule: HTTPRouteRule, ctx: RuleContext): CompiledRule
     routeLabel: route.key,
     ruleIndex,
     ruleName: rule.name,
+    listener: ctx.listenerIndex,
     invalid,
-    policies,
+    policies: policyRefs(ctx, rule),
     requestHeaders: filters.requestHeaders,
     responseHeaders: filters.responseHeaders,
     redirect: filters.redirect,

@@ -5,6 +5,7 @@ import { gateway, gatewayClass, httpListener, httpRoute, serviceObjects } from '
 import type { HTTPRoute, KubeObject, Listener } from '../model/gateway-api.ts';
 import { inputsFromObjects } from '../model/inputs.ts';
 import { compileRouteTable } from './compile.ts';
+import { materialize } from './materialize.ts';
 import { findMatch, selectHost } from './match.ts';
 
 const NS = 'apps';
@@ -18,11 +19,11 @@ function tableWith(listeners: Listener[], routes: HTTPRoute[], extra: KubeObject
     ...routes,
     ...extra,
   ];
-  const { table } = compileRouteTable(inputsFromObjects(objects).inputs, {
+  const { ir } = compileRouteTable(inputsFromObjects(objects).inputs, {
     controllerName: 'tenantgate.io/gateway-controller',
     defaultAddress: '0.0.0.0',
   });
-  return table;
+  return materialize(ir);
 }
 
 /** The backend name the request would go to, '404' when nothing matches. */

@@ -1,7 +1,8 @@
-// The compiled, immutable route table the request pipeline reads. One table per snapshot; a reload builds
-// a new one and swaps a single reference, so a request keeps the table it started with. The only mutable
-// parts are memos (the per-bind host cache, the round-robin cursor, the lazily resolved dispatcher), which
-// never change what a request is routed to.
+// The materialised route table the request pipeline reads: the IR (ir.ts) with its runtime objects
+// (compiled RegExps, Sets and Maps, SecureContexts, policy instances) built by materialize.ts. One table
+// per snapshot; a reload builds a new one and swaps a single reference, so a request keeps the table it
+// started with. The only mutable parts are memos (the per-bind host cache, the round-robin cursor, the
+// lazily resolved dispatcher, the metrics slots), which never change what a request is routed to.
 import type { SecureContext } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { RequestPolicy } from '../request-policy.ts';
@@ -128,7 +129,8 @@ export interface CompiledRule {
   stats?: StatsSlot;
 }
 
-export type PathKind = 'Exact' | 'PathPrefix' | 'RegularExpression' | 'GRPC';
+export type { PathKind } from './ir.ts';
+import type { PathKind } from './ir.ts';
 
 export interface MatchEntry {
   pathKind: PathKind;
@@ -141,8 +143,6 @@ export interface MatchEntry {
   /** GRPCRoute method match (applied to the :path "/service/method") */
   grpc?: { service?: string; method?: string; serviceRegex?: RegExp; methodRegex?: RegExp };
   rule: CompiledRule;
-  /** ordering key inside a bucket: smaller sorts first */
-  order: (string | number)[];
 }
 
 /** Every match attached to one effective hostname of one listener, indexed by path. */
