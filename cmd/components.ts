@@ -24,6 +24,8 @@ export interface ComponentContext {
   /** set by `tenantgate local`: where to keep local state, the local cluster's CA, and the stand-in
    *  EndpointSlice addresses of local backends (see proxy/sources/address-map.ts) */
   local?: { stateDir: string; caPem: string; endpointAddressMap?: Record<string, string> };
+  /** proxy worker processes (default 1: the proxy serves in this process) */
+  proxyWorkers?: number;
 }
 
 export interface RunningComponent {
@@ -65,7 +67,7 @@ const starters: Record<ComponentName, Starter> = {
     shared.engine = running.engine;
     return { name: 'webhook', stop: () => running.stop() };
   },
-  proxy: async ({ admin, client, informers, shared, local }) => {
+  proxy: async ({ admin, client, informers, shared, local, proxyWorkers }) => {
     const { startProxy } = await import('../proxy/index.ts');
     // Every replica serves traffic, but only one writes Gateway API and policy status: the operator's
     // leader when the operator runs here, else the holder of a Lease of the proxies' own.
@@ -75,7 +77,9 @@ const starters: Record<ComponentName, Starter> = {
       source: { kind: 'cluster', informers, endpointAddressMap: local?.endpointAddressMap },
       admin,
       writeStatus: { client, isLeader },
-      ...(shared.engine ? { policies: { engine: shared.engine } } : {}),
+      workers: proxyWorkers ?? 1,
+      // workers load their own engine: the webhook's cannot be shared across processes
+      ...(shared.engine && (proxyWorkers ?? 1) <= 1 ? { policies: { engine: shared.engine } } : {}),
     });
     return {
       name: 'proxy',

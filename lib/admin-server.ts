@@ -2,7 +2,7 @@
 // registered readiness check passes) and /metrics (Prometheus text from the shared registry).
 import http from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
-import { registry } from './metrics.ts';
+import { collectMetrics, registry } from './metrics.ts';
 
 export type ReadinessCheck = () => boolean | string;
 
@@ -52,7 +52,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         .writeHead(failing.length ? 503 : 200, { 'content-type': 'text/plain' })
         .end(failing.length ? failing.join('\n') + '\n' : 'ok\n');
     } else if (path === '/metrics') {
-      registry.metrics().then(
+      collectMetrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );

@@ -14,7 +14,13 @@ import { reloads, tableRoutes } from './runtime/metrics.ts';
 import type { ServerLimits } from './runtime/servers.ts';
 import { compactHeapSoon } from './runtime/heap.ts';
 import { ServingPlane } from './serving.ts';
-import { analysisStage, irStage } from './reload-stages.ts';
+import { analysisStage, irStage, policyInputsOf } from './reload-stages.ts';
+import type { AttachedPolicyInputs } from './attached-policies.ts';
+import type { RateLimitStore } from './ratelimit/store.ts';
+import type { BindProblem } from './serving.ts';
+import type { RouteTableIR } from './table/ir.ts';
+import { WorkerPool } from './workers/pool.ts';
+import type { WorkerConfig } from './workers/messages.ts';
 import { fileSource } from './sources/files.ts';
 import { clusterSource } from './sources/cluster.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -27,7 +33,7 @@ import { KINDS } from '../kube/resources.ts';
 import type { ConfigMapCache } from '../policies/bundle-sources.ts';
 import type { AttachedPolicyStatus } from './attached-policies.ts';
 import { PolicyRuntime } from './policy-runtime.ts';
-import { resolvePolicySettings, type ProxyPolicyOptions } from './policy-settings.ts';
+import { resolvePolicySettings, type PolicySettings, type ProxyPolicyOptions } from './policy-settings.ts';
 import { resolveRequestTargetOptions } from './request-target-settings.ts';
 import type { RequestTargetOptions } from './runtime/request-target.ts';
 import { policyObjectStatuses, type PolicyObjectStatus } from './status/policy-status.ts';
@@ -54,6 +60,10 @@ export {
 } from './request-target-settings.ts';
 
 export const ProxySourceError = defineError('TG_PROXY_SOURCE', 'proxy input source %s is not available: %s');
+export const ProxyWorkersError = defineError(
+  'TG_PROXY_WORKERS',
+  'proxy workers: %s cannot be shipped to worker processes; run with workers: 1, or drop %s',
+);
 
 export type ProxySourceOption =
   | { kind: 'files'; dir: string }
@@ -95,6 +105,12 @@ export interface ProxyOptions {
    * TENANTGATE_ESCAPED_SLASHES (request-target-settings.ts).
    */
   requestTarget?: Partial<RequestTargetOptions>;
+  /**
+   * Worker processes serving traffic (default 1: this process serves). With N > 1 this process keeps the
+   * input source, the compiler, the status writer and the local rate-limit counters, and N workers share
+   * every listening port (proxy/workers/pool.ts).
+   */
+  workers?: number;
   /** called after every reload (successful or not) — for status writers and tests */
   onReload?: (event: ReloadEvent) => void;
   /**
@@ -121,8 +137,10 @@ export interface ReloadEvent {
 }
 
 export interface RunningProxy {
-  /** the table being served */
+  /** the table being served (undefined with workers: they hold theirs) */
   readonly table: RouteTable | undefined;
+  /** the worker processes' ids (with workers) */
+  readonly workerPids: number[];
   /** "address|port" of every listening bind */
   readonly binds: string[];
   readonly adminAddress: string | undefined;
@@ -206,12 +224,16 @@ interface StatusOffer {
 }
 
 /** The built-in policy runtime, unless the caller supplies its own hook or turns policies off. */
-function policyRuntimeFor(options: ProxyOptions, onRulesChanged: () => void): PolicyRuntime | undefined {
-  if (options.policies === false || options.attachPolicies || options.policiesFor) return undefined;
+function policyRuntimeFor(
+  options: ProxyOptions,
+  settings: PolicySettings | undefined,
+  onRulesChanged: () => void,
+): PolicyRuntime | undefined {
+  if (!settings || options.policies === false) return undefined;
   const o = options.policies ?? {};
   const informers = options.source.kind === 'cluster' ? options.source.informers : undefined;
   return new PolicyRuntime({
-    settings: resolvePolicySettings(o),
+    settings,
     rateLimitStore: o.rateLimitStore,
     engine: o.engine,
     onRulesChanged,
@@ -228,24 +250,96 @@ function policyRuntimeFor(options: ProxyOptions, onRulesChanged: () => void): Po
   });
 }
 
+/** Where tables are served: this process (ServingPlane) or its workers (WorkerPool). */
+interface ServingTarget {
+  apply(
+    ir: RouteTableIR,
+    attach: AttachPolicies | undefined,
+    policyInputs: AttachedPolicyInputs,
+  ): Promise<BindProblem[]>;
+  readonly loaded: boolean;
+  readonly binds: string[];
+  readonly table: RouteTable | undefined;
+  readonly workerPids: number[];
+  close(): Promise<void>;
+}
+
+function servingTarget(
+  options: ProxyOptions,
+  config: WorkerConfig,
+  counters: RateLimitStore | undefined,
+): ServingTarget {
+  const workers = options.workers ?? 1;
+  if (workers <= 1) {
+    const plane = new ServingPlane({
+      ...config.serving,
+      accessLog: { ...config.serving.accessLog, write: options.accessLog?.write },
+      log,
+    });
+    return {
+      apply: (ir, attach) => plane.apply(ir, attach),
+      get loaded() {
+        return plane.table !== undefined;
+      },
+      get binds() {
+        return plane.binds;
+      },
+      get table() {
+        return plane.table;
+      },
+      workerPids: [],
+      close: () => plane.close(),
+    };
+  }
+  if (options.attachPolicies || options.policiesFor)
+    throw new ProxyWorkersError(['a policy hook (attachPolicies, policiesFor)', 'the hook']);
+  if (options.accessLog?.write) throw new ProxyWorkersError(['an access log writer', 'accessLog.write']);
+  const pool = new WorkerPool({
+    count: workers,
+    config,
+    counters: config.policies && !config.policies.rateLimitRedis ? counters : undefined,
+    log,
+    drainMs: config.serving.limits.drainMs,
+  });
+  log.info('proxy workers started', { workers });
+  return {
+    apply: (ir, _attach, policyInputs) => pool.apply(ir, policyInputs),
+    get loaded() {
+      return pool.loaded;
+    },
+    get binds() {
+      return pool.binds;
+    },
+    table: undefined,
+    get workerPids() {
+      return pool.pids;
+    },
+    close: () => pool.close(),
+  };
+}
+
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const controllerName = options.controllerName ?? GATEWAY_CONTROLLER_NAME;
-  const serving = new ServingPlane({
-    accessLog: {
-      enabled: options.accessLog?.enabled ?? true,
-      sampleRate: options.accessLog?.sampleRate ?? 1,
-      write: options.accessLog?.write,
+  const hooks = options.attachPolicies || options.policiesFor;
+  const policySettings =
+    options.policies === false || hooks ? undefined : resolvePolicySettings(options.policies ?? {});
+  const config: WorkerConfig = {
+    serving: {
+      accessLog: {
+        enabled: options.accessLog?.enabled ?? true,
+        sampleRate: options.accessLog?.sampleRate ?? 1,
+      },
+      maxBodyBytes: options.limits?.maxBodyBytes ?? 64 * 1024 * 1024,
+      requestTarget: resolveRequestTargetOptions(options.requestTarget),
+      limits: {
+        maxHeaderSize: options.limits?.maxHeaderSize ?? 16 * 1024,
+        headersTimeoutMs: options.limits?.headersTimeoutMs ?? 10_000,
+        keepAliveTimeoutMs: options.limits?.keepAliveTimeoutMs ?? 60_000,
+        drainMs: options.limits?.drainMs ?? 10_000,
+      },
     },
-    maxBodyBytes: options.limits?.maxBodyBytes ?? 64 * 1024 * 1024,
-    log,
-    requestTarget: resolveRequestTargetOptions(options.requestTarget),
-    limits: {
-      maxHeaderSize: options.limits?.maxHeaderSize ?? 16 * 1024,
-      headersTimeoutMs: options.limits?.headersTimeoutMs ?? 10_000,
-      keepAliveTimeoutMs: options.limits?.keepAliveTimeoutMs ?? 60_000,
-      drainMs: options.limits?.drainMs ?? 10_000,
-    },
-  });
+    policies: policySettings ?? null,
+  };
   const statusWriter = options.writeStatus
     ? new LatestStatusWriter(options.writeStatus, controllerName)
     : undefined;
@@ -256,15 +350,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     gateways: options.gateways?.length ? new Set(options.gateways) : undefined,
   };
   let lastInputs: ProxyInputs | undefined;
-  const policyRuntime = policyRuntimeFor(options, () => {
+  const policyRuntime = policyRuntimeFor(options, policySettings, () => {
     // called only after the first snapshot, so the runner below exists by then
     if (lastInputs) reloadRunner.offer(lastInputs);
   });
   const source = sourceFor(options.source);
+  const serving = servingTarget(options, config, policyRuntime?.store);
   let generation = 0;
   let ready = false;
   let waiters: ((e: ReloadEvent) => void)[] = [];
   let lastCompaction = 0;
+  /** how long the last reload kept this process's event loop busy (compile, and materialise when serving) */
+  let blockedMs = 0;
 
   const reload = async (inputs: ProxyInputs): Promise<void> => {
     let event: ReloadEvent;
@@ -287,7 +384,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         attachPolicies: attach,
       });
       // materialise + swap
-      const bindErrors = await serving.apply(out.ir, attach);
+      const applying = serving.apply(out.ir, attach, policyInputsOf(inputs));
+      blockedMs = Date.now() - started;
+      const bindErrors = await applying;
       generation = out.ir.generation;
       tableRoutes.set({ kind: 'HTTPRoute' }, out.routes.http);
       tableRoutes.set({ kind: 'GRPCRoute' }, out.routes.grpc);
@@ -325,8 +424,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
 
   // Compiling blocks the event loop for as long as it takes (a few hundred ms at 10,000 routes): space
-  // consecutive reloads by the last one's duration (at most 2 s), so traffic gets at least half the time.
-  const reloadRunner = latestWins(reload, { gapMs: (lastMs) => Math.min(2_000, lastMs) });
+  // consecutive reloads by the time the last one blocked it (at most 2 s), so traffic gets at least half
+  // the time. Waiting for workers to apply a table blocks nothing here and does not count.
+  const reloadRunner = latestWins(reload, { gapMs: () => Math.min(2_000, blockedMs) });
 
   const ownAdmin = options.admin
     ? undefined
@@ -334,10 +434,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       ? await startAdminServer({ address: options.adminAddress })
       : undefined;
   const admin = options.admin ?? ownAdmin;
-  admin?.addReadinessCheck(
-    'proxy',
-    () => (ready && serving.table !== undefined) || 'route table not loaded yet',
-  );
+  admin?.addReadinessCheck('proxy', () => (ready && serving.loaded) || 'route table not loaded yet');
 
   const running: RunningProxy = {
     get table() {
@@ -345,6 +442,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     },
     get binds() {
       return serving.binds;
+    },
+    get workerPids() {
+      return serving.workerPids;
     },
     adminAddress: admin?.address,
     nextReload: () => new Promise((resolve) => waiters.push(resolve)),

@@ -9,6 +9,7 @@ import {
   type ProxyPolicyOptions,
 } from '../../proxy/policy-settings.ts';
 import { requestTargetFromFlags } from '../../proxy/request-target-settings.ts';
+import { parseWorkers, WORKERS_ENV } from '../../proxy/workers/count.ts';
 
 const usage = `usage: tenantgate proxy --from-files DIR [options]
 
@@ -25,6 +26,8 @@ options:
   --access-log-sample-rate R  log this fraction of requests, 0..1 (errors always) (default 1)
   --max-body-bytes N          largest request body accepted (default 67108864)
   --headers-timeout-ms N      time a client has to send its request headers (default 10000)
+  --workers N|auto            worker processes sharing every listening port (SO_REUSEPORT); auto: one
+                              per available CPU (default 1; $TENANTGATE_PROXY_WORKERS)
 
 request paths (normalised before routing; docs/proxy.md has the rules):
   --merge-slashes=false       keep repeated slashes (/a//b) instead of merging them
@@ -67,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         'access-log-sample-rate': { type: 'string', default: '1' },
         'max-body-bytes': { type: 'string' },
         'headers-timeout-ms': { type: 'string' },
+        workers: { type: 'string' },
         'merge-slashes': { type: 'string' },
         'escaped-slashes': { type: 'string' },
         'rate-limit-redis': { type: 'string' },
@@ -114,6 +118,16 @@ export async function main(argv: string[]): Promise<number> {
     return fail((err as Error).message);
   }
 
+  let workers: number;
+  try {
+    workers =
+      values.workers !== undefined
+        ? parseWorkers(values.workers)
+        : parseWorkers(process.env[WORKERS_ENV] || '1', WORKERS_ENV);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+
   let requestTarget;
   try {
     requestTarget = requestTargetFromFlags(values);
@@ -138,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     limits,
     policies,
     requestTarget,
+    workers,
   });
   onShutdown('proxy', () => proxy.stop());
   process.stderr.write(

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadKubeConfig } from '../../kube/config.ts';
 import { onShutdown, untilSignalled } from '../../lib/shutdown.ts';
+import { parseWorkers, WORKERS_ENV } from '../../proxy/workers/count.ts';
 import { COMPONENT_NAMES, parseComponents, startComponents } from '../components.ts';
 
 const usage = `usage: tenantgate run [options]
@@ -12,6 +13,8 @@ options:
   --components LIST     comma-separated: ${COMPONENT_NAMES.join(', ')} (default: all)
   --kubeconfig FILE     kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --admin-address A     admin HTTP (/healthz /readyz /metrics) (default 127.0.0.1:9901)
+  --proxy-workers N     proxy worker processes sharing its ports, or auto (one per available CPU)
+                        (default auto; $TENANTGATE_PROXY_WORKERS)
   -h, --help
 
 The proxy component reads its settings from the environment (see \`tenantgate proxy --help\`): request
@@ -27,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       components: { type: 'string', default: COMPONENT_NAMES.join(',') },
       kubeconfig: { type: 'string' },
       'admin-address': { type: 'string', default: '127.0.0.1:9901' },
+      'proxy-workers': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -34,10 +38,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  let proxyWorkers: number;
+  try {
+    const flag = values['proxy-workers'];
+    proxyWorkers =
+      flag !== undefined
+        ? parseWorkers(flag, '--proxy-workers')
+        : parseWorkers(process.env[WORKERS_ENV] || 'auto', WORKERS_ENV);
+  } catch (err) {
+    process.stderr.write(`tenantgate run: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
   const kubeConfig = loadKubeConfig(values.kubeconfig ? { path: values.kubeconfig } : {});
   const started = await startComponents(parseComponents(values.components), {
     kubeConfig,
     adminAddress: values['admin-address'],
+    proxyWorkers,
   });
   for (const c of started) onShutdown(c.name, () => c.stop());
   process.stderr.write(`[run] started ${started.map((c) => c.name).join(', ')}\n`);

@@ -25,6 +25,8 @@ export const tableGeneration = new Gauge({
   name: 'tenantgate_proxy_route_table_generation',
   help: 'Generation of the route table being served (increments on every successful reload)',
   registers: [registry],
+  // with workers, each serves the same generation: merged, the figure is the highest, not the sum
+  aggregator: 'max',
 });
 
 export const activeConnections = new Gauge({
