@@ -9,14 +9,14 @@ import type { RouteTableIR } from '../table/ir.ts';
 
 export type ToWorker =
   | { t: 'table'; ir: RouteTableIR; policyInputs: AttachedPolicyInputs }
-  | { t: 'counted'; id: number; result: ConsumeResult }
+  | { t: 'counted'; results: { id: number; result: ConsumeResult }[] }
   | { t: 'metrics'; id: number }
   | { t: 'stop' };
 
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'applied'; generation: number; bindErrors: BindProblem[]; error?: string }
-  | { t: 'count'; id: number; checks: readonly CounterCheck[] }
+  | { t: 'count'; asks: { id: number; checks: readonly CounterCheck[] }[] }
   | { t: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] };
 
 /** What a worker is started with (JSON in its environment): how to serve and how to build policies. */

@@ -5,6 +5,7 @@
 import { componentLogger } from '../../lib/logger.ts';
 import { registry } from '../../lib/metrics.ts';
 import { PolicyRuntime } from '../policy-runtime.ts';
+import { compactHeapSoon } from '../runtime/heap.ts';
 import { ServingPlane } from '../serving.ts';
 import { remoteCounterStore } from './counter-owner.ts';
 import { WORKER_CONFIG_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './messages.ts';
@@ -31,12 +32,20 @@ const policies = config.policies
 let stopping = false;
 let applying = Promise.resolve();
 
+let lastCompaction = 0;
+
 async function apply(m: Extract<ToWorker, { t: 'table' }>): Promise<void> {
+  const started = Date.now();
   try {
     await policies?.prepare(m.policyInputs);
     const attach = policies?.compile(m.policyInputs).attach;
     const bindErrors = await serving.apply(m.ir, attach);
     send({ t: 'applied', generation: m.ir.generation, bindErrors });
+    // the IR message and the materialising leave the heap grown (as a compile does in the primary)
+    if (Date.now() - started >= 50 && Date.now() - lastCompaction >= 60_000) {
+      lastCompaction = Date.now();
+      compactHeapSoon();
+    }
   } catch (err) {
     log.error('route table not applied in this worker; the last good one keeps serving', { err });
     send({ t: 'applied', generation: m.ir.generation, bindErrors: [], error: (err as Error).message });
