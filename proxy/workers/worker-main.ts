@@ -83,8 +83,10 @@ process.on('message', (m: ToWorker) => {
       break;
   }
 });
-// the primary drains workers itself; a signal to the process group must not cut requests short
-process.on('SIGTERM', () => void stop());
+// The primary drains the workers itself (a `stop` message) and must not see them exit first, or it would
+// replace them: a SIGTERM or SIGINT sent to the whole process group is left to it. Without a primary (it
+// was killed) the 'disconnect' below stops this worker.
+process.on('SIGTERM', () => void (process.connected ? undefined : stop()));
 process.on('SIGINT', () => undefined);
 process.on('disconnect', () => void stop());
 send({ t: 'ready' });
