@@ -36,7 +36,8 @@ export async function spawnOperatorProcess(options: {
     ],
     {
       cwd: projectRoot,
-      env: { ...process.env, ...options.env },
+      // one proxy process in tests unless a test asks for workers (`tenantgate run` defaults to auto)
+      env: { ...process.env, TENANTGATE_PROXY_WORKERS: '1', ...options.env },
       stdio: ['ignore', 'ignore', options.stderr],
     },
   );
