@@ -43,7 +43,7 @@ export function describeForeignNamespace(ns: KubeObject, tenant: Tenant): string
   if (other) {
     const same = other.name === tenant.metadata.name;
     return same
-      ? `namespace ${name} belongs to an earlier Tenant named ${other.name} (uid ${other.uid}), not to this one (uid ${tenant.metadata.uid}); it is left alone until that owner is gone`
+      ? `namespace ${name} belongs to an earlier Tenant named ${other.name} (uid ${other.uid}), not to this one (uid ${tenant.metadata.uid}); it is left alone until the garbage collector removes it, then made anew`
       : `namespace ${name} already exists and belongs to Tenant ${other.name}; tenantgate never takes a namespace over`;
   }
   const label = ns.metadata?.labels?.[TENANT_LABEL];

@@ -11,9 +11,12 @@
 // - namespaceDeletionPolicy Retain (default) releases a namespace (tenant label, the labels tenantgate
 //   set, owner reference removed; the Tenant's RoleBindings/ReferenceGrants in it deleted); Delete
 //   deletes it. While the policy is Retain the Tenant carries a finalizer so that the release happens
-//   before the Tenant (and, in a real cluster, the garbage collector) goes.
-// - The garbage collector is not relied upon (a bare kube-apiserver has none): objects owned by a Tenant
-//   UID that no longer exists are deleted here, as the GC would.
+//   before the Tenant goes: after it, the garbage collector deletes whatever still has an owner reference
+//   to the Tenant (that is how a deleted Tenant's namespaces, RoleBindings and ReferenceGrants go with
+//   namespaceDeletionPolicy Delete).
+// - A slow garbage collector cannot confuse it: what an earlier Tenant of the same name owned (another
+//   UID) is that Tenant's until the collector deletes it — reported, never touched — and a namespace
+//   that is terminating is recreated once it is gone (its delete event requeues the Tenant).
 import type { Tenant } from '../api/tenant.ts';
 import {
   applyObject,
@@ -35,7 +38,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { ReconcileResult } from './controller.ts';
 import { OWNER_CLUSTER_ROLE, RELEASE_FINALIZER, TENANT_LABEL } from './labels.ts';
 import { ownerClusterRole } from './owner-role.ts';
-import { describeForeignNamespace, isOwnedBy, tenantOwnerRefs } from './ownership.ts';
+import { describeForeignNamespace, isOwnedBy } from './ownership.ts';
 import {
   desiredChildren,
   desiredTenant,
@@ -143,9 +146,8 @@ export class TenantReconciler {
 
   async reconcileTenant(name: string): Promise<ReconcileResult | void> {
     const tenant = this.#inf.tenants.get(name);
-    if (!tenant) return this.#collectOrphans(name, undefined);
-    if (!this.#selects(tenant)) return;
-    await this.#collectOrphans(name, tenant.metadata.uid);
+    // gone: the garbage collector deletes what it owned
+    if (!tenant || !this.#selects(tenant)) return;
     if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant);
     const pass: Pass = {
       tenant,
@@ -353,50 +355,6 @@ export class TenantReconciler {
     );
     this.#inf.namespaces.noteWrite(patched);
     return `released Namespace ${name}`;
-  }
-
-  /**
-   * Objects owned by a Tenant of this name whose UID is not the live Tenant's: the garbage collector would
-   * delete them (their owner is gone); a bare API server has no garbage collector, so we do.
-   */
-  async #collectOrphans(name: string, liveUid: string | undefined): Promise<void> {
-    const candidates = [
-      ...this.#inf.namespaces.byIndex(Indexes.tenantName, name),
-      ...this.#inf.roleBindings.byIndex(Indexes.tenantName, name),
-      ...this.#inf.referenceGrants.byIndex(Indexes.tenantName, name),
-    ].filter((obj) => {
-      if (!this.#selects(obj)) return false;
-      const refs = tenantOwnerRefs(obj).filter((r) => r.name === name);
-      return refs.length > 0 && refs.every((r) => r.uid !== liveUid);
-    });
-    if (candidates.length === 0) return;
-    if (!liveUid) {
-      // the cache says the Tenant is gone: make sure before deleting anything
-      const live = await this.#client.get<Tenant>(KINDS.Tenant, { name });
-      if (live) {
-        liveUid = live.metadata.uid;
-        if (candidates.some((c) => isOwnedBy(c, liveUid))) return;
-      }
-    }
-    for (const obj of candidates) {
-      if (obj.kind === 'Namespace' || !obj.metadata?.namespace) {
-        if (obj.metadata?.deletionTimestamp) continue;
-        await deleteObject(
-          this.#client,
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: obj.metadata!.name! } },
-          { preconditions: { uid: obj.metadata?.uid } },
-        );
-        this.#inf.namespaces.noteDelete(obj as Namespace);
-      } else {
-        await this.#deleteChild(obj as Child);
-      }
-      this.#log.info('deleted an object whose Tenant is gone', {
-        tenant: name,
-        kind: obj.kind,
-        name: obj.metadata?.name,
-        namespace: obj.metadata?.namespace,
-      });
-    }
   }
 
   // ---- pieces ----------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 // installs the Gateway API and tenantgate CRDs, runs every component against it, writes
 // .tenantgate/local/kubeconfig and says what to try next. Ctrl-C stops everything and cleans up.
 // Cluster data is kept in .tenantgate/local/ between runs (--reset starts afresh).
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '../../kube/envtest/control-plane.ts';
@@ -84,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
       local: {
         stateDir: dir,
         caPem: controlPlane.caPem,
+        identity: stateIdentity(dir),
         ...(values['echo-address'] !== 'off'
           ? { endpointAddressMap: { [LOCAL_BACKEND_ADDRESS]: parseHostPort(values['echo-address']).host } }
           : {}),
@@ -118,4 +121,20 @@ export async function main(argv: string[]): Promise<number> {
   );
   await stopping;
   return 0;
+}
+
+/**
+ * The Lease holder identity of the components run over this state directory, made once and kept there:
+ * a run over kept state is the same holder as the last one, so it leads at once even when the last run
+ * could not release its Lease (killed), instead of waiting for the Lease to expire.
+ */
+export function stateIdentity(dir: string): string {
+  const file = join(dir, 'identity');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept) return kept;
+  }
+  const identity = `local_${hostname()}_${randomBytes(4).toString('hex')}`;
+  writeFileSync(file, `${identity}\n`);
+  return identity;
 }
