@@ -35,6 +35,8 @@ interface LocalProcess {
   child: ChildProcess;
   output: { stdout: string; stderr: string };
   kubectl(args: string[], input?: string): string;
+  /** what Ctrl-C in a terminal does: SIGINT to every process of the foreground group */
+  ctrlC(): void;
   /** resolves when `tenantgate local` printed its "Try it" text */
   started(): Promise<void>;
   exited(): Promise<number | null>;
@@ -44,7 +46,7 @@ interface LocalProcess {
 }
 
 /** `tenantgate local` as a child process, in a fresh state directory unless given one to run over. */
-function startLocal(args: string[], keptDir?: string): LocalProcess {
+function startLocal(args: string[], keptDir?: string, env: Record<string, string> = {}): LocalProcess {
   const dir = keptDir ?? mkdtempSync(join(tmpdir(), 'tg-local-'));
   const child = spawn(
     join(projectRoot, 'node_modules/.bin/node'),
@@ -57,7 +59,8 @@ function startLocal(args: string[], keptDir?: string): LocalProcess {
       '127.0.0.1:0',
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // a process group of its own, like a job in a terminal: ctrlC() signals the whole group
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true },
   );
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (c: Buffer) => (output.stdout += c));
@@ -81,6 +84,7 @@ function startLocal(args: string[], keptDir?: string): LocalProcess {
         throw new Error(`tenantgate local did not start:\n${output.stderr}`);
       }),
     exited: () => exit,
+    ctrlC: () => process.kill(-child.pid!, 'SIGINT'),
     leftovers: () =>
       execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
         .split('\n')
@@ -209,19 +213,21 @@ describe('control plane', () => {
     const ready = (local: LocalProcess, name: string) =>
       local.kubectl(['get', 'tenant', name, '-o', 'jsonpath={.status.conditions[0].status}']) === 'True';
 
-    const first = startLocal(args);
+    // info: the log says whether the Lease was released
+    const env = { TENANTGATE_LOG_LEVEL: 'info' };
+    const first = startLocal(args, undefined, env);
     let second: LocalProcess | undefined;
     try {
       await first.started();
       first.kubectl(['apply', '-f', '-'], tenant('first'));
       await eventually(() => ready(first, 'first'), 30_000);
       const before = lease(first);
-      first.child.kill('SIGINT');
+      first.ctrlC();
       expect(await first.exited()).toBe(0);
-      // the control plane outlived the operator, so the Lease could be given up
+      // the control plane (not in the terminal's process group) outlived the operator: the Lease was given up
       expect(first.output.stderr).toContain('released the lease');
 
-      second = startLocal(args, first.dir);
+      second = startLocal(args, first.dir, env);
       await second.started();
       const started = Date.now();
       second.kubectl(['apply', '-f', '-'], tenant('second'));
@@ -234,7 +240,7 @@ describe('control plane', () => {
       expect(after.spec.holderIdentity).toBe(readFileSync(join(first.dir, 'identity'), 'utf8').trim());
       expect(after.spec.leaseTransitions).toBe(before.spec.leaseTransitions + 1);
       expect(ready(second, 'first')).toBe(true);
-      second.child.kill('SIGINT');
+      second.ctrlC();
       expect(await second.exited()).toBe(0);
       expect(second.leftovers()).toEqual([]);
     } finally {
