@@ -5,7 +5,9 @@
 // Safety rules:
 // - A namespace is the Tenant's only if it has an owner reference to the Tenant's UID. A namespace that
 //   exists without one is a conflict (Ready=False, reason NamespaceConflict, message naming the owner) and
-//   is never touched. New namespaces are made with POST (not apply, which would merge into a namespace
+//   is never touched — unless a platform admin handed it over with the annotation tenantgate.io/adopt-by:
+//   <tenant> (and it is no Tenant's): then it is adopted, labelled and owned as if the Tenant had made it,
+//   the annotation removed, an Adopted Event recorded. New namespaces are made with POST (not apply, which would merge into a namespace
 //   someone created a moment ago), updates carry the resourceVersion we checked ownership on.
 // - RoleBindings and ReferenceGrants are only written inside namespaces the Tenant owns.
 // - namespaceDeletionPolicy Retain (default) releases a namespace (tenant label, the labels tenantgate
@@ -36,9 +38,9 @@ import type { KubeObject } from '../kube/types.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ReconcileResult } from './controller.ts';
-import { OWNER_CLUSTER_ROLE, RELEASE_FINALIZER, TENANT_LABEL } from './labels.ts';
+import { ADOPT_ANNOTATION, OWNER_CLUSTER_ROLE, RELEASE_FINALIZER, TENANT_LABEL } from './labels.ts';
 import { ownerClusterRole } from './owner-role.ts';
-import { describeForeignNamespace, isOwnedBy } from './ownership.ts';
+import { adoptableBy, describeForeignNamespace, isOwnedBy } from './ownership.ts';
 import {
   desiredChildren,
   desiredTenant,
@@ -90,6 +92,8 @@ interface Pass {
   created: string[];
   updated: string[];
   removed: string[];
+  /** existing namespaces handed over by the adopt-by annotation and now owned */
+  adopted: string[];
   retrySoon: string[];
 }
 
@@ -155,6 +159,7 @@ export class TenantReconciler {
       created: [],
       updated: [],
       removed: [],
+      adopted: [],
       retrySoon: [],
     };
     try {
@@ -211,7 +216,19 @@ export class TenantReconciler {
         return { name, ready: false, message: 'namespace is being created' };
       }
     } else if (!isOwnedBy(actual, pass.uid)) {
-      return { name, ready: false, conflict: true, message: describeForeignNamespace(actual, pass.tenant) };
+      if (!adoptableBy(actual, pass.tenant))
+        return { name, ready: false, conflict: true, message: describeForeignNamespace(actual, pass.tenant) };
+      try {
+        this.#inf.namespaces.noteWrite(
+          await mergePatch<Namespace>(this.#client, want, adoptionPatch(want, actual, pass.uid)),
+        );
+        pass.adopted.push(name);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // changed since we checked it was unowned and handed to us: the next pass looks again
+        pass.retrySoon.push(`namespace ${name} changed while being adopted`);
+        return { name, ready: false, message: 'namespace is being adopted' };
+      }
     } else if (actual.metadata?.deletionTimestamp) {
       return {
         name,
@@ -441,6 +458,13 @@ export class TenantReconciler {
             },
       );
     }
+    if (pass.adopted.length)
+      this.#recorder.record(tenant, {
+        type: 'Normal',
+        reason: 'Adopted',
+        action: 'Adopt',
+        note: `adopted existing Namespace ${pass.adopted.join(', ')} (handed over by the ${ADOPT_ANNOTATION} annotation, now removed): labelled, owned and granted like the namespaces it made`,
+      });
     if (pass.removed.length)
       this.#recorder.record(tenant, {
         type: 'Normal',
@@ -466,6 +490,9 @@ export class TenantReconciler {
           note: input.gatewayProblems.join('; '),
         });
       }
+    }
+    for (const ns of pass.adopted) {
+      this.#log.info('adopted a namespace', { tenant: tenant.metadata.name, uid: pass.uid, namespace: ns });
     }
     if (pass.created.length || pass.updated.length || pass.removed.length) {
       this.#log.info('tenant reconciled', {
@@ -535,6 +562,26 @@ export function namespacePatch(want: Namespace, actual: Namespace, uid: string):
       resourceVersion: actual.metadata?.resourceVersion,
       ...(Object.keys(labels).length ? { labels } : {}),
       ...(refsChanged ? { ownerReferences: [...refs.filter((r) => r.uid !== uid), ours] } : {}),
+    },
+  };
+}
+
+/**
+ * Adopting a namespace handed over by the adopt-by annotation: the labels and owner reference a namespace
+ * the Tenant made would have, the annotation removed (it did its job), all guarded by the resourceVersion
+ * on which the namespace was seen unowned and handed to this Tenant. Other labels and owners stay.
+ */
+export function adoptionPatch(want: Namespace, actual: Namespace, uid: string): object {
+  const have = actual.metadata?.labels ?? {};
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(want.metadata?.labels ?? {})) if (have[k] !== v) labels[k] = v;
+  const ours = want.metadata!.ownerReferences![0]!;
+  return {
+    metadata: {
+      resourceVersion: actual.metadata?.resourceVersion,
+      labels,
+      annotations: { [ADOPT_ANNOTATION]: null },
+      ownerReferences: [...(actual.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid), ours],
     },
   };
 }
