@@ -28,6 +28,8 @@ export type HandleResult = { status: 200; review: AdmissionReviewResponse } | { 
 
 /** `raw`: the body's JSON text, when the transport has it (the policy engine then reads it as is). */
 export type AdmissionHandler = (body: unknown, raw?: Buffer) => HandleResult;
+/** What the HTTPS server calls: a handler, or one that asks the API server first (adoption-gate.ts). */
+export type AsyncAdmissionHandler = (body: unknown, raw?: Buffer) => HandleResult | Promise<HandleResult>;
 
 export function createAdmissionHandler(options: AdmissionHandlerOptions): AdmissionHandler {
   const log = options.logger ?? componentLogger('webhook');

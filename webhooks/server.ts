@@ -9,14 +9,14 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parseHostPort } from '../lib/admin-server.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
-import type { AdmissionHandler } from './handler.ts';
+import type { AsyncAdmissionHandler } from './handler.ts';
 import { reviewSeconds, reviewsTotal } from './metrics.ts';
 import { errorResponse } from './review.ts';
 
 export const VALIDATE_PATH = '/validate';
 
 export interface WebhookServerOptions {
-  handler: AdmissionHandler;
+  handler: AsyncAdmissionHandler;
   /** host:port; port 0 picks a free one */
   address: string;
   certPem: string;
@@ -80,7 +80,9 @@ export function createApp(options: WebhookServerOptions, log: Logger): express.E
     // any content type is read as JSON: the API server sends application/json, and anything else that is
     // not JSON gets a 400 naming the parse error. Kept raw too: the policy engine reads the JSON text itself.
     express.raw({ limit: options.bodyLimitBytes ?? 3 * 1024 * 1024, type: () => true }),
-    (req: Request, res: Response) => {
+    // async: a namespace hand-over asks the API server first (adoption-gate.ts); Express 5 passes a
+    // rejection to the error handler below
+    async (req: Request, res: Response) => {
       if (res.headersSent) return; // the deadline answered already
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let body: unknown;
@@ -92,7 +94,7 @@ export function createApp(options: WebhookServerOptions, log: Logger): express.E
         return;
       }
       res.locals.body = body;
-      const result = options.handler(body, raw);
+      const result = await options.handler(body, raw);
       if (res.headersSent) return;
       if (result.status === 400) {
         badRequest(res, 400, result.reason);
