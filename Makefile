@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-tools: tools-verify $(BIN)/kube-apiserver $(BIN)/kubectl $(BIN)/etcd $(BIN)/opa $(GWAPI_CRDS)/.ok ## Build kube-apiserver, kubectl, etcd, opa; fetch Gateway API CRDs
+tools: tools-verify $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kubectl $(BIN)/etcd $(BIN)/opa $(GWAPI_CRDS)/.ok ## Build kube-apiserver, kube-controller-manager, kubectl, etcd, opa; fetch Gateway API CRDs
 
 tools-verify: ## Check the wrapper modules pin what versions.mk says
 	@hack/verify-tool-versions.sh
@@ -45,6 +45,10 @@ tools-pin: ## Rewrite the wrapper modules after changing versions.mk
 $(BIN)/kube-apiserver: versions.mk test/tools/kube/go.mod test/tools/kube/go.sum
 	@mkdir -p $(BIN)
 	@hack/build-go-tool.sh kube-apiserver test/tools/kube k8s.io/kubernetes/cmd/kube-apiserver $@ "$(KUBE_LDFLAGS)"
+
+$(BIN)/kube-controller-manager: versions.mk test/tools/kube/go.mod test/tools/kube/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh kube-controller-manager test/tools/kube k8s.io/kubernetes/cmd/kube-controller-manager $@ "$(KUBE_LDFLAGS)"
 
 $(BIN)/kubectl: versions.mk test/tools/kube/go.mod test/tools/kube/go.sum
 	@mkdir -p $(BIN)

@@ -19,14 +19,17 @@ if ! go mod download >/tmp/tenantgate-go-download.$$ 2>&1; then
 fi
 rm -f /tmp/tenantgate-go-download.$$
 total=$(CGO_ENABLED=0 go list -deps "$pkg" | wc -l)
-echo "==> $name: compiling $pkg ($total packages; cached ones are skipped — cold on 2 cores: kube-apiserver ~5 min, the rest ~1-2 min each)"
+echo "==> $name: compiling $pkg ($total packages; cached ones are skipped — cold on 2 cores: kube-apiserver ~5 min, then kube-controller-manager ~5 min more, the rest ~1-2 min each)"
 start=$(date +%s)
 log=$(mktemp)
 CGO_ENABLED=0 go build -v -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg" 2>"$log" &
 pid=$!
+# checked every second (a cached build only links, in seconds), progress printed every 30 s
+ticks=0
 while kill -0 "$pid" 2>/dev/null; do
-  sleep 30
+  sleep 1
   kill -0 "$pid" 2>/dev/null || break
+  (( ++ticks % 30 == 0 )) || continue
   done_count=$(grep -c -v '^#' "$log" || true)
   echo "    $name: $done_count/$total packages compiled, $(( $(date +%s) - start ))s elapsed"
 done

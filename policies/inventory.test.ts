@@ -113,4 +113,15 @@ describe('buildInventory', () => {
     expect(inv.hostname_claims['old.acme.example.com']).toBeUndefined();
     expect(inv.route_counts.acme).toBe(2);
   });
+
+  it('says which Tenant a platform admin handed a namespace to', () => {
+    const handed = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'legacy', annotations: { 'tenantgate.io/adopt-by': 'acme' } },
+    };
+    const inv = buildInventory({ ...objects, namespaces: [...objects.namespaces, handed] });
+    expect(inv.namespaces.legacy).toEqual({ labels: {}, tenant_owner_uids: [], adopt_by: 'acme' });
+    expect(inv.namespaces['acme-web']).not.toHaveProperty('adopt_by');
+  });
 });

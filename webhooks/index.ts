@@ -32,6 +32,7 @@ import {
   readCertificateDir,
   type ServingCertificates,
 } from './certs.ts';
+import { createAdoptionGate } from './adoption-gate.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
 import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
@@ -199,8 +200,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
           : ensureSecretCertificates({ client, namespace, secretName, hosts });
     let certs = await loadCerts();
 
+    const events = new ViolationEvents(recorder);
     const server = await startWebhookServer({
-      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder), quota }),
+      handler: createAdoptionGate({
+        handler: createAdmissionHandler({ engine, audit, events, quota }),
+        client,
+        audit,
+        events,
+      }),
       address:
         options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,

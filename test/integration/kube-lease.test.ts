@@ -94,6 +94,26 @@ describe('LeaderElector', () => {
     await c.stop();
   });
 
+  it('leads at once over a Lease its own identity holds, unreleased (a restart after a kill)', async () => {
+    const now = microTime(new Date());
+    await createObject(admin, {
+      apiVersion: KINDS.Lease.apiVersion,
+      kind: 'Lease',
+      metadata: { name: 'mine', namespace },
+      // a long lease, freshly renewed by an earlier process of the same identity that never released it
+      spec: { holderIdentity: 'kept', leaseDurationSeconds: 60, acquireTime: now, renewTime: now },
+    } as Lease);
+    const log: string[] = [];
+    const again = candidate('mine', 'kept', log);
+    const started = Date.now();
+    again.start();
+    await eventually(() => again.isLeader(), { what: 'the same identity leading' });
+    // far less than the 60 s a new identity would wait
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await lease('mine'))?.spec).toMatchObject({ holderIdentity: 'kept', acquireTime: now });
+    await again.stop();
+  });
+
   it('stops leading when it cannot renew (someone else took the Lease)', async () => {
     const log: string[] = [];
     const d = candidate('three', 'd', log);
