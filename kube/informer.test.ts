@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNewer } from './informer.ts';
+import { isNewer } from './read-your-writes.ts';
 
 describe('isNewer', () => {
   it('compares decimal resource versions numerically, without parsing into a number', () => {
