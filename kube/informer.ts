@@ -203,12 +203,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#overlay.noteWrite(objectKey(obj), obj, this.#reflector.resourceVersion);
   }
 
-  /** Read-your-writes: make get/list forget an object we just deleted. */
+  /** Read-your-writes: make get/list forget an object we just deleted. Without a UID in `obj`, whatever
+   *  the cache holds under its name is hidden (an unconditional delete removes any incarnation). */
   noteDelete(obj: T): void {
     const key = objectKey(obj);
     const cached = this.#store.get(key);
+    const uid = obj.metadata?.uid;
     // already gone from the cache, or what is cached is a new incarnation: nothing to hide
-    if (!cached || cached.metadata?.uid !== obj.metadata?.uid) return;
+    if (!cached || (uid !== undefined && cached.metadata?.uid !== uid)) return;
     this.#overlay.noteDelete(key, cached);
   }
 
