@@ -26,10 +26,9 @@ import { defineError, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { componentLogger } from '../lib/logger.ts';
 import { registry } from '../lib/metrics.ts';
-import type { KubeClient } from './client.ts';
 import { IndexedStore, type IndexFunc } from './indexed-store.ts';
 import { ReadYourWritesOverlay } from './read-your-writes.ts';
-import { Reflector } from './reflector.ts';
+import { Reflector, type ListWatchOptions } from './reflector.ts';
 import { kindKey, type KindRef } from './resources.ts';
 import { objectKey, type KubeObject } from './types.ts';
 
@@ -47,19 +46,7 @@ export interface HandlerOptions {
   resyncPeriodMs?: number;
 }
 
-export interface InformerOptions {
-  client: KubeClient;
-  kind: KindRef;
-  /** watch one namespace only; default: all */
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  /** list page size; default 500 */
-  pageSize?: number;
-  /** restart backoff; default 500 ms doubling to 30 s */
-  backoff?: { initialMs?: number; maxMs?: number };
-  /** server-side watch timeout; default a random 5-10 min so that many watches do not reconnect together */
-  watchTimeoutSeconds?: number;
+export interface InformerOptions extends ListWatchOptions {
   logger?: Logger;
 }
 

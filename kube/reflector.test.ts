@@ -98,14 +98,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function reflector(client: KubeClient, sink: ReflectorSink<KubeObject>) {
+function reflector(client: KubeClient, sink: ReflectorSink<KubeObject>, backoffMs = 1) {
   const r = new Reflector<KubeObject>(
     {
       client,
       kind: KINDS.ConfigMap,
       kindLabel: 'v1/ConfigMap',
       logger: componentLogger('reflector-test'),
-      backoff: { initialMs: 1, maxMs: 2 },
+      backoff: { initialMs: backoffMs, maxMs: backoffMs * 2 },
       watchTimeoutSeconds: 60,
     },
     sink,
@@ -179,19 +179,10 @@ describe('Reflector', () => {
     await until(() => asked.length === 3, 'the second watch');
     expect(asked).toEqual(['list', 'watch@10', 'watch@10']);
     // a reflector stuck in a long backoff stops at once
-    const slow = new Reflector<KubeObject>(
-      {
-        client,
-        kind: KINDS.ConfigMap,
-        kindLabel: 'v1/ConfigMap',
-        logger: componentLogger('reflector-test'),
-        backoff: { initialMs: 600_000, maxMs: 600_000 },
-      },
-      sink,
-    );
+    const slow = reflector(client, sink, 600_000);
     slow.start();
     await until(() => slow.lastError !== undefined, 'the failed list');
     expect(slow.lastError).toContain('500');
-    await slow.stop();
+    await slow.stop(); // would hang for ten minutes if stop() did not wake the sleep
   });
 });

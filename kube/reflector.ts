@@ -27,12 +27,10 @@ export interface ReflectorSink<T> {
   remove(obj: T): void;
 }
 
-export interface ReflectorOptions {
+/** What to list and watch, and how; the informer takes the same. */
+export interface ListWatchOptions {
   client: KubeClient;
   kind: KindRef;
-  /** "v1/ConfigMap": the kind label of metrics and logs */
-  kindLabel: string;
-  logger: Logger;
   /** watch one namespace only; default: all */
   namespace?: string;
   labelSelector?: string;
@@ -43,6 +41,12 @@ export interface ReflectorOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** server-side watch timeout; default a random 5-10 min so that many watches do not reconnect together */
   watchTimeoutSeconds?: number;
+}
+
+export interface ReflectorOptions extends ListWatchOptions {
+  /** "v1/ConfigMap": the kind label of metrics and logs */
+  kindLabel: string;
+  logger: Logger;
 }
 
 const restarts = new Counter({
