@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { componentLogger } from '../lib/logger.ts';
 import { registry } from '../lib/metrics.ts';
 import { KubeClient } from './client.ts';
@@ -80,11 +80,9 @@ function recordingSink() {
   return { sink, seen };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setImmediate(r));
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls (vitest's own poller) until `condition` holds; says what it waited for when it does not. */
+const until = (condition: () => boolean, what: string) =>
+  vi.waitFor(() => expect(condition(), what).toBe(true), { timeout: 10_000, interval: 5 });
 
 async function restarts(reason: 'gone' | 'error'): Promise<number> {
   const metric = await registry.getSingleMetric('tenantgate_informer_restarts_total')?.get();
