@@ -19,7 +19,7 @@ GWAPI_CRDS   := $(BIN)/gateway-api-crds/v$(GATEWAY_API_VERSION)
 
 .PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
         bench-tenants bench-admission bench-proxy bench-micro \
-        test-policies lint format run bench conformance clean
+        test-policies lint format run bench conformance clean image image-smoke
 
 all: build
 
@@ -143,6 +143,15 @@ bench-micro: deps build ## Route lookup, rate-limit and Rego evaluation microben
 	$(NODE) bench/ratelimit/micro.ts
 	$(NODE) bench/access/micro.ts
 	$(NODE) bench/admission/micro.ts
+
+## ---- container image ---------------------------------------------------------------------
+# buildah (vfs storage, chroot isolation) into the project's own storage in .tenantgate/image/, from a
+# Debian base made by mmdebstrap (cached per package list); see the Dockerfile and hack/image/.
+image: build ## Container image localhost/tenantgate:<version> (needs buildah, mmdebstrap)
+	hack/image/build.sh
+
+image-smoke: ## Smoke-run the image with podman: --help, and proxy --from-files answering a request
+	hack/image/smoke.sh
 
 ## ---- run -------------------------------------------------------------------------------------
 run: deps tools build ## tenantgate local: a local control plane with every component
