@@ -16,6 +16,11 @@ KUBE_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/v
 ETCD_LDFLAGS := -X go.etcd.io/etcd/api/v3/version.GitSHA=v$(ETCD_VERSION)
 OPA_LDFLAGS  := -X github.com/open-policy-agent/opa/v1/version.Version=$(OPA_VERSION)
 GWAPI_CRDS   := $(BIN)/gateway-api-crds/v$(GATEWAY_API_VERSION)
+# Prometheus and promtool, for the monitoring test (config/monitoring/): without the service-discovery
+# plugins (remove_all_sd: static and file targets stay), which are a third of the build.
+PROM_TAGS    := remove_all_sd
+PROM_LDFLAGS := $(foreach v,Version=$(PROMETHEUS_VERSION) Revision=v$(PROMETHEUS_VERSION) Branch=HEAD \
+  BuildUser=tenantgate BuildDate=19700101-00:00:00,-X github.com/prometheus/common/version.$(v))
 
 .PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
         bench-tenants bench-admission bench-proxy bench-micro \
@@ -34,7 +39,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-tools: tools-verify $(BIN)/kube-apiserver $(BIN)/kubectl $(BIN)/etcd $(BIN)/opa $(GWAPI_CRDS)/.ok ## Build kube-apiserver, kubectl, etcd, opa; fetch Gateway API CRDs
+tools: tools-verify $(BIN)/kube-apiserver $(BIN)/kubectl $(BIN)/etcd $(BIN)/opa $(BIN)/prometheus $(BIN)/promtool $(GWAPI_CRDS)/.ok ## Build kube-apiserver, kubectl, etcd, opa, prometheus, promtool; fetch Gateway API CRDs
 
 tools-verify: ## Check the wrapper modules pin what versions.mk says
 	@hack/verify-tool-versions.sh
@@ -57,6 +62,14 @@ $(BIN)/etcd: versions.mk test/tools/etcd/go.mod test/tools/etcd/go.sum
 $(BIN)/opa: versions.mk test/tools/opa/go.mod test/tools/opa/go.sum
 	@mkdir -p $(BIN)
 	@hack/build-go-tool.sh opa test/tools/opa github.com/open-policy-agent/opa $@ "$(OPA_LDFLAGS)"
+
+$(BIN)/prometheus: versions.mk test/tools/prometheus/go.mod test/tools/prometheus/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh prometheus test/tools/prometheus github.com/prometheus/prometheus/cmd/prometheus $@ "$(PROM_LDFLAGS)" $(PROM_TAGS)
+
+$(BIN)/promtool: versions.mk test/tools/prometheus/go.mod test/tools/prometheus/go.sum
+	@mkdir -p $(BIN)
+	@hack/build-go-tool.sh promtool test/tools/prometheus github.com/prometheus/prometheus/cmd/promtool $@ "$(PROM_LDFLAGS)" $(PROM_TAGS)
 
 $(GWAPI_CRDS)/.ok: versions.mk
 	@hack/fetch-gateway-api-crds.sh v$(GATEWAY_API_VERSION) $(GWAPI_CRDS)
