@@ -132,8 +132,8 @@ spec:
   matchConstraints:
     resourceRules:
       - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [namespaces]}
-  matchConditions: [{name: mon-guarded, expression: "object.metadata.name == 'mon-guarded-web'"}]
-  validations: [{expression: "false", message: "namespace mon-guarded-web is refused (monitoring test)"}]
+  matchConditions: [{name: mon-guarded, expression: "object.metadata.name.startsWith('mon-guarded-')"}]
+  validations: [{expression: "false", message: "mon-guarded- namespaces are refused (monitoring test)"}]
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
@@ -241,6 +241,16 @@ async function runWorkload(echoPort: number): Promise<void> {
     'True';
   await eventually(() => tenantReady('mon'), 30_000);
   apply(echoEndpoints(echoPort));
+  // The API server enforces a new policy once its informer has it: wait for that, then the Tenant.
+  const refusedByPolicy = () => {
+    try {
+      kubectl(['create', 'namespace', 'mon-guarded-probe', '--dry-run=server']);
+      return false;
+    } catch (err) {
+      return String((err as { stderr?: string }).stderr).includes('refuse-mon-guarded');
+    }
+  };
+  await eventually(refusedByPolicy, 30_000);
   apply(guardedTenant);
   apply(tenantManifests, 'alice');
   let refusal = '';
