@@ -17,6 +17,7 @@ import { startRedis, type RedisServer } from '../env/redis.ts';
 import { eventually, request } from './proxy-harness.ts';
 import { promtoolBinary, startPrometheus, type Prometheus } from './prometheus.ts';
 import { measuredParts, metricNames, render } from './promql-ast.ts';
+import { grafanaSchemaProblems } from './grafana-schema.ts';
 
 // The audit-store metrics have panels and an alert, but no exporter on this branch: their queries must
 // parse, and are left out of the "returns series" checks
@@ -429,9 +430,16 @@ describe('config/monitoring against a real Prometheus scraping tenantgate local'
     for (const name of EXPECTED_QUIET) expect(names).not.toContain(name);
   });
 
-  it('the dashboard is a Grafana >= 10 import: data source variable, unique ids, panels on the 24-column grid', () => {
+  it("the dashboard conforms to Grafana's dashboard schema (@grafana/schema), and a broken copy does not", () => {
+    const json = rendered.find((d) => d.kind === 'ConfigMap')!.data!['tenantgate.json']!;
+    expect(grafanaSchemaProblems(JSON.parse(json) as Record<string, unknown>)).toEqual([]);
+    const broken = JSON.parse(json.replace('"gridPos"', '"gridPosition"')) as Record<string, unknown>;
+    expect(grafanaSchemaProblems(broken).join('\n')).toMatch(/'"?gridPosition"?' does not exist/);
+  });
+
+  it('the dashboard imports into Grafana >= 10: data source variable, unique ids, panels on the 24-column grid', () => {
     expect(dashboard.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/);
-    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36); // Grafana 10.0 writes 38
+    expect(dashboard.schemaVersion).toBe(38); // Grafana 10.0's: later versions migrate it on load
     expect(dashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'namespace']);
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
