@@ -1,6 +1,6 @@
 // config/monitoring/ against a real Prometheus: `tenantgate local` (every component, rate-limit counters in a
 // real redis-server) runs a short scripted workload — a tenant onboarded, routes and policies applied by
-// its owner, a change the webhook refuses, a tenant whose RoleBindings a cluster policy refuses (reconcile
+// its owner, a change the webhook refuses, a tenant whose namespace a cluster policy refuses (reconcile
 // errors), traffic through the proxy answered 200, 429, 403 and 503, then Redis lost (rate limits failing
 // open) — while bin/prometheus scrapes it with the PrometheusRule's alerts loaded. Then every dashboard
 // query and every alert expression, taken from `kubectl kustomize config/monitoring` (what a cluster gets),
