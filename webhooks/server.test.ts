@@ -1,11 +1,11 @@
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../policies/engine.ts';
-import { builtinBundleBytes } from '../policies/test-helpers.ts';
+import { builtinBundleBytes } from '../test/helpers/policies.ts';
 import { ephemeralCertificates, type ServingCertificates } from './certs.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
-import { inventory, review, routeRequest } from './test-fixtures.ts';
+import { inventory, review, routeRequest } from '../test/helpers/admission.ts';
 
 interface Reply {
   status: number;

@@ -3,7 +3,7 @@
 // the file.
 import { afterAll, beforeAll } from 'vitest';
 import { PolicyEngine } from '../../policies/engine.ts';
-import { serveOnSeam, point, type SeamServer } from '../../proxy/access/test-helpers.ts';
+import { serveOnSeam, point, type SeamServer } from '../helpers/access.ts';
 import {
   compileAttachedPolicies,
   type AttachedPolicies,

@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AttachedPolicyInputs } from '../../proxy/attached-policies.ts';
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
-import { rateLimitPolicy } from '../../proxy/ratelimit/test-helpers.ts';
+import { rateLimitPolicy } from '../helpers/ratelimit.ts';
 import type { AttachPolicies } from '../../proxy/request-policy.ts';
-import { accessPolicy, namespace, secret, send } from '../../proxy/access/test-helpers.ts';
+import { accessPolicy, namespace, secret, send } from '../helpers/access.ts';
 import { uniqueName } from '../env/names.ts';
 import { seamHarness } from './access-harness.ts';
 

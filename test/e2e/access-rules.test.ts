@@ -2,8 +2,8 @@
 // HTTP requests, decided by the real policy engine on the real built bundle (dist/policies/bundle.tar.gz,
 // `make policies`). The server is a stand-in for the proxy's pipeline on the RequestPolicy seam.
 import { describe, expect, it } from 'vitest';
-import { buildBundle } from '../../policies/test-helpers.ts';
-import { accessPolicy, namespace, secret, send } from '../../proxy/access/test-helpers.ts';
+import { buildBundle } from '../helpers/policies.ts';
+import { accessPolicy, namespace, secret, send } from '../helpers/access.ts';
 import type { Secret } from '../../proxy/model/gateway-api.ts';
 import { uniqueName } from '../env/names.ts';
 import { seamHarness } from './access-harness.ts';

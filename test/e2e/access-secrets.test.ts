@@ -2,7 +2,7 @@
 // real HTTP, through the real engine, a policy that tries to use another tenant's Secret gets nothing from
 // it — the route refuses everything (500, fail closed) and the other tenant's keys never open it.
 import { describe, expect, it } from 'vitest';
-import { accessPolicy, namespace, secret, send } from '../../proxy/access/test-helpers.ts';
+import { accessPolicy, namespace, secret, send } from '../helpers/access.ts';
 import type { Secret } from '../../proxy/model/gateway-api.ts';
 import { uniqueName } from '../env/names.ts';
 import { seamHarness } from './access-harness.ts';

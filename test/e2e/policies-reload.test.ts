@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle } from '../../policies/test-helpers.ts';
+import { buildBundle } from '../helpers/policies.ts';
 import { eventually, freePort, request, startEcho, type EchoBackend } from './proxy-harness.ts';
 import {
   accessYaml,

@@ -9,7 +9,7 @@ import { compileRateLimitPolicies } from '../../proxy/ratelimit/attach.ts';
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { RedisStore } from '../../proxy/ratelimit/redis-store.ts';
 import type { RateLimitStore } from '../../proxy/ratelimit/store.ts';
-import { point, rateLimitPolicy, request } from '../../proxy/ratelimit/test-helpers.ts';
+import { point, rateLimitPolicy, request } from '../helpers/ratelimit.ts';
 import { startRedis, type RedisServer } from '../env/redis.ts';
 import { uniqueName } from '../env/names.ts';
 

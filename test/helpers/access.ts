@@ -5,12 +5,12 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import type { AccessPolicy } from '../../api/accesspolicy.ts';
 import { PolicyEngine } from '../../policies/engine.ts';
-import { builtinBundleBytes } from '../../policies/test-helpers.ts';
-import type { Namespace, Secret } from '../model/gateway-api.ts';
-import { policyObject, type PolicyObjectOptions } from '../policy-attachment/test-helpers.ts';
-import type { AttachPolicies, PolicyAttachmentPoint, RequestContext } from '../request-policy.ts';
+import { builtinBundleBytes } from './policies.ts';
+import type { Namespace, Secret } from '../../proxy/model/gateway-api.ts';
+import { policyObject, type PolicyObjectOptions } from './policy-attachment.ts';
+import type { AttachPolicies, PolicyAttachmentPoint, RequestContext } from '../../proxy/request-policy.ts';
 
-export { point, request } from '../ratelimit/test-helpers.ts';
+export { point, request } from './ratelimit.ts';
 
 export function accessPolicy(
   options: PolicyObjectOptions & { rule: string; parameters?: Record<string, unknown> },
