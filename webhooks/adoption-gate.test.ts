@@ -6,7 +6,7 @@ import type { AdmissionRequest } from '../policies/types.ts';
 import type { AuditRecord } from './audit-log.ts';
 import { createAdoptionGate, handOverIn } from './adoption-gate.ts';
 import type { HandleResult } from './handler.ts';
-import { review } from './test-fixtures.ts';
+import { review } from '../test/helpers/admission.ts';
 
 const ns = (annotations?: Record<string, string>) => ({
   apiVersion: 'v1',

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../policies/engine.ts';
-import { builtinBundleBytes } from '../policies/test-helpers.ts';
+import { builtinBundleBytes } from '../test/helpers/policies.ts';
 import type { AdmissionRequest, Decision } from '../policies/types.ts';
 import type { AuditRecord } from './audit-log.ts';
 import { createAdmissionHandler, type HandleResult } from './handler.ts';
-import { goodRouteSpec, inventory, review, routeRequest } from './test-fixtures.ts';
+import { goodRouteSpec, inventory, review, routeRequest } from '../test/helpers/admission.ts';
 
 describe('AdmissionReview handler', () => {
   let engine: PolicyEngine;
