@@ -44,7 +44,13 @@ describe('WriteThrough', () => {
 
     const created = await writes.create<ConfigMap>(cm('a', { v: '1' }));
     expect(configMaps.get('a', namespace)).toEqual(created);
-    expect(configMaps.list(namespace).map((o) => o.metadata?.name)).toEqual(['a']);
+    // kube-root-ca.crt: the controller-manager's root-CA publisher writes it into every namespace
+    expect(
+      configMaps
+        .list(namespace)
+        .map((o) => o.metadata?.name)
+        .filter((n) => n !== 'kube-root-ca.crt'),
+    ).toEqual(['a']);
 
     await writes.mergePatch(cm('a'), { data: { v: '2' } });
     expect(configMaps.get('a', namespace)?.data).toEqual({ v: '2' });
