@@ -69,6 +69,8 @@ build: deps ts policies ## Compile TypeScript to dist/ and the Rego policies to 
 ts: deps
 	@echo "==> tsc: compiling to dist/"
 	$(NODE_BIN)/tsc -p tsconfig.build.json
+	@# the auditors' web page is static files beside its module
+	@mkdir -p dist/webhooks/audit && cp -r webhooks/audit/page dist/webhooks/audit/
 
 # The built-in Rego policies, compiled to one WebAssembly bundle that policies/engine.ts loads. They are
 # compiled against the builtins the opa-wasm SDK implements (policies/capabilities.ts), so a policy that

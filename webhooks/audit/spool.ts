@@ -1,0 +1,141 @@
+// The local spool in front of a shared store (PostgreSQL). The webhook appends a record here and the
+// append is fsync'd (SQLite WAL, synchronous=FULL) before the AdmissionReview answer leaves; a shipper
+// then moves batches to the store in the background and deletes them from the spool only once the store
+// has committed them. A crash anywhere in between ships the batch again on the next start: at-least-once
+// delivery, made exactly-once in the store by the review uid (ON CONFLICT DO NOTHING).
+//
+// Why a spool rather than writing PostgreSQL before answering: admission then never waits on the network
+// or on a database failover (the cluster's every write would), and batches amortise the round trips.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { componentLogger, type Logger } from '../../lib/logger.ts';
+import type { AuditRecord } from '../audit-log.ts';
+import { auditSpoolDepth, auditStoreWriteSeconds } from './metrics.ts';
+import type { AuditStore } from './store.ts';
+
+export interface SpoolOptions {
+  /** the spool file; one per replica (never shared) */
+  path: string;
+  store: AuditStore;
+  /** records per shipment; default 500 */
+  batchSize?: number;
+  /** first retry delay after a failed shipment (doubling to 30 s); default 500 ms */
+  retryMs?: number;
+  logger?: Logger;
+}
+
+export class AuditSpool {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #store: AuditStore;
+  readonly #append: StatementSync;
+  readonly #batchSize: number;
+  readonly #log: Logger;
+  readonly #retryMs: number;
+  #depth: number;
+  #shipping: Promise<void> | undefined;
+  #again = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+
+  constructor(options: SpoolOptions) {
+    this.path = options.path;
+    mkdirSync(dirname(options.path), { recursive: true });
+    this.#db = new DatabaseSync(options.path);
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);`);
+    this.#append = this.#db.prepare('INSERT INTO spool (record) VALUES (?)');
+    this.#store = options.store;
+    this.#batchSize = options.batchSize ?? 500;
+    this.#retryMs = options.retryMs ?? 500;
+    this.#log = options.logger ?? componentLogger('audit-spool');
+    this.#depth = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM spool').get() as { n: number }).n);
+    auditSpoolDepth.set(this.#depth);
+    // what a previous run spooled and did not ship goes first
+    if (this.#depth > 0) this.kick();
+  }
+
+  get depth(): number {
+    return this.#depth;
+  }
+
+  /** Appends durably (committed and fsync'd on return), then asks the shipper to run. */
+  append(record: AuditRecord): void {
+    const end = auditStoreWriteSeconds.startTimer({ backend: 'spool' });
+    this.#append.run(JSON.stringify(record));
+    end();
+    auditSpoolDepth.set(++this.#depth);
+    this.kick();
+  }
+
+  /** Ships now (or right after the shipment in flight). */
+  kick(): void {
+    if (this.#closed || this.#retryTimer) return;
+    if (this.#shipping) {
+      this.#again = true;
+      return;
+    }
+    this.#shipping = this.#shipAll().finally(() => {
+      this.#shipping = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Waits until the spool is empty or the time is up; resolves to what is left. */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#depth > 0 && Date.now() < deadline) {
+      if (this.#retryTimer) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+      }
+      this.kick();
+      await (this.#shipping ?? new Promise((r) => setTimeout(r, 50)));
+      if (this.#depth > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.#depth;
+  }
+
+  /** Stops shipping (after the shipment in flight); what is spooled stays for the next start. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    await this.#shipping;
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  async #shipAll(): Promise<void> {
+    const select = this.#db.prepare('SELECT seq, record FROM spool ORDER BY seq LIMIT ?');
+    while (!this.#closed) {
+      const rows = select.all(this.#batchSize) as { seq: number; record: string }[];
+      if (rows.length === 0) return;
+      try {
+        await this.#store.insert(rows.map((r) => JSON.parse(r.record) as AuditRecord));
+      } catch (err) {
+        const delay = Math.min(this.#retryMs * 2 ** this.#failures++, 30_000);
+        this.#log.warn('shipping audit records to the store failed; they stay spooled and are retried', {
+          err,
+          spooled: this.#depth,
+          retryInMs: delay,
+        });
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.kick();
+        }, delay);
+        this.#retryTimer.unref();
+        return;
+      }
+      if (this.#closed && !this.#db.isOpen) return;
+      this.#failures = 0;
+      const last = rows.at(-1)!.seq;
+      this.#db.prepare('DELETE FROM spool WHERE seq <= ?').run(last);
+      this.#depth = Math.max(0, this.#depth - rows.length);
+      auditSpoolDepth.set(this.#depth);
+    }
+  }
+}
