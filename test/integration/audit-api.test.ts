@@ -4,37 +4,31 @@
 // namespace only, never cluster-scoped records; a ServiceAccount without rights gets 403, no token 401.
 // The same matrix through `tenantgate audit` (client certificate of the admin kubeconfig, a token
 // kubeconfig, and --as impersonation, refused to those who may not impersonate).
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
-import { KINDS } from '../../kube/resources.ts';
 import type { AuditRecord } from '../../webhooks/audit-log.ts';
-import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
-import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { sampleRecord } from '../e2e/audit-fixtures.ts';
-import { uniqueName } from '../env/names.ts';
-import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
+import {
+  auditNames,
+  startAuditCluster,
+  type AuditCluster,
+  type AuditNames,
+} from './audit-cluster-fixture.ts';
 
 const exec = promisify(execFile);
-const labels = { 'test.tenantgate.io/audit-api': uniqueName('run') };
-const acme = uniqueName('acme');
-const globex = uniqueName('globex');
-const ns = { web: `${acme}-web`, api: `${acme}-api`, other: `${globex}-web`, system: uniqueName('tg-audit') };
+const names = auditNames('audit-api');
+const { acme, globex, ns } = names;
 
 /** acme-web: 4 records, acme-api: 2, globex-web: 3, cluster-scoped Tenant records: 2 */
-function records(): AuditRecord[] {
+function records({ run }: AuditNames): AuditRecord[] {
   const at = (i: number) => new Date(Date.now() - (20 - i) * 60_000).toISOString();
   const make = (i: number, over: Partial<AuditRecord>) =>
-    sampleRecord({ uid: `${labels['test.tenantgate.io/audit-api']}-${i}`, time: at(i), ...over });
+    sampleRecord({ uid: `${run}-${i}`, time: at(i), ...over });
   return [
     ...[0, 1, 2, 3].map((i) => make(i, { tenant: acme, namespace: ns.web, name: `r${i}` })),
     ...[4, 5].map((i) => make(i, { tenant: acme, namespace: ns.api, name: `r${i}` })),
@@ -46,135 +40,18 @@ function records(): AuditRecord[] {
 
 describe('audit query API authorised by the cluster', () => {
   const kc = testKubeConfig();
-  const admin = new KubeClient({ kubeConfig: kc, userAgent: 'tenantgate-tests' });
-  let pg: PostgresServer;
-  let webhook: RunningWebhook;
-  let agent: Agent;
-  const tokens: Record<'cluster' | 'tenant' | 'none', string> = { cluster: '', tenant: '', none: '' };
+  let cluster: AuditCluster;
+  let tokens: AuditCluster['tokens'];
   let dir: string;
-
-  const get = async (path: string, token?: string, headers: Record<string, string> = {}) => {
-    const res = await request(`${webhook.auditUrl}${path}`, {
-      dispatcher: agent,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    });
-    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
-  };
+  const get: AuditCluster['get'] = (...args) => cluster.get(...args);
   const uidsOf = (body: Record<string, unknown>) =>
     (body.items as AuditRecord[]).map((r) => r.uid.split('-').at(-1)).sort((a, b) => Number(a) - Number(b));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tg-audit-api-'));
-    pg = await startPostgres();
-    for (const name of Object.values(ns))
-      await createObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-    for (const [name, namespaces] of [
-      [acme, [ns.web, ns.api]],
-      [globex, [ns.other]],
-    ] as const)
-      await createObject(admin, {
-        apiVersion: KINDS.Tenant.apiVersion,
-        kind: 'Tenant',
-        metadata: { name, labels },
-        spec: { namespaces: namespaces.map((n) => ({ name: n })), hostnames: [`${name}.example.com`] },
-      });
-    // the shipped ClusterRole, and the endpoint ConfigMap's reader Role, as config/audit deploys them
-    const shipped = parseAllDocuments(readFileSync(join(projectRoot, 'config/audit/rbac.yaml'), 'utf8')).map(
-      (d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } },
-    );
-    for (const obj of shipped.filter(
-      (d) =>
-        d.metadata.name === 'tenantgate:auditor' || d.metadata.name === 'tenantgate-audit-endpoint-reader',
-    )) {
-      if (obj.metadata.namespace) obj.metadata.namespace = ns.system;
-      await applyObject(admin, obj as never, { fieldManager: 'tenantgate-tests' });
-    }
-    const roleRef = {
-      apiGroup: 'rbac.authorization.k8s.io',
-      kind: 'ClusterRole',
-      name: 'tenantgate:auditor',
-    };
-    const sa = (name: string) => ({ kind: 'ServiceAccount', name, namespace: ns.system });
-    for (const name of ['cluster-auditor', 'tenant-auditor', 'nobody'])
-      await createObject(admin, {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name, namespace: ns.system },
-      });
-    await createObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${ns.system}-cluster-auditor`, labels },
-      roleRef,
-      subjects: [sa('cluster-auditor')],
-    });
-    await createObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'tenant-auditor', namespace: ns.web },
-      roleRef,
-      subjects: [sa('tenant-auditor')],
-    });
-    for (const [key, name] of [
-      ['cluster', 'cluster-auditor'],
-      ['tenant', 'tenant-auditor'],
-      ['none', 'nobody'],
-    ] as const) {
-      const tr = await admin.request<{ status: { token: string } }>({
-        method: 'POST',
-        path: `/api/v1/namespaces/${ns.system}/serviceaccounts/${name}/token`,
-        body: {
-          apiVersion: 'authentication.k8s.io/v1',
-          kind: 'TokenRequest',
-          spec: { expirationSeconds: 3600 },
-        },
-      });
-      tokens[key] = tr.status.token;
-    }
-
-    const seed = new PostgresAuditStore({ dsn: pg.dsn });
-    await seed.migrate();
-    await seed.insert(records());
-    await seed.close();
-
-    webhook = await startWebhook({
-      kubeConfig: kc,
-      url: 'https://127.0.0.1:{port}/validate',
-      registrationName: uniqueName('tenantgate-audit-api'),
-      objectSelector: { matchLabels: { 'test.tenantgate.io/never': 'x' } },
-      namespace: ns.system,
-      policyConfig: { enforcement: { default: 'deny', policies: {} }, bundles: [] },
-      audit: {
-        store: { backend: 'postgres', dsn: pg.dsn, spoolPath: join(dir, 'spool.db') },
-        apiAddress: '127.0.0.1:0',
-      },
-    });
-    agent = new Agent({ connect: { ca: webhook.caBundlePem } });
-    // the tenant auditor's namespaces come from the Tenants the webhook has seen
-    await vi.waitFor(
-      async () => expect((await get('/audit/v1/whoami', tokens.tenant)).body.namespaces).toEqual([ns.web]),
-      { timeout: 20_000, interval: 200 },
-    );
+    cluster = await startAuditCluster(names, records);
+    ({ tokens, dir } = cluster);
   });
-
-  afterAll(async () => {
-    await webhook?.stop();
-    await agent?.close();
-    await pg?.stop();
-    for (const name of [acme, globex])
-      await deleteObject(admin, {
-        apiVersion: KINDS.Tenant.apiVersion,
-        kind: 'Tenant',
-        metadata: { name },
-      }).catch(() => {});
-    await deleteObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${ns.system}-cluster-auditor` },
-    }).catch(() => {});
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.stop());
 
   it('a cluster auditor reads every record, cluster-scoped ones included', async () => {
     const res = await get('/audit/v1/records', tokens.cluster);
@@ -238,18 +115,18 @@ describe('audit query API authorised by the cluster', () => {
         return { code: e.code, out: e.stdout + e.stderr };
       }
     };
-    const names = (out: string) =>
+    const uidsIn = (out: string) =>
       (JSON.parse(out) as AuditRecord[])
-        .filter((r) => r.uid.startsWith(labels['test.tenantgate.io/audit-api']))
+        .filter((r) => r.uid.startsWith(names.run))
         .map((r) => r.uid.split('-').at(-1));
 
     it('the admin (a client certificate) reads everything; --as narrows to what that user may read', async () => {
       const all = await cli(['-o', 'json', '--since', '1h']);
       expect(all.code).toBe(0);
-      expect(names(all.out)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+      expect(uidsIn(all.out)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
       const asTenant = await cli(['-o', 'json', '--as', `system:serviceaccount:${ns.system}:tenant-auditor`]);
       expect(asTenant.code).toBe(0);
-      expect(names(asTenant.out)).toEqual(['0', '1', '2', '3']);
+      expect(uidsIn(asTenant.out)).toEqual(['0', '1', '2', '3']);
       const asNobody = await cli(['--as', `system:serviceaccount:${ns.system}:nobody`]);
       expect(asNobody.code).toBe(1);
       expect(asNobody.out).toMatch(/403.*may not list admissiondenials/);
@@ -281,10 +158,44 @@ describe('audit query API authorised by the cluster', () => {
       );
       const mine = await cli(['-o', 'json'], file);
       expect(mine.code, mine.out).toBe(0);
-      expect(names(mine.out)).toEqual(['0', '1', '2', '3']);
+      expect(uidsIn(mine.out)).toEqual(['0', '1', '2', '3']);
       const escalate = await cli(['--as', `system:serviceaccount:${ns.system}:cluster-auditor`], file);
       expect(escalate.code).toBe(1);
       expect(escalate.out).toContain('may not impersonate');
+    });
+
+    it('--watch prints records stored later, only those the user may read', async () => {
+      const child = spawn(
+        join(projectRoot, 'node_modules', '.bin', 'node'),
+        [
+          join(projectRoot, 'cmd', 'tenantgate.ts'),
+          'audit',
+          '--kubeconfig',
+          testKubeconfigPath(),
+          '--watch',
+          '-o',
+          'json',
+          '--as',
+          `system:serviceaccount:${ns.system}:tenant-auditor`,
+        ],
+        { env: { ...process.env, TENANTGATE_NAMESPACE: ns.system, TENANTGATE_AUDIT_LOG: '' } },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      try {
+        // the four records it may read, one JSON object per line
+        await vi.waitFor(() => expect(out.trim().split('\n')).toHaveLength(4), { timeout: 15_000 });
+        const now = new Date().toISOString();
+        await cluster.store.insert([
+          sampleRecord({ uid: `${names.run}-late-other`, time: now, tenant: globex, namespace: ns.other }),
+          sampleRecord({ uid: `${names.run}-late-mine`, time: now, tenant: acme, namespace: ns.web }),
+        ]);
+        await vi.waitFor(() => expect(out).toContain(`${names.run}-late-mine`), { timeout: 15_000 });
+        expect(out).not.toContain(`${names.run}-late-other`);
+        expect(out.trim().split('\n')).toHaveLength(5);
+      } finally {
+        child.kill('SIGTERM');
+      }
     });
   });
 });
