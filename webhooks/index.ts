@@ -92,8 +92,10 @@ export interface RunningWebhook {
   port: number;
   engine: PolicyEngine;
   auditLogPath: string | undefined;
-  /** the audit query API and page, when served */
+  /** the audit query API, when served */
   auditUrl: string | undefined;
+  /** the auditors' page (under `local`, with a token that signs the local admin in) */
+  auditPageUrl: string | undefined;
   caBundlePem: string;
   stop(): Promise<void>;
 }
@@ -245,6 +247,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       engine,
       auditLogPath,
       auditUrl: auditApi?.url,
+      auditPageUrl: auditApi?.pageUrl,
       caBundlePem: certs.caBundlePem,
       stop,
     };

@@ -28,5 +28,11 @@ export function sampleRecord(overrides: Partial<AuditRecord> = {}): AuditRecord 
   };
   // an explicit `namespace: undefined` means a cluster-scoped object
   if ('namespace' in overrides && overrides.namespace === undefined) delete record.namespace;
+  record.object ??= {
+    apiVersion: record.apiVersion,
+    kind: record.kind,
+    metadata: { name: record.name, ...(record.namespace ? { namespace: record.namespace } : {}) },
+    spec: { hostnames: ['shop.globex.example.com'] },
+  };
   return record;
 }

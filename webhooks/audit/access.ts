@@ -17,6 +17,10 @@ import type { KubeClient } from '../../kube/client.ts';
 export const AUDIT_GROUP = 'audit.tenantgate.io';
 export const AUDIT_RESOURCE = 'admissiondenials';
 export const AUDITOR_CLUSTER_ROLE = 'tenantgate:auditor';
+/** the ClusterRole's rules (config/audit/rbac.yaml ships the same; a unit test keeps them equal) */
+export const AUDITOR_RULES = [
+  { apiGroups: [AUDIT_GROUP], resources: [AUDIT_RESOURCE], verbs: ['get', 'list', 'watch'] },
+];
 
 export interface Caller {
   user: string;

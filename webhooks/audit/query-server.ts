@@ -82,7 +82,7 @@ export function createAuditApp(options: AuditQueryServerOptions, log: Logger): e
     res.setHeader('x-content-type-options', 'nosniff');
     next();
   });
-  app.get('/audit', (_req, res) => res.redirect(301, PAGE_PATH));
+  app.use((req, res, next) => (req.path === '/audit' ? res.redirect(301, PAGE_PATH) : next()));
   for (const asset of pageAssets()) {
     app.get(asset.path, (_req, res) => {
       res.setHeader(

@@ -13,6 +13,7 @@ import { componentLogger } from '../../lib/logger.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { PolicyEngine } from '../../policies/engine.ts';
 import { AuditAccess } from './access.ts';
+import { localAuditorToken } from './local-access.ts';
 import { PAGE_PATH, startAuditQueryServer, type AuditQueryServer } from './query-server.ts';
 import type { Retention } from './store.ts';
 import {
@@ -46,7 +47,7 @@ export interface WebhookAuditTrail extends AuditTrail {
     local: boolean;
     namespace: string;
     serviceName?: string;
-  }): Promise<(AuditQueryServer & { url: string }) | undefined>;
+  }): Promise<(AuditQueryServer & { url: string; pageUrl: string }) | undefined>;
 }
 
 export async function openWebhookAuditTrail(
@@ -126,11 +127,23 @@ export async function openWebhookAuditTrail(
         );
       }
       log.info('audit API serving', { address: server.address, url, page: url + PAGE_PATH });
+      // tenantgate local: the page's URL signs the local admin in (a token in the fragment)
+      let pageUrl = url + PAGE_PATH;
+      if (ctx.local) {
+        const token = await localAuditorToken(ctx.client, ctx.namespace).catch((err: unknown) => {
+          log.warn('cannot make a token for the local auditors page; sign in with your own', {
+            err: errorMessage(err),
+          });
+          return undefined;
+        });
+        if (token) pageUrl += `#token=${token}`;
+      }
       const running = server;
       return {
         address: running.address,
         port: running.port,
         url,
+        pageUrl,
         setCertificate: (c, k) => running.setCertificate(c, k),
         close: () => running.close(),
       };

@@ -110,6 +110,11 @@
     try {
       await Promise.all([loadRecords(f), loadChart(f)]);
     } catch (err) {
+      // nothing stays on screen from a refused or failed query
+      $('records').querySelector('tbody').replaceChildren();
+      $('chart').replaceChildren();
+      $('legend').replaceChildren();
+      $('count').textContent = '';
       if (err.message !== 'unauthenticated') showError(err.message);
     }
     document.body.dataset.loaded = String(Date.now());
@@ -238,14 +243,27 @@
       chart.append(rect);
     }
     for (const k of keys) {
+      // the swatch colour through CSSOM: the page's CSP forbids inline style attributes
+      const swatch = el('i');
+      swatch.style.background = color(k);
       legend.append(
         el(
           'li',
           { 'data-key': k || '(none)', 'data-total': String(totals.get(k)) },
-          el('i', { style: `background:${color(k)}` }),
+          swatch,
           `${k || '(no tenant)'}: ${totals.get(k)}`,
         ),
       );
+    }
+    // time labels under the first, middle and last buckets
+    for (const i of [...new Set([0, Math.floor((count - 1) / 2), count - 1])]) {
+      const t = svg('text', {
+        x: left + i * w + w / 2,
+        y: H + 14,
+        'text-anchor': i === 0 ? 'start' : i === count - 1 ? 'end' : 'middle',
+      });
+      t.textContent = new Date(first + i * bucketMs).toISOString().slice(5, 16).replace('T', ' ');
+      chart.append(t);
     }
     if (!keys.length) legend.append(el('li', {}, 'no refusals in this range'));
   }
