@@ -15,11 +15,12 @@ describe('AdmissionReview handler', () => {
   beforeAll(async () => {
     engine = await PolicyEngine.create({ builtinBundle: builtinBundleBytes() });
     engine.setData(inventory());
+    // a synchronous audit sink: the handler answers synchronously
     handle = createAdmissionHandler({
       engine,
-      audit: { record: (r) => audit.push(r) },
+      audit: { record: (r) => void audit.push(r) },
       events: { record: (request, decisions, tenant) => events.push({ request, decisions, tenant }) },
-    });
+    }) as (body: unknown) => HandleResult;
   });
 
   /** breaks route-hostnames (a hostname outside the tenant's) and route-parent-refs (a private Gateway) */
@@ -215,5 +216,28 @@ describe('AdmissionReview handler', () => {
       allowed: false,
       auditAnnotations: { policies: 'reference-grant-owners' },
     });
+  });
+
+  it('answers a violation only once a durable audit sink has stored it, and fails when it cannot', async () => {
+    let store: (() => void) | undefined;
+    const durable = createAdmissionHandler({
+      engine,
+      audit: { record: () => new Promise<void>((resolve) => (store = resolve)) },
+    });
+    const pending = durable(review(routeRequest(violatingSpec)));
+    expect(pending).toBeInstanceOf(Promise);
+    let answered = false;
+    void (pending as Promise<HandleResult>).then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    store!();
+    expect(((await pending) as Extract<HandleResult, { status: 200 }>).review.response.allowed).toBe(false);
+    // a valid route records nothing and is answered at once
+    expect(durable(review(routeRequest()))).not.toBeInstanceOf(Promise);
+    const failing = createAdmissionHandler({
+      engine,
+      audit: { record: () => Promise.reject(new Error('disk full')) },
+    });
+    await expect(failing(review(routeRequest(violatingSpec)))).rejects.toThrow('disk full');
   });
 });

@@ -80,7 +80,7 @@ export function createApp(options: WebhookServerOptions, log: Logger): express.E
     // any content type is read as JSON: the API server sends application/json, and anything else that is
     // not JSON gets a 400 naming the parse error. Kept raw too: the policy engine reads the JSON text itself.
     express.raw({ limit: options.bodyLimitBytes ?? 3 * 1024 * 1024, type: () => true }),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       if (res.headersSent) return; // the deadline answered already
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let body: unknown;
@@ -92,7 +92,8 @@ export function createApp(options: WebhookServerOptions, log: Logger): express.E
         return;
       }
       res.locals.body = body;
-      const result = options.handler(body, raw);
+      // awaited: the answer leaves only once the audit record is durable (a failure becomes a 500)
+      const result = await options.handler(body, raw);
       if (res.headersSent) return;
       if (result.status === 400) {
         badRequest(res, 400, result.reason);

@@ -43,7 +43,8 @@ describe('audit spool in front of PostgreSQL', () => {
     await store.migrate();
     const spool = new AuditSpool({ path: join(dir, 'a.db'), store, batchSize: 7 });
     try {
-      for (const r of records('a', 50)) spool.append(r);
+      // appended concurrently: they share commits (group commit)
+      await Promise.all(records('a', 50).map((r) => spool.append(r)));
       expect(await spool.drain(10_000)).toBe(0);
       expect(await count(store, 'a-')).toBe(50);
       expect(await spoolDepthMetric()).toBe(0);
@@ -64,7 +65,7 @@ describe('audit spool in front of PostgreSQL', () => {
     });
     const path = join(dir, 'b.db');
     const first = new AuditSpool({ path, store: down, retryMs: 20 });
-    for (const r of records('b', 20)) first.append(r);
+    await Promise.all(records('b', 20).map((r) => first.append(r)));
     // shipping fails (nothing listens); the records stay spooled
     expect(await first.drain(300)).toBe(20);
     expect(await spoolDepthMetric()).toBe(20);

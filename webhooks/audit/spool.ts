@@ -8,9 +8,9 @@
 // or on a database failover (the cluster's every write would), and batches amortise the round trips.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { componentLogger, type Logger } from '../../lib/logger.ts';
 import type { AuditRecord } from '../audit-log.ts';
+import { DurableWriter } from './durable-writer.ts';
 import { auditSpoolDepth, auditStoreWriteSeconds } from './metrics.ts';
 import type { AuditStore } from './store.ts';
 
@@ -20,6 +20,10 @@ export interface SpoolOptions {
   store: AuditStore;
   /** records per shipment; default 500 */
   batchSize?: number;
+  /** FULL (default): fsync each commit; NORMAL: survives a process crash, not a power loss */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** how long an append waits for others before shipping; default 20 ms */
+  lingerMs?: number;
   /** first retry delay after a failed shipment (doubling to 30 s); default 500 ms */
   retryMs?: number;
   logger?: Logger;
@@ -27,9 +31,8 @@ export interface SpoolOptions {
 
 export class AuditSpool {
   readonly path: string;
-  readonly #db: DatabaseSync;
   readonly #store: AuditStore;
-  readonly #append: StatementSync;
+  readonly #writer: DurableWriter;
   readonly #batchSize: number;
   readonly #log: Logger;
   readonly #retryMs: number;
@@ -37,37 +40,54 @@ export class AuditSpool {
   #shipping: Promise<void> | undefined;
   #again = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  #lingerTimer: NodeJS.Timeout | undefined;
+  readonly #lingerMs: number;
   #failures = 0;
   #closed = false;
 
   constructor(options: SpoolOptions) {
     this.path = options.path;
     mkdirSync(dirname(options.path), { recursive: true });
-    this.#db = new DatabaseSync(options.path);
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL);`);
-    this.#append = this.#db.prepare('INSERT INTO spool (record) VALUES (?)');
+    // the writer thread owns the file: appends, reads what to ship, deletes what was shipped
+    this.#writer = new DurableWriter({
+      mode: 'spool',
+      path: options.path,
+      synchronous: options.synchronous ?? 'FULL',
+    });
     this.#store = options.store;
     this.#batchSize = options.batchSize ?? 500;
     this.#retryMs = options.retryMs ?? 500;
+    this.#lingerMs = options.lingerMs ?? 20;
     this.#log = options.logger ?? componentLogger('audit-spool');
-    this.#depth = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM spool').get() as { n: number }).n);
-    auditSpoolDepth.set(this.#depth);
+    this.#depth = 0;
     // what a previous run spooled and did not ship goes first
-    if (this.#depth > 0) this.kick();
+    this.ready = this.#writer.count().then((n) => {
+      this.#depth += n;
+      auditSpoolDepth.set(this.#depth);
+      if (n > 0) this.kick();
+    });
   }
+
+  /** resolves once the spool has counted what a previous run left */
+  readonly ready: Promise<void>;
 
   get depth(): number {
     return this.#depth;
   }
 
-  /** Appends durably (committed and fsync'd on return), then asks the shipper to run. */
-  append(record: AuditRecord): void {
+  /** Appends durably (resolves once committed and fsync'd), then asks the shipper to run. */
+  async append(record: AuditRecord): Promise<void> {
     const end = auditStoreWriteSeconds.startTimer({ backend: 'spool' });
-    this.#append.run(JSON.stringify(record));
+    await this.#writer.append(record);
     end();
     auditSpoolDepth.set(++this.#depth);
-    this.kick();
+    // a short linger gathers a batch: one PostgreSQL transaction and one spool delete for many records
+    if (this.#depth >= this.#batchSize) this.kick();
+    else
+      this.#lingerTimer ??= setTimeout(() => {
+        this.#lingerTimer = undefined;
+        this.kick();
+      }, this.#lingerMs);
   }
 
   /** Ships now (or right after the shipment in flight). */
@@ -105,14 +125,14 @@ export class AuditSpool {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#lingerTimer) clearTimeout(this.#lingerTimer);
     await this.#shipping;
-    if (this.#db.isOpen) this.#db.close();
+    await this.#writer.close();
   }
 
   async #shipAll(): Promise<void> {
-    const select = this.#db.prepare('SELECT seq, record FROM spool ORDER BY seq LIMIT ?');
     while (!this.#closed) {
-      const rows = select.all(this.#batchSize) as { seq: number; record: string }[];
+      const rows = await this.#writer.read(this.#batchSize);
       if (rows.length === 0) return;
       try {
         await this.#store.insert(rows.map((r) => JSON.parse(r.record) as AuditRecord));
@@ -130,10 +150,9 @@ export class AuditSpool {
         this.#retryTimer.unref();
         return;
       }
-      if (this.#closed && !this.#db.isOpen) return;
       this.#failures = 0;
       const last = rows.at(-1)!.seq;
-      this.#db.prepare('DELETE FROM spool WHERE seq <= ?').run(last);
+      await this.#writer.delete(last);
       this.#depth = Math.max(0, this.#depth - rows.length);
       auditSpoolDepth.set(this.#depth);
     }

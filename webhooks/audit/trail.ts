@@ -10,13 +10,16 @@
 //   TENANTGATE_AUDIT_SPOOL        the spool file in front of PostgreSQL
 //   TENANTGATE_AUDIT_MAX_AGE      retention by age: 90d (default), 12h, … ; 0 for none
 //   TENANTGATE_AUDIT_MAX_RECORDS  retention by count (default 5000000); 0 for none
-//   TENANTGATE_AUDIT_SYNC         FULL (default: fsync every commit) or NORMAL (SQLite only)
+//   TENANTGATE_AUDIT_SYNC         FULL (default: fsync each commit of the SQLite store or the spool) or
+//                                 NORMAL (written to the OS before the answer: survives a process crash,
+//                                 not a power loss)
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defineError } from '../../lib/errors.ts';
 import { componentLogger, type Logger } from '../../lib/logger.ts';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit-log.ts';
-import { auditRefusalsTotal } from './metrics.ts';
+import { DurableWriter } from './durable-writer.ts';
+import { auditRecordsPrunedTotal, auditRefusalsTotal, auditStoreWriteSeconds } from './metrics.ts';
 import { PostgresAuditStore } from './postgres-store.ts';
 import { AuditSpool } from './spool.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
@@ -26,7 +29,7 @@ export const AuditConfigError = defineError('TG_AUDIT_CONFIG', 'audit store: %s'
 
 export type AuditStoreConfig =
   | { backend: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' }
-  | { backend: 'postgres'; dsn: string; spoolPath: string }
+  | { backend: 'postgres'; dsn: string; spoolPath: string; synchronous?: 'FULL' | 'NORMAL' }
   | { backend: 'off' };
 
 export interface AuditTrailOptions {
@@ -61,11 +64,11 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   const retention = options.retention ?? DEFAULT_RETENTION;
   let store: AuditStore | undefined;
   let spool: AuditSpool | undefined;
-  let direct: SqliteAuditStore | undefined;
+  let writer: DurableWriter | undefined;
   const cfg = options.store;
   if (cfg.backend === 'sqlite') {
-    direct = new SqliteAuditStore({ path: cfg.path, replica, synchronous: cfg.synchronous });
-    store = direct;
+    // reads here (the query API); writes, with their fsyncs, on the writer's thread
+    store = new SqliteAuditStore({ path: cfg.path, replica });
   } else if (cfg.backend === 'postgres') {
     store = new PostgresAuditStore({ dsn: cfg.dsn, replica });
   }
@@ -89,7 +92,12 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       retention,
     });
 
-    const prune = async () => (store ? store.prune(retention) : 0);
+    const prune = async () => {
+      if (!writer) return store ? store.prune(retention) : 0;
+      const n = await writer.prune(retention);
+      if (n) auditRecordsPrunedTotal.inc({ backend: 'sqlite' }, n);
+      return n;
+    };
     const runPrune = () =>
       void prune().then(
         (n) => n && log.info('audit records pruned', { records: n }),
@@ -104,13 +112,17 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       store,
       spool,
       prune,
-      record(record: AuditRecord) {
-        // durable first: an exception here fails the review (500), so nothing is answered unrecorded
-        if (direct) direct.insertSync([record]);
-        else spool?.append(record);
+      async record(record: AuditRecord) {
         file?.record(record);
         for (const v of record.violations)
           auditRefusalsTotal.inc({ tenant: record.tenant ?? '', policy: v.policy, action: v.action });
+        // the webhook answers once this resolves; a failure fails the review (500): nothing is
+        // answered unrecorded
+        if (writer) {
+          const end = auditStoreWriteSeconds.startTimer({ backend: 'sqlite' });
+          await writer.append(record);
+          end();
+        } else await spool?.append(record);
       },
       async close(drainMs = 5000) {
         clearTimeout(first);
@@ -120,6 +132,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
           if (left) log.warn('audit records left in the spool; the next start ships them', { spooled: left });
           await spool.close();
         }
+        await writer?.close();
         await file?.close();
         await store?.close();
       },
@@ -137,13 +150,13 @@ export function auditStoreConfigFromEnv(
 ): AuditStoreConfig {
   const dsn = env.TENANTGATE_AUDIT_DSN;
   const backend = env.TENANTGATE_AUDIT_STORE ?? (dsn ? 'postgres' : 'sqlite');
+  const sync = env.TENANTGATE_AUDIT_SYNC ?? 'FULL';
+  if (sync !== 'FULL' && sync !== 'NORMAL')
+    throw new AuditConfigError([`TENANTGATE_AUDIT_SYNC is '${sync}'; use FULL or NORMAL`]);
   switch (backend) {
     case 'off':
       return { backend: 'off' };
     case 'sqlite': {
-      const sync = env.TENANTGATE_AUDIT_SYNC ?? 'FULL';
-      if (sync !== 'FULL' && sync !== 'NORMAL')
-        throw new AuditConfigError([`TENANTGATE_AUDIT_SYNC is '${sync}'; use FULL or NORMAL`]);
       return {
         backend: 'sqlite',
         path: env.TENANTGATE_AUDIT_DB ?? join(defaults.dir, 'audit.db'),
@@ -159,6 +172,7 @@ export function auditStoreConfigFromEnv(
         backend: 'postgres',
         dsn,
         spoolPath: env.TENANTGATE_AUDIT_SPOOL ?? join(defaults.dir, 'spool', 'audit-spool.db'),
+        synchronous: sync,
       };
     default:
       throw new AuditConfigError([`TENANTGATE_AUDIT_STORE is '${backend}'; use sqlite, postgres or off`]);
