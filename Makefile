@@ -18,7 +18,7 @@ OPA_LDFLAGS  := -X github.com/open-policy-agent/opa/v1/version.Version=$(OPA_VER
 GWAPI_CRDS   := $(BIN)/gateway-api-crds/v$(GATEWAY_API_VERSION)
 
 .PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
-        bench-tenants bench-admission bench-proxy bench-micro \
+        bench-tenants bench-admission bench-audit bench-proxy bench-micro \
         test-policies lint format run bench conformance clean
 
 all: build
@@ -130,13 +130,17 @@ format: deps ## Apply Prettier
 	$(NODE_BIN)/prettier --write .
 
 ## ---- benchmarks (scripts that print figures and ratios against a baseline of the same run) ----
-bench: bench-tenants bench-admission bench-proxy bench-micro ## Every benchmark (minutes; wants a quiet machine)
+bench: bench-tenants bench-admission bench-audit bench-proxy bench-micro ## Every benchmark (minutes; wants a quiet machine)
 
 bench-tenants: deps tools build ## Onboard 200 tenants x 3 namespaces on a local control plane
 	$(NODE) bench/tenants/onboard.ts
 
-bench-admission: deps build ## AdmissionReviews/s, p50, p99 vs an always-allow server
+bench-admission: deps build ## AdmissionReviews/s, p50, p99 vs an always-allow server; audit store on vs off
 	$(NODE) bench/admission/run.ts
+	$(NODE) bench/admission/audit-store.ts
+
+bench-audit: deps build ## Audit store queries over 1,000,000 records, SQLite and PostgreSQL (needs postgresql)
+	$(NODE) bench/audit/query.ts
 
 bench-proxy: deps build ## wrk: nginx vs a bare undici proxy vs tenantgate with 1,000 routes (needs nginx, wrk)
 	bench/proxy/run.sh

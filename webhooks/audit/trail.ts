@@ -74,8 +74,20 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   }
   try {
     const version = await store?.migrate();
+    if (cfg.backend === 'sqlite')
+      writer = new DurableWriter({
+        mode: 'store',
+        path: cfg.path,
+        synchronous: cfg.synchronous ?? 'FULL',
+        replica,
+      });
     if (cfg.backend === 'postgres')
-      spool = new AuditSpool({ path: cfg.spoolPath, store: store!, logger: log });
+      spool = new AuditSpool({
+        path: cfg.spoolPath,
+        store: store!,
+        logger: log,
+        ...(cfg.synchronous ? { synchronous: cfg.synchronous } : {}),
+      });
     const file = options.filePath
       ? new AuditLog({
           path: options.filePath,
