@@ -50,7 +50,8 @@ export class SqliteAuditStore implements AuditStore {
     mkdirSync(dirname(options.path), { recursive: true });
     this.#db = new DatabaseSync(options.path);
     this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? 'FULL'};
-      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;`);
+      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+      PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;`); // 64 MiB cache, 256 MiB mapped
     this.#replica = options.replica ?? null;
     this.#targetVersion = options.targetVersion ?? LATEST_SCHEMA_VERSION;
   }
