@@ -66,7 +66,10 @@ export async function openWebhookAuditTrail(
       : '.tenantgate/audit';
   const store =
     options.store ??
-    (options.filePath && !process.env.TENANTGATE_AUDIT_STORE && !process.env.TENANTGATE_AUDIT_DSN
+    (options.filePath &&
+    !options.stateDir &&
+    !process.env.TENANTGATE_AUDIT_STORE &&
+    !process.env.TENANTGATE_AUDIT_DSN
       ? {
           backend: 'sqlite' as const,
           path: join(dirname(options.filePath), `${baseName(options.filePath)}.db`),
