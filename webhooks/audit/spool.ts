@@ -109,6 +109,7 @@ export class AuditSpool {
   /** Waits until the spool is empty or the time is up; resolves to what is left. */
   async drain(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
+    await this.ready; // what a previous run left counts too
     while (this.#depth > 0 && Date.now() < deadline) {
       if (this.#retryTimer) {
         clearTimeout(this.#retryTimer);

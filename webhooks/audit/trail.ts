@@ -88,6 +88,8 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
         logger: log,
         ...(cfg.synchronous ? { synchronous: cfg.synchronous } : {}),
       });
+    // a spool that cannot be opened fails the start, and its depth is known before the first review
+    await spool?.ready;
     const file = options.filePath
       ? new AuditLog({
           path: options.filePath,
