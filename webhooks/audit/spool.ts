@@ -97,13 +97,18 @@ export class AuditSpool {
       this.#again = true;
       return;
     }
-    this.#shipping = this.#shipAll().finally(() => {
-      this.#shipping = undefined;
-      if (this.#again) {
-        this.#again = false;
-        this.kick();
-      }
-    });
+    this.#shipping = this.#shipAll()
+      .catch((err: unknown) => {
+        // the spool file itself failed (read or delete): records stay where they are; the next kick retries
+        if (!this.#closed) this.#log.error('audit spool shipping failed', { err, spooled: this.#depth });
+      })
+      .finally(() => {
+        this.#shipping = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
   }
 
   /** Waits until the spool is empty or the time is up; resolves to what is left. */
