@@ -214,6 +214,10 @@ describe('auditors web page in headless Chromium', () => {
       .split('\r\n');
     expect(csv[0]).toBe('time,action,user,tenant,namespace,kind,name,operation,policies,messages,uid');
     expect(csv.slice(1).map((line) => line.split(',')[3])).toEqual([globex, globex, globex, globex]);
+    const [json] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+    const exported = JSON.parse(readFileSync((await json.path())!, 'utf8')) as AuditRecord[];
+    expect(exported.map((r) => r.tenant)).toEqual([globex, globex, globex, globex]);
+    expect(exported[0]!.violations[0]!.policy).toBe('route-gateways');
     await page.context().close();
   });
 
