@@ -5,7 +5,8 @@
 //
 // Settings not passed as options come from the environment:
 //   TENANTGATE_AUDIT_STORE        sqlite | postgres | off (default: postgres when a DSN is set, else sqlite)
-//   TENANTGATE_AUDIT_DSN          postgres://… (mount it from a Secret; never logged)
+//   TENANTGATE_AUDIT_DSN          postgres://… (from a Secret; never logged)
+//   TENANTGATE_AUDIT_DSN_FILE     or a file holding it (a mounted Secret key)
 //   TENANTGATE_AUDIT_DB           the SQLite file
 //   TENANTGATE_AUDIT_SPOOL        the spool file in front of PostgreSQL
 //   TENANTGATE_AUDIT_MAX_AGE      retention by age: 90d (default), 12h, … ; 0 for none
@@ -13,6 +14,7 @@
 //   TENANTGATE_AUDIT_SYNC         FULL (default: fsync each commit of the SQLite store or the spool) or
 //                                 NORMAL (written to the OS before the answer: survives a process crash,
 //                                 not a power loss)
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { defineError } from '../../lib/errors.ts';
@@ -162,7 +164,20 @@ export function auditStoreConfigFromEnv(
   defaults: { dir: string },
   env: NodeJS.ProcessEnv = process.env,
 ): AuditStoreConfig {
-  const dsn = env.TENANTGATE_AUDIT_DSN;
+  const dsnFile = env.TENANTGATE_AUDIT_DSN_FILE;
+  let dsn = env.TENANTGATE_AUDIT_DSN;
+  if (!dsn && dsnFile) {
+    try {
+      dsn = readFileSync(dsnFile, 'utf8').trim();
+    } catch (err) {
+      throw new AuditConfigError(
+        [
+          `TENANTGATE_AUDIT_DSN_FILE '${dsnFile}' cannot be read (${(err as Error).message}); mount the Secret there`,
+        ],
+        { cause: err },
+      );
+    }
+  }
   const backend = env.TENANTGATE_AUDIT_STORE ?? (dsn ? 'postgres' : 'sqlite');
   const sync = env.TENANTGATE_AUDIT_SYNC ?? 'FULL';
   if (sync !== 'FULL' && sync !== 'NORMAL')
@@ -180,7 +195,7 @@ export function auditStoreConfigFromEnv(
     case 'postgres':
       if (!dsn)
         throw new AuditConfigError([
-          'TENANTGATE_AUDIT_STORE is postgres but TENANTGATE_AUDIT_DSN is empty; set it from a Secret (postgres://user:password@host:5432/db)',
+          'TENANTGATE_AUDIT_STORE is postgres but TENANTGATE_AUDIT_DSN (or TENANTGATE_AUDIT_DSN_FILE) is empty; set it from a Secret (postgres://user:password@host:5432/db)',
         ]);
       return {
         backend: 'postgres',
