@@ -34,9 +34,12 @@ export interface StartPostgresOptions {
 }
 
 const NOBODY = { uid: 65534, gid: 65534 };
-const running = new Set<ChildProcess>();
+const running = new Map<ChildProcess, string>();
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGQUIT'); // immediate shutdown: children exit with it
+  for (const [child, dir] of running) {
+    child.kill('SIGQUIT'); // immediate shutdown: its children exit with it
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 const execFileP = promisify(execFile);
@@ -105,7 +108,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     'max_connections=100',
   ]);
   const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  running.set(child, dir);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', () => running.delete(child));
   try {
