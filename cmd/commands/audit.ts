@@ -1,7 +1,6 @@
 // `tenantgate audit`: the refused, warned and dry-run changes, from the cluster's audit store through the
 // audit query API with the user's kubeconfig (default), or from a JSON-lines audit log (--file).
 import { parseArgs } from 'node:util';
-import { loadKubeConfig, operatorNamespace } from '../../kube/config.ts';
 import {
   auditFiles,
   defaultAuditLogPath,
@@ -9,9 +8,8 @@ import {
   type AuditFilter,
   type AuditRecord,
 } from '../../webhooks/audit-log.ts';
-import { AuditApiClient } from '../../webhooks/audit/api-client.ts';
-import { parseTime } from '../../webhooks/audit/query-server.ts';
-import type { AuditQuery, StoredAuditRecord } from '../../webhooks/audit/store.ts';
+import type { AuditApiClient } from '../../webhooks/audit/api-client.ts';
+import { parseTime, type AuditQuery, type StoredAuditRecord } from '../../webhooks/audit/store.ts';
 import { ENFORCEMENT_ACTIONS, type EnforcementAction } from '../../policies/types.ts';
 
 const usage = `usage: tenantgate audit [options]
@@ -112,6 +110,11 @@ export async function main(argv: string[]): Promise<number> {
     return offline(values.file || defaultAuditLogPath(), query, json);
   }
 
+  // loaded only for the cluster: the offline --file path stays light
+  const [{ AuditApiClient }, { loadKubeConfig, operatorNamespace }] = await Promise.all([
+    import('../../webhooks/audit/api-client.ts'),
+    import('../../kube/config.ts'),
+  ]);
   const client = await AuditApiClient.connect({
     kubeConfig: loadKubeConfig({
       ...(values.kubeconfig ? { path: values.kubeconfig } : {}),

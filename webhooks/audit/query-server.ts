@@ -19,7 +19,7 @@ import { componentLogger, type Logger } from '../../lib/logger.ts';
 import { ENFORCEMENT_ACTIONS, type EnforcementAction } from '../../policies/types.ts';
 import { AccessError, type AuditAccess, type Scope } from './access.ts';
 import { pageAssets } from './page.ts';
-import { AuditQueryError, MAX_PAGE, type AuditQuery, type AuditStore } from './store.ts';
+import { AuditQueryError, MAX_PAGE, parseTime, type AuditQuery, type AuditStore } from './store.ts';
 
 export interface AuditQueryServerOptions {
   store: AuditStore;
@@ -40,6 +40,8 @@ export interface AuditQueryServer {
   setCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void>;
 }
+
+export { parseTime };
 
 export const RECORDS_PATH = '/audit/v1/records';
 export const HISTOGRAM_PATH = '/audit/v1/histogram';
@@ -205,17 +207,6 @@ export function parseQuery(q: Request['query'], now = new Date()): AuditQuery {
     out.afterId = Number(afterId);
   }
   return out;
-}
-
-/** "15m" back from now, or an absolute time. */
-export function parseTime(value: string, now: Date): Date | undefined {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
-  if (m) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
-    return new Date(now.getTime() - Number(m[1]) * unit);
-  }
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : new Date(t);
 }
 
 function scoped(query: AuditQuery, scope: Scope): AuditQuery {

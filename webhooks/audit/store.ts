@@ -180,3 +180,14 @@ export function toPage(rows: { id: number; record: AuditRecord }[], q: AuditQuer
     ? { items, continue: encodeContinue(Date.parse(last.time), last.id) }
     : { items };
 }
+
+/** "15m" back from now, or an absolute time. */
+export function parseTime(value: string, now: Date): Date | undefined {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
+  if (m) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now.getTime() - Number(m[1]) * unit);
+  }
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
