@@ -47,7 +47,7 @@ describe('CRDs', () => {
   });
 
   it('infers enums and optionality from the schema', () => {
-    expectTypeOf<RateLimitPolicySpec['limits'][number]['unit']>().toEqualTypeOf<
+    expectTypeOf<NonNullable<RateLimitPolicySpec['limits']>[number]['unit']>().toEqualTypeOf<
       'Second' | 'Minute' | 'Hour' | 'Day'
     >();
     expectTypeOf<TenantSpec['namespaces'][number]['name']>().toEqualTypeOf<string>();

@@ -49,21 +49,51 @@ export const rateLimit = object(
   { required: ['name', 'requests', 'unit'] },
 );
 
+const limits = array(rateLimit, {
+  minItems: 1,
+  maxItems: 16,
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['name'],
+});
+
+/** What `spec.defaults` and `spec.overrides` hold: the limits. */
+const section = (description: string) => object({ limits }, { required: ['limits'], description });
+
+// GEP-713 defaults and overrides: `spec.defaults` (the most specific default governs a route rule; the
+// top-level `limits` form means this) and `spec.overrides` (on a Gateway or listener: these limits count for
+// every route under it in addition to the route's own; only from namespaces that belong to no tenant).
+// See docs/rate-limits.md.
 export const rateLimitPolicySpec = object(
   {
     targetRefs,
-    limits: array(rateLimit, {
-      minItems: 1,
-      maxItems: 16,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['name'],
-    }),
+    limits,
+    defaults: section(
+      'limits that govern the targets unless a more specific policy does (same as the top-level limits)',
+    ),
+    overrides: section(
+      'on a Gateway or listener: limits every route under it obeys in addition to its own; only outside tenant namespaces',
+    ),
   },
-  { required: ['targetRefs', 'limits'] },
+  {
+    required: ['targetRefs'],
+    'x-kubernetes-validations': [
+      {
+        rule: '!(has(self.limits) && has(self.defaults))',
+        message:
+          'spec.limits and spec.defaults are two spellings of the same default limits — set one: move limits under spec.defaults, or remove spec.defaults',
+      },
+      {
+        rule: 'has(self.limits) || has(self.defaults) || has(self.overrides)',
+        message:
+          'a RateLimitPolicy needs limits — set spec.defaults.limits, spec.overrides.limits or spec.limits',
+      },
+    ],
+  },
 );
 
 export type RateLimitPolicySpec = Infer<typeof rateLimitPolicySpec>;
 export type RateLimit = Infer<typeof rateLimit>;
+export type RateLimitSection = NonNullable<RateLimitPolicySpec['defaults']>;
 export type ClientSelector = Infer<typeof clientSelector>;
 
 export interface RateLimitPolicy {

@@ -26,6 +26,10 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: Co
     summary: 'list refused and warned changes (--tenant --user --policy --since -o table|json)',
     load: () => import('./commands/audit.ts'),
   },
+  explain: {
+    summary: 'which listener, route rule and policies decide a request (--gateway NS/NAME --host H --path P)',
+    load: () => import('./commands/explain.ts'),
+  },
 };
 
 function usage(): string {

@@ -13,7 +13,9 @@
 import type { AccessPolicy } from '../api/accesspolicy.ts';
 import type { RateLimitPolicy } from '../api/ratelimitpolicy.ts';
 import type { Logger } from '../lib/logger.ts';
-import { compileAccessPolicies } from './access/attach.ts';
+import { compileAccessPolicies, type AccessPolicyIndex } from './access/attach.ts';
+import { policiesInForceConditions } from './policies-in-force.ts';
+import type { PolicyIndex as RateLimitPolicyIndex } from './ratelimit/precedence.ts';
 import type { AccessEngine } from './access/engine.ts';
 import { computeAccessPolicyStatus } from './access/status.ts';
 import type { Namespace, Secret } from './model/gateway-api.ts';
@@ -53,6 +55,8 @@ export type AttachedStatusWorld = Omit<StatusWorld, 'points'> & {
 export interface AttachedPolicyStatus {
   rateLimit: PolicyStatusResult;
   access: PolicyStatusResult;
+  /** the tenantgate.io/PoliciesInForce route conditions (no policy objects) */
+  inForce: PolicyStatusResult;
 }
 
 export interface AttachedPolicies {
@@ -62,6 +66,8 @@ export interface AttachedPolicies {
   readonly points: readonly PolicyAttachmentPoint[];
   /** policy status and route conditions of both kinds, for the status writer */
   status(world: AttachedStatusWorld): AttachedPolicyStatus;
+  /** the precedence indexes the hook attaches from (for tenantgate explain) */
+  readonly indexes: { access: AccessPolicyIndex; rateLimit: RateLimitPolicyIndex };
   /** invalid policies and why, for a log line per reload */
   readonly invalid: readonly {
     kind: 'RateLimitPolicy' | 'AccessPolicy';
@@ -132,9 +138,14 @@ export function compileAttachedPolicies(
           index: rateLimit.index,
         }),
         access: computeAccessPolicyStatus({ ...full, index: access.index }),
+        inForce: {
+          policies: [],
+          routes: policiesInForceConditions(access.index, rateLimit.index, full.points, world.now),
+        },
       };
     },
     invalid,
+    indexes: { access: access.index, rateLimit: rateLimit.index },
   };
 }
 

@@ -29,6 +29,8 @@ import type { ConfigMapCache } from '../policies/bundle-sources.ts';
 import type { AttachedPolicies, AttachedPolicyStatus } from './attached-policies.ts';
 import { PolicyRuntime } from './policy-runtime.ts';
 import { resolvePolicySettings, type ProxyPolicyOptions } from './policy-settings.ts';
+import { resolveRequestTargetOptions } from './request-target-settings.ts';
+import type { RequestTargetOptions } from './runtime/request-target.ts';
 import {
   policyObjectStatuses,
   withPolicyRouteConditions,
@@ -41,6 +43,18 @@ export { compileRouteTable } from './table/compile.ts';
 export { computeStatus } from './status/compute-status.ts';
 export type { ProxyPolicyOptions } from './policy-settings.ts';
 export { POLICY_ENV, PolicySettingError } from './policy-settings.ts';
+export {
+  DEFAULT_REQUEST_TARGET_OPTIONS,
+  normalizeRequestPath,
+  type EscapedSlashesAction,
+  type RequestTargetOptions,
+  type TargetRefusal,
+} from './runtime/request-target.ts';
+export {
+  REQUEST_TARGET_ENV,
+  RequestTargetSettingError,
+  resolveRequestTargetOptions,
+} from './request-target-settings.ts';
 
 export const ProxySourceError = defineError('TG_PROXY_SOURCE', 'proxy input source %s is not available: %s');
 
@@ -78,6 +92,12 @@ export interface ProxyOptions {
   policiesFor?: (inputs: ProxyInputs) => AttachPolicies;
   accessLog?: { enabled?: boolean; sampleRate?: number; write?: (line: string) => void };
   limits?: Partial<ServerLimits> & { maxBodyBytes?: number };
+  /**
+   * Request path normalisation: `mergeSlashes` (default true) and `escapedSlashes` (keep | reject |
+   * unescape-and-redirect, default reject). Unset fields come from TENANTGATE_MERGE_SLASHES and
+   * TENANTGATE_ESCAPED_SLASHES (request-target-settings.ts).
+   */
+  requestTarget?: Partial<RequestTargetOptions>;
   /** called after every reload (successful or not) — for status writers and tests */
   onReload?: (event: ReloadEvent) => void;
   /**
@@ -253,6 +273,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }),
     maxBodyBytes: options.limits?.maxBodyBytes ?? 64 * 1024 * 1024,
     log,
+    requestTarget: resolveRequestTargetOptions(options.requestTarget),
   };
   const servers = new ServerSet(deps, {
     maxHeaderSize: options.limits?.maxHeaderSize ?? 16 * 1024,

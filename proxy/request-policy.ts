@@ -5,11 +5,13 @@
 
 export interface RequestContext {
   method: string;
-  /** path without the query string, as received */
+  /** path without the query string, normalised as routed (proxy/runtime/request-target.ts) */
   path: string;
+  /** the raw query string, as written */
   query: string;
+  /** the authority the request was routed by (Host, :authority or an absolute-form target's) */
   host: string;
-  /** header names lower-cased; repeated headers joined with ', ' */
+  /** header names lower-cased; repeated headers joined with ', '; `host` is the routed authority */
   headers: Readonly<Record<string, string>>;
   sourceIp: string;
   gateway: { namespace: string; name: string; listener: string };

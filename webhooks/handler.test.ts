@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../policies/engine.ts';
-import { builtinBundleBytes } from '../policies/test-helpers.ts';
+import { builtinBundleBytes } from '../test/helpers/policies.ts';
 import type { AdmissionRequest, Decision } from '../policies/types.ts';
 import type { AuditRecord } from './audit-log.ts';
 import { createAdmissionHandler, type HandleResult } from './handler.ts';
-import { goodRouteSpec, inventory, review, routeRequest } from './test-fixtures.ts';
+import { goodRouteSpec, inventory, review, routeRequest } from '../test/helpers/admission.ts';
 
 describe('AdmissionReview handler', () => {
   let engine: PolicyEngine;
@@ -15,12 +15,17 @@ describe('AdmissionReview handler', () => {
   beforeAll(async () => {
     engine = await PolicyEngine.create({ builtinBundle: builtinBundleBytes() });
     engine.setData(inventory());
-    // a synchronous audit sink: the handler answers synchronously
-    handle = createAdmissionHandler({
+    const handler = createAdmissionHandler({
       engine,
       audit: { record: (r) => void audit.push(r) },
       events: { record: (request, decisions, tenant) => events.push({ request, decisions, tenant }) },
-    }) as (body: unknown) => HandleResult;
+    });
+    // a synchronous audit sink and no quota: every answer is synchronous
+    handle = (body) => {
+      const result = handler(body);
+      if (result instanceof Promise) throw new Error('expected a synchronous answer');
+      return result;
+    };
   });
 
   /** breaks route-hostnames (a hostname outside the tenant's) and route-parent-refs (a private Gateway) */
@@ -239,5 +244,78 @@ describe('AdmissionReview handler', () => {
       audit: { record: () => Promise.reject(new Error('disk full')) },
     });
     await expect(failing(review(routeRequest(violatingSpec)))).rejects.toThrow('disk full');
+  });
+});
+
+describe('AdmissionReview handler with a Tenant limit to hold', () => {
+  let engine: PolicyEngine;
+  beforeAll(async () => {
+    engine = await PolicyEngine.create({ builtinBundle: builtinBundleBytes() });
+    engine.setData(inventory());
+  });
+
+  const overLimit: Decision = {
+    policy: 'route-count',
+    bundle: 'builtin',
+    action: 'deny',
+    message:
+      "tenant 'acme' already has 3 routes (HTTPRoutes + GRPCRoutes), 2 of them being created right now, and its limit is 3 — delete a route it no longer needs, or ask the platform team to raise spec.limits.maxRoutes of Tenant acme",
+  };
+
+  it('refuses a CREATE with no slot left like any other policy refusal, audited and evented', async () => {
+    const audit: AuditRecord[] = [];
+    const events: Decision[][] = [];
+    const seen: Decision[][] = [];
+    const handler = createAdmissionHandler({
+      engine,
+      audit: { record: (r) => void audit.push(r) },
+      events: { record: (_request, decisions) => events.push(decisions) },
+      quota: {
+        review: (_request, decisions) => {
+          seen.push([...decisions]);
+          return Promise.resolve({ kind: 'decided', decisions: [overLimit] });
+        },
+      },
+    });
+    const result = await handler(review(routeRequest()));
+    if (result.status !== 200) throw new Error(result.reason);
+    // the quota saw the policies' own decisions first (none for a valid route)
+    expect(seen).toEqual([[]]);
+    expect(result.review.response).toMatchObject({
+      allowed: false,
+      status: {
+        code: 403,
+        message: `HTTPRoute acme-web/shop is refused by tenantgate policies:\n[route-count] ${overLimit.message}`,
+      },
+      auditAnnotations: { tenant: 'acme', decision: 'deny', policies: 'route-count' },
+    });
+    expect(audit.map((r) => r.violations.map((v) => v.policy))).toEqual([['route-count']]);
+    expect(events).toEqual([[overLimit]]);
+  });
+
+  it('refuses the change (503, fail closed) when the limit could not be checked, recording no violation', async () => {
+    const audit: AuditRecord[] = [];
+    const handler = createAdmissionHandler({
+      engine,
+      audit: { record: (r) => void audit.push(r) },
+      quota: {
+        review: () => Promise.resolve({ kind: 'error', message: '[route-count] could not reserve — retry' }),
+      },
+    });
+    const result = await handler(review(routeRequest()));
+    if (result.status !== 200) throw new Error(result.reason);
+    expect(result.review.response).toEqual({
+      uid: 'b5e4c0de-0000-4000-8000-000000000001',
+      allowed: false,
+      status: { code: 503, message: '[route-count] could not reserve — retry' },
+    });
+    expect(audit).toEqual([]);
+  });
+
+  it('answers synchronously when the quota has nothing to hold', () => {
+    const handler = createAdmissionHandler({ engine, quota: { review: () => undefined } });
+    const result = handler(review(routeRequest()));
+    expect(result).not.toBeInstanceOf(Promise);
+    expect(result).toMatchObject({ status: 200, review: { response: { allowed: true } } });
   });
 });

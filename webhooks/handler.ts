@@ -1,14 +1,18 @@
 // The AdmissionReview handler, independent of HTTP: a parsed body in, the answer out. Every decision that
 // denies, warns or is dry-run goes to the audit trail (file) and, unless the request is a dry run, to a
-// Warning Event; metrics count each violation by policy and action.
+// Warning Event; metrics count each violation by policy and action. A CREATE that counts against a
+// Tenant limit waits for its slot in the tenant's ledger (quota.ts) before it is answered; every other
+// review is answered synchronously.
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import type { PolicyEngine } from '../policies/engine.ts';
 import type { AdmissionRequest, Decision, Inventory } from '../policies/types.ts';
 import { auditRecord, type AuditSink } from './audit-log.ts';
 import { decisionsTotal, reviewsTotal } from './metrics.ts';
+import type { QuotaOutcome } from './quota.ts';
 import {
   buildResponse,
   describeObject,
+  errorResponse,
   parseAdmissionReview,
   type AdmissionReviewResponse,
 } from './review.ts';
@@ -17,10 +21,20 @@ export interface ViolationEventSink {
   record(request: AdmissionRequest, decisions: Decision[], tenant: string | undefined): void;
 }
 
+/** Holds counted CREATEs to the Tenant limits (quota.ts); undefined when the request counts against none. */
+export interface AdmissionQuota {
+  review(
+    request: AdmissionRequest,
+    decisions: readonly Decision[],
+    inventory: Inventory,
+  ): Promise<QuotaOutcome> | undefined;
+}
+
 export interface AdmissionHandlerOptions {
   engine: PolicyEngine;
   audit?: AuditSink;
   events?: ViolationEventSink;
+  quota?: AdmissionQuota;
   logger?: Logger;
 }
 
@@ -42,6 +56,24 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
     }
     const { request } = parsed;
     const { decisions } = options.engine.evaluateAdmission(request, raw && toArrayBuffer(raw));
+    const held = options.quota?.review(request, decisions, options.engine.inventory);
+    if (!held) return answer(request, decisions);
+    return held.then((outcome) => {
+      if (outcome.kind === 'decided')
+        return answer(request, [...decisions, ...outcome.decisions].sort(byPolicy));
+      // not a policy decision but a failure to make one: refused (fail closed), logged, not audited
+      reviewsTotal.inc({ result: 'error' });
+      log.warn('admission refused: the tenant limit could not be checked', {
+        uid: request.uid,
+        object: describeObject(request),
+        user: request.userInfo.username,
+        err: outcome.message,
+      });
+      return { status: 200, review: errorResponse(request.uid, 503, outcome.message) };
+    });
+  };
+
+  function answer(request: AdmissionRequest, decisions: Decision[]): HandleResult | Promise<HandleResult> {
     const tenant = tenantOf(request, options.engine.inventory);
     const review = buildResponse({ request, decisions, tenant });
     reviewsTotal.inc({ result: review.response.allowed ? 'allowed' : 'denied' });
@@ -63,7 +95,12 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
       if (durable) return durable.then(() => ({ status: 200 as const, review }));
     }
     return { status: 200, review };
-  };
+  }
+}
+
+/** The engine's order: by policy, then message. */
+function byPolicy(a: Decision, b: Decision): number {
+  return a.policy.localeCompare(b.policy) || a.message.localeCompare(b.message);
 }
 
 /** The tenant a request concerns: the Tenant itself, or the tenant whose namespace holds the object. */

@@ -1,6 +1,7 @@
 // startWebhook: the admission webhook component. Loads the policies (built-in bundle + the platform
 // team's), keeps their data current from informers, serves AdmissionReviews over HTTPS, records the audit
-// trail, and registers itself with the API server with a caBundle it keeps valid.
+// trail, holds counted CREATEs to the Tenant limits exactly (quota.ts: reservations in a per-tenant
+// ConfigMap), and registers itself with the API server with a caBundle it keeps valid.
 //
 // In a cluster (tenantgate run): certificates in Secret <namespace>/tenantgate-webhook-tls, registration
 // through Service <namespace>/tenantgate-webhook. With `local` (tenantgate local) or `url`: the API server
@@ -32,8 +33,13 @@ import {
   readCertificateDir,
   type ServingCertificates,
 } from './certs.ts';
+import { createAdoptionGate } from './adoption-gate.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
+import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
+import { COUNT_LIMITS } from './quota-limits.ts';
+import { ConfigMapLedgerStore } from './quota-store.ts';
+import { InformerCounts } from './quota-view.ts';
 import {
   DEFAULT_SERVICE_NAME,
   registerWebhook,
@@ -76,6 +82,8 @@ export interface StartWebhookOptions {
   audit?: WebhookAuditOptions;
   deadlineMs?: number;
   bodyLimitBytes?: number;
+  /** the exact Tenant limits' reservations (quota.ts); default timeout: the deadline less 1 s */
+  quota?: Partial<Pick<QuotaReserverOptions, 'ttlMs' | 'settleMs' | 'timeoutMs' | 'maxAttempts'>>;
   /** how often to check the certificates (Secret or certDir); default 1 h */
   certCheckIntervalMs?: number;
   /**
@@ -127,6 +135,28 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
 
     const inventory = startInventorySync({ informers, engine });
     cleanup.push(() => inventory.stop());
+    // exact Tenant limits: ledgers in the operator's namespace, and what this replica's informers show
+    const ttlMs = options.quota?.ttlMs ?? DEFAULT_RESERVATION_TTL_MS;
+    const counts = new InformerCounts({ informers, limits: COUNT_LIMITS, rememberMs: ttlMs });
+    // the ledger's reads and writes are on every counted CREATE's critical path: a pool of their own, so
+    // that they never queue behind the best-effort Events a burst of refusals produces
+    const ledgerClient = new KubeClient({
+      kubeConfig: client.kubeConfig,
+      userAgent: 'tenantgate-webhook-quota',
+      maxConnections: 4,
+    });
+    cleanup.push(() => ledgerClient.close());
+    const quota = new QuotaReserver({
+      store: new ConfigMapLedgerStore({ client: ledgerClient, namespace }),
+      counts,
+      enforcement: () => engine.enforcement,
+      inventory: () => engine.inventory,
+      ttlMs,
+      settleMs: options.quota?.settleMs,
+      timeoutMs: options.quota?.timeoutMs ?? Math.max(500, (options.deadlineMs ?? 3000) - 1000),
+      maxAttempts: options.quota?.maxAttempts,
+    });
+    cleanup.push(() => counts.stop());
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
       ? informers.informer(KINDS.ConfigMap)
       : undefined;
@@ -176,8 +206,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
           : ensureSecretCertificates({ client, namespace, secretName, hosts });
     let certs = await loadCerts();
 
+    const events = new ViolationEvents(recorder);
     const server = await startWebhookServer({
-      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder) }),
+      handler: createAdoptionGate({
+        handler: createAdmissionHandler({ engine, audit, events, quota }),
+        client,
+        audit,
+        events,
+      }),
       address:
         options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,

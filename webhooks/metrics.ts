@@ -23,3 +23,31 @@ export const reviewSeconds = new Histogram({
   buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 3],
   registers: [registry],
 });
+
+export const quotaClaimsTotal = new Counter({
+  name: 'tenantgate_quota_claims_total',
+  help: 'CREATEs checked against a count-type Tenant limit, by limit and result (reserved: a slot written to the ledger; existing: the object already holds one; dryrun: answered, nothing reserved; over: no slot left; error: the ledger could not be read or written)',
+  labelNames: ['limit', 'result'] as const,
+  registers: [registry],
+});
+
+export const quotaLedgerWritesTotal = new Counter({
+  name: 'tenantgate_quota_ledger_writes_total',
+  help: 'Writes of a tenant reservation ledger (ConfigMap), by result (written; conflict: another replica or request wrote first, read again and retried; error)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+export const quotaPrunedTotal = new Counter({
+  name: 'tenantgate_quota_reservations_pruned_total',
+  help: 'Reservations dropped from the ledgers, by reason (settled: the object is visible, or was deleted; expired: its CREATE never completed)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const quotaBatchSize = new Histogram({
+  name: 'tenantgate_quota_batch_claims',
+  help: 'Claims decided by one ledger read-modify-write (concurrent reviews of one tenant share one write)',
+  buckets: [1, 2, 5, 10, 20, 50, 100],
+  registers: [registry],
+});

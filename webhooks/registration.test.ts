@@ -16,7 +16,7 @@ describe('webhook registration', () => {
     ).toBe(defaultRegistrationYaml());
   });
 
-  it('fails closed, has no side effects, answers within 5 s, and spares kube-system and the operator namespace', () => {
+  it('fails closed, has side effects only outside dry runs (quota reservations), answers within 5 s, and spares kube-system and the operator namespace', () => {
     const [webhook] = validatingWebhookConfiguration({
       clientConfig: { url: 'https://127.0.0.1:1/validate' },
       caBundlePem: 'PEM',
@@ -24,7 +24,7 @@ describe('webhook registration', () => {
     }).webhooks;
     expect(webhook).toMatchObject({
       matchPolicy: 'Equivalent',
-      sideEffects: 'None',
+      sideEffects: 'NoneOnDryRun',
       failurePolicy: 'Fail',
       admissionReviewVersions: ['v1'],
       clientConfig: { url: 'https://127.0.0.1:1/validate', caBundle: Buffer.from('PEM').toString('base64') },
@@ -45,7 +45,9 @@ describe('webhook registration', () => {
       'tenantgate.io/ratelimitpolicies:CREATE,UPDATE',
       'tenantgate.io/accesspolicies:CREATE,UPDATE',
       'tenantgate.io/tenants:CREATE,UPDATE',
-      '/namespaces:UPDATE',
+      '/namespaces:CREATE,UPDATE',
+      '/namespaces/status:CREATE,UPDATE',
+      '/namespaces/finalize:CREATE,UPDATE',
     ]);
   });
 });

@@ -78,7 +78,36 @@ writeFileSync(
   }),
 );
 
+const overrides = join(dir, 'overrides.yaml');
+writeFileSync(
+  overrides,
+  `apiVersion: tenantgate.io/v1alpha1
+kind: AccessPolicy
+metadata: {name: open-all, namespace: acme-web}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: shop}]
+  overrides: {rule: allow-cidrs, parameters: {cidrs: [0.0.0.0/0]}}
+---
+apiVersion: tenantgate.io/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: platform, namespace: infra}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: shared}]
+  overrides: {limits: [{name: all, requests: 1000, unit: Second}]}
+`,
+);
+
 describe('tenantgate check', () => {
+  it('denies spec.overrides in a tenant namespace and allows them in a platform namespace', async () => {
+    const r = await run(['-f', overrides, '--data', data]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`AccessPolicy acme-web/open-all (${overrides}#1): DENIED`);
+    expect(r.stdout).toContain(
+      "[policy-overrides] AccessPolicy acme-web/open-all sets spec.overrides in namespace 'acme-web' of tenant 'acme', but only the platform team may override",
+    );
+    expect(r.stdout).toContain(`RateLimitPolicy infra/platform (${overrides}#2): allowed`);
+  });
+
   it('prints each decision and exits 0 when nothing would be denied', async () => {
     const r = await run(['-f', good, '--data', data, '--tenant', 'acme']);
     expect(r.code).toBe(0);

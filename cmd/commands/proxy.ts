@@ -8,6 +8,7 @@ import {
   parseGatewayLimitScope,
   type ProxyPolicyOptions,
 } from '../../proxy/policy-settings.ts';
+import { requestTargetFromFlags } from '../../proxy/request-target-settings.ts';
 
 const usage = `usage: tenantgate proxy --from-files DIR [options]
 
@@ -24,6 +25,13 @@ options:
   --access-log-sample-rate R  log this fraction of requests, 0..1 (errors always) (default 1)
   --max-body-bytes N          largest request body accepted (default 67108864)
   --headers-timeout-ms N      time a client has to send its request headers (default 10000)
+
+request paths (normalised before routing; docs/proxy.md has the rules):
+  --merge-slashes=false       keep repeated slashes (/a//b) instead of merging them
+                              (default true; $TENANTGATE_MERGE_SLASHES)
+  --escaped-slashes ACTION    what a path with %2F, %5C or \ gets: reject (400), keep (route and forward
+                              it encoded) or unescape-and-redirect (307 to the path with / instead)
+                              (default reject; $TENANTGATE_ESCAPED_SLASHES)
 
 attached policies (RateLimitPolicy, AccessPolicy); each flag's environment variable applies when the
 flag is not given:
@@ -59,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
         'access-log-sample-rate': { type: 'string', default: '1' },
         'max-body-bytes': { type: 'string' },
         'headers-timeout-ms': { type: 'string' },
+        'merge-slashes': { type: 'string' },
+        'escaped-slashes': { type: 'string' },
         'rate-limit-redis': { type: 'string' },
         'rate-limit-fail-mode': { type: 'string' },
         'rate-limit-headers': { type: 'string' },
@@ -104,6 +114,13 @@ export async function main(argv: string[]): Promise<number> {
     return fail((err as Error).message);
   }
 
+  let requestTarget;
+  try {
+    requestTarget = requestTargetFromFlags(values);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+
   let policies: ProxyPolicyOptions;
   try {
     policies = policyOptions(values);
@@ -120,6 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     accessLog: { enabled: values['access-log'] === 'on', sampleRate },
     limits,
     policies,
+    requestTarget,
   });
   onShutdown('proxy', () => proxy.stop());
   process.stderr.write(

@@ -13,6 +13,11 @@ options:
   --kubeconfig FILE     kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --admin-address A     admin HTTP (/healthz /readyz /metrics) (default 127.0.0.1:9901)
   -h, --help
+
+The proxy component reads its settings from the environment (see \`tenantgate proxy --help\`): request
+paths TENANTGATE_MERGE_SLASHES (true) and TENANTGATE_ESCAPED_SLASHES (reject | keep |
+unescape-and-redirect); policies TENANTGATE_RATE_LIMIT_REDIS, TENANTGATE_RATE_LIMIT_FAIL_MODE,
+TENANTGATE_RATE_LIMIT_HEADERS, TENANTGATE_GATEWAY_LIMIT_SCOPE, TENANTGATE_POLICY_CONFIG.
 `;
 
 export async function main(argv: string[]): Promise<number> {

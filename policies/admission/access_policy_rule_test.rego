@@ -40,3 +40,16 @@ test_rules_come_from_the_data_document if {
 	r := testdata.review({"kind": "AccessPolicy", "namespace": "acme-api", "object": {"metadata": {"name": "p"}, "spec": {"rule": "geo", "parameters": {}}}})
 	count(access_policy_rule.violation) == 0 with input as r with data.access_rules as {"geo": {"schema": {"type": "object"}, "description": "d"}}
 }
+
+test_rules_under_defaults_and_overrides_are_checked if {
+	v := check({
+		"defaults": {"rule": "allow-everyone"},
+		"overrides": {"rule": "allow-cidrs", "parameters": {"cidrs": ["10.0.0.0/33"]}},
+	})
+	count(v) == 2
+	some d in v
+	startswith(d, "spec.defaults.rule 'allow-everyone' is not a data-path rule")
+	some o in v
+	startswith(o, "spec.overrides.parameters.cidrs[0] is '10.0.0.0/33'")
+	count(check({"defaults": {"rule": "methods", "parameters": {"methods": ["GET"]}}})) == 0
+}

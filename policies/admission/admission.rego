@@ -5,6 +5,7 @@ package tenantgate.admission
 
 import data.tenantgate.admission.access_policy_rule
 import data.tenantgate.admission.platform_labels
+import data.tenantgate.admission.policy_overrides
 import data.tenantgate.admission.policy_target_namespace
 import data.tenantgate.admission.ratelimit_ceiling
 import data.tenantgate.admission.reference_grant_owners
@@ -63,7 +64,11 @@ rate_limit_policy_violations contains {"policy": "ratelimit-ceiling", "msg": msg
 
 rate_limit_policy_violations contains {"policy": "policy-target-namespace", "msg": msg} if some msg in policy_target_namespace.violation
 
+rate_limit_policy_violations contains {"policy": "policy-overrides", "msg": msg} if some msg in policy_overrides.violation
+
 access_policy_violations contains {"policy": "access-policy-rule", "msg": msg} if some msg in access_policy_rule.violation
+
+access_policy_violations contains {"policy": "policy-overrides", "msg": msg} if some msg in policy_overrides.violation
 
 access_policy_violations contains {"policy": "policy-target-namespace", "msg": msg} if some msg in policy_target_namespace.violation
 
@@ -74,6 +79,6 @@ tenant_violations contains {"policy": "tenant-namespace-ownership", "msg": msg} 
 # The built-in policy names, so that configuration can be checked against them.
 policies := {
 	"route-hostnames", "route-hostname-conflicts", "route-parent-refs", "route-backend-refs", "route-count",
-	"ratelimit-ceiling", "policy-target-namespace", "access-policy-rule", "tenant-overlap",
+	"ratelimit-ceiling", "policy-target-namespace", "policy-overrides", "access-policy-rule", "tenant-overlap",
 	"tenant-namespace-ownership", "reference-grant-owners", "platform-labels",
 }

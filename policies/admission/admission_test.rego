@@ -22,7 +22,7 @@ test_violations_name_their_policy if {
 }
 
 test_every_policy_is_listed if {
-	count(admission.policies) == 12
+	count(admission.policies) == 13
 }
 
 test_works_without_inventory if {

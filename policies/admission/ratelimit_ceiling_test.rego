@@ -34,3 +34,14 @@ test_tenant_without_a_ceiling_is_not_limited if {
 	r := testdata.review({"kind": "RateLimitPolicy", "namespace": "globex-web", "object": {"metadata": {"name": "p"}, "spec": {"limits": [{"name": "x", "requests": 1000000, "unit": "Second"}]}}})
 	count(ratelimit_ceiling.violation) == 0 with input as r with data.inventory as testdata.inventory
 }
+
+test_limits_under_defaults_and_overrides_are_checked if {
+	r := testdata.review({"kind": "RateLimitPolicy", "namespace": "acme-api", "object": {"metadata": {"name": "p"}, "spec": {
+		"defaults": {"limits": [{"name": "d", "requests": 1001, "unit": "Second"}]},
+		"overrides": {"limits": [{"name": "o", "requests": 5, "unit": "Second"}, {"name": "big", "requests": 2000, "unit": "Second"}]},
+	}}})
+	ratelimit_ceiling.violation == {
+		"spec.defaults.limits[0] ('d') allows 1001 requests per Second, above tenant 'acme' ceiling of 1000 per Second — lower requests to at most 1000 per Second, or ask the platform team to raise spec.limits.rateLimit of Tenant acme",
+		"spec.overrides.limits[1] ('big') allows 2000 requests per Second, above tenant 'acme' ceiling of 1000 per Second — lower requests to at most 1000 per Second, or ask the platform team to raise spec.limits.rateLimit of Tenant acme",
+	} with input as r with data.inventory as testdata.inventory
+}

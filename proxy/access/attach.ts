@@ -2,18 +2,27 @@
 // policies are checked against the rules the engine has loaded and the snapshot's Secrets, indexed by the
 // shared precedence (rule > route > listener > Gateway; the older policy wins a tie), and each (policy,
 // route) pair gets one RequestPolicy. Invalid policies govern too ('govern'), refusing with 500.
+// At a point, every Gateway/listener override runs first (Gateway-wide, then the listener's), then the
+// governing default: all must allow, and the first refusal answers, so a tenant's route policy can add a
+// rule but never take a platform override away.
 import type { AccessPolicy } from '../../api/accesspolicy.ts';
 import { TENANT_LABEL } from '../../api/common.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Namespace, Secret } from '../model/gateway-api.ts';
-import { governing, indexPolicies, type PolicyIndex } from '../policy-attachment/precedence.ts';
+import {
+  inForce,
+  indexPolicies,
+  type Attachment,
+  type PolicyIndex,
+} from '../policy-attachment/precedence.ts';
+import { sectionsOf } from '../policy-attachment/sections.ts';
 import { policyId } from '../policy-attachment/targets.ts';
-import type { AttachPolicies, RequestPolicy } from '../request-policy.ts';
+import type { AttachPolicies, PolicyAttachmentPoint, RequestPolicy } from '../request-policy.ts';
 import { indexSecrets } from './api-key.ts';
 import type { AccessEngine } from './engine.ts';
 import { admissionParameterCheck, type ParameterCheck } from './parameters.ts';
 import { AccessRequestPolicy, InvalidAccessPolicy } from './policy.ts';
-import { prepareAccessPolicy, type PreparedAccessPolicy } from './validate.ts';
+import { ACCESS_FIELDS, prepareAccessPolicy, type PreparedAccessPolicy } from './validate.ts';
 
 export type AccessPolicyIndex = PolicyIndex<AccessPolicy>;
 
@@ -30,7 +39,7 @@ export interface AccessCompileOptions {
 }
 
 export interface CompiledAccessPolicies {
-  /** the hook for the route-table compiler: [] or the one AccessPolicy governing the point */
+  /** the hook for the route-table compiler: the overrides in force, then the governing default */
   readonly attach: AttachPolicies;
   /** the precedence index, for computeAccessPolicyStatus and for logging invalid policies */
   readonly index: AccessPolicyIndex;
@@ -48,7 +57,7 @@ export function compileAccessPolicies(
     secrets: indexSecrets(options.secrets),
     checkParameters: options.checkParameters ?? admissionParameterCheck(engine),
   };
-  const prepared = new Map<string, PreparedAccessPolicy>();
+  const prepared = new Map<string, ReadonlyMap<string, PreparedAccessPolicy>>();
   const index = indexPolicies(policies, {
     invalid: 'govern',
     validate: (policy) => {
@@ -56,20 +65,19 @@ export function compileAccessPolicies(
       if (result.prepared) prepared.set(policyId(policy), result.prepared);
       return result.problems;
     },
+    sections: (policy) => sectionsOf(policy, ACCESS_FIELDS),
   });
   const tenants = tenantsByNamespace(options.namespaces);
-  const instances = new Map<string, readonly RequestPolicy[]>();
-  const attach: AttachPolicies = (point) => {
-    const governor = governing(index, point);
-    if (!governor) return NONE;
-    const route = point.route;
-    const key = `${governor.id}\u0000${route.kind}/${route.namespace}/${route.name}`;
-    let list = instances.get(key);
-    if (!list) {
-      const p = prepared.get(governor.id);
-      const policy = p
+  const instances = new Map<string, RequestPolicy>();
+  const lists = new Map<string, readonly RequestPolicy[]>();
+  const instance = (a: Attachment<AccessPolicy>, route: PolicyAttachmentPoint['route']) => {
+    const key = `${a.id}\u0000${a.at}\u0000${route.kind}/${route.namespace}/${route.name}`;
+    let policy = instances.get(key);
+    if (!policy) {
+      const p = prepared.get(a.id)?.get(a.at);
+      policy = p
         ? new AccessRequestPolicy({
-            name: governor.id,
+            name: a.id,
             rule: p.rule,
             parameters: p.parameters,
             apiKey: p.apiKey,
@@ -78,13 +86,31 @@ export function compileAccessPolicies(
             engine,
             logger: options.logger,
           })
-        : new InvalidAccessPolicy(governor.id);
-      list = Object.freeze([policy]);
-      instances.set(key, list);
+        : new InvalidAccessPolicy(a.id);
+      instances.set(key, policy);
     }
+    return { key, policy };
+  };
+  const attach: AttachPolicies = (point) => {
+    const all = accessPoliciesInForce(index, point);
+    if (all.length === 0) return NONE;
+    const made = all.map((a) => instance(a, point.route));
+    // rules of one route with the same policies in force share one list
+    const listKey = made.map((m) => m.key).join('\u0001');
+    let list = lists.get(listKey);
+    if (!list) lists.set(listKey, (list = Object.freeze(made.map((m) => m.policy))));
     return list;
   };
   return { attach, index };
+}
+
+/** The AccessPolicies in force at a point, in the order the data path asks them: overrides, then the default. */
+export function accessPoliciesInForce(
+  index: AccessPolicyIndex,
+  point: PolicyAttachmentPoint,
+): readonly Attachment<AccessPolicy>[] {
+  const { overrides, governing } = inForce(index, point);
+  return governing ? [...overrides, governing] : overrides;
 }
 
 function tenantsByNamespace(namespaces: readonly Namespace[]): Map<string, string> {

@@ -5,15 +5,17 @@
 // Per policy, one `ancestors` entry per Gateway it reaches (through a route or directly):
 //   Accepted  True/Accepted, or False with Invalid (spec rejected), TargetNotFound (no such route, rule,
 //             Gateway or listener) or Conflicted (an older policy has the same target).
-//   Enforced  True/Enforced when it governs at least one route rule under that Gateway (or no route is
-//             attached yet); False/Overridden when more specific policies govern every one of them;
-//             False with the Accepted reason when not accepted.
+//   Enforced  True/Enforced when it is in force on at least one route rule under that Gateway (or no route
+//             is attached yet) — as the governing default or as a Gateway/listener override; the message
+//             names the overrides in force there besides it. False/Overridden (naming them) when more
+//             specific defaults govern every one of them; False with the Accepted reason when not accepted.
 // A target that does not exist has no Gateway to report under, so the entry names the target itself.
-// Per route and parent Gateway: the kind's "Affected" condition, True when a valid policy governs some rule
-// of it there, False/Invalid when only invalid policies target (or, for kinds that fail closed, govern) it.
+// Per route and parent Gateway: the kind's "Affected" condition, True when a valid policy is in force on
+// some rule of it there (naming every one), False/Invalid when only invalid policies target (or, for kinds
+// that fail closed, govern) it.
 import { GATEWAY_CONTROLLER_NAME, type Condition, type TargetRef } from '../../api/common.ts';
 import type { PolicyAttachmentPoint } from '../request-policy.ts';
-import { governing, type PolicyIndex } from './precedence.ts';
+import { governing, overridesAt, type PolicyIndex } from './precedence.ts';
 import {
   policyNamespace,
   targetKey,
@@ -93,6 +95,10 @@ interface TargetOutcome {
   governed: number;
   reachable: number;
   overriddenBy: Set<string>;
+  /** overrides of other policies in force where this one is */
+  alongside: Set<string>;
+  /** in force (somewhere) through its spec.overrides */
+  asOverride: boolean;
 }
 
 const MAX_ANCESTORS = 16;
@@ -156,7 +162,14 @@ function policyOutcomes<P extends AttachablePolicy>(
       ? points.filter((p) => reaches({ ...ref, sectionName: undefined }, pns, p))
       : relevant;
     for (const ancestor of ancestorsOf(ref, pns, around, found.exists)) {
-      const base = { ancestor, governed: 0, reachable: 0, overriddenBy: new Set<string>() };
+      const base = {
+        ancestor,
+        governed: 0,
+        reachable: 0,
+        overriddenBy: new Set<string>(),
+        alongside: new Set<string>(),
+        asOverride: false,
+      };
       if (problems) {
         const effect = input.text.invalidEffect ? ` — ${input.text.invalidEffect}` : '';
         outcomes.push({ ...base, reason: 'Invalid', message: problems.join('; ') + effect });
@@ -173,9 +186,15 @@ function policyOutcomes<P extends AttachablePolicy>(
         const outcome: TargetOutcome = { ...base, reason: 'Accepted', message: '', reachable: here.length };
         const key = targetKey(pns, ref);
         for (const p of here) {
-          const g = governing(index, p)!;
-          if (g.id === id && g.target === key) outcome.governed++;
-          else outcome.overriddenBy.add(g.id);
+          const g = governing(index, p);
+          const overrides = overridesAt(index, p);
+          const mine = overrides.filter((o) => o.id === id && o.target === key);
+          const governs = g?.id === id && g.target === key;
+          if (governs || mine.length > 0) {
+            outcome.governed++;
+            if (mine.length > 0 || g?.section === 'overrides') outcome.asOverride = true;
+            for (const o of overrides) if (o.id !== id) outcome.alongside.add(o.id);
+          } else if (g) outcome.overriddenBy.add(g.id);
         }
         outcomes.push(outcome);
       }
@@ -296,9 +315,20 @@ function enforced(accepted: TargetOutcome[], cond: Cond): Condition {
   const governed = accepted.reduce((n, o) => n + o.governed, 0);
   const reachable = accepted.reduce((n, o) => n + o.reachable, 0);
   const by = [...new Set(accepted.flatMap((o) => [...o.overriddenBy]))].sort();
-  const names = by.slice(0, 5).join(', ') + (by.length > 5 ? `, and ${by.length - 5} more` : '');
+  const names = few(by);
+  const alongside = [...new Set(accepted.flatMap((o) => [...o.alongside]))].sort();
+  const also =
+    alongside.length > 0
+      ? `; overrides in force there too (every request must pass them as well): ${few(alongside)}`
+      : '';
+  const as = accepted.some((o) => o.asOverride) ? ' as an override' : '';
   if (reachable === 0)
-    return cond('Enforced', true, 'Enforced', 'no route is attached yet; enforced on routes as they attach');
+    return cond(
+      'Enforced',
+      true,
+      'Enforced',
+      `no route is attached yet; enforced${as} on routes as they attach`,
+    );
   if (governed === 0)
     return cond(
       'Enforced',
@@ -307,7 +337,11 @@ function enforced(accepted: TargetOutcome[], cond: Cond): Condition {
       `more specific policies govern every route rule here: ${names}`,
     );
   const partial = governed < reachable ? `; overridden on ${reachable - governed} by ${names}` : '';
-  return cond('Enforced', true, 'Enforced', `enforced on ${governed} route rule(s)${partial}`);
+  return cond('Enforced', true, 'Enforced', `enforced${as} on ${governed} route rule(s)${partial}${also}`);
+}
+
+function few(ids: readonly string[]): string {
+  return ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, and ${ids.length - 5} more` : '');
 }
 
 function routeConditions<P extends AttachablePolicy>(
@@ -322,7 +356,8 @@ function routeConditions<P extends AttachablePolicy>(
     const k = `${p.route.kind}/${p.route.namespace}/${p.route.name}\u0000${p.gateway.namespace}/${p.gateway.name}`;
     const g = groups.get(k) ?? { point: p, valid: new Set<string>(), invalid: new Set<string>() };
     const governor = governing(index, p);
-    if (governor) (index.invalid.has(governor.id) ? g.invalid : g.valid).add(governor.id);
+    for (const a of [...overridesAt(index, p), ...(governor ? [governor] : [])])
+      (index.invalid.has(a.id) ? g.invalid : g.valid).add(a.id);
     groups.set(k, g);
   }
   const invalidTargeting = invalidPoliciesByRoute(index);

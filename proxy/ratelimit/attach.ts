@@ -1,10 +1,15 @@
 // RateLimitPolicy objects → the route-table compiler's AttachPolicies hook. Called once per compile of the
 // route table; the store (and so every counter) outlives compiles, and counter keys depend only on the
 // policy, the target, the limit name and the client, so a reload or a policy edit keeps the counts.
-import type { RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
+//
+// At a point, the governing default's limits run first, then every Gateway/listener override's (see
+// precedence.ts): each is one RequestPolicy, the first refusal answers with its own 429 headers, so the
+// strictest limit wins. The route's own limit is asked first so that a request it refuses does not spend
+// a platform-wide override budget other routes share (gatewayLimitScope Shared).
+import type { RateLimit, RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import type { AttachPolicies, PolicyAttachmentPoint, RequestPolicy } from '../request-policy.ts';
 import { RateLimitRequestPolicy, type RateLimitHeaderOptions } from './policy.ts';
-import { governing, indexPolicies, type Attachment, type PolicyIndex } from './precedence.ts';
+import { inForce, indexPolicies, type Attachment, type PolicyIndex } from './precedence.ts';
 import type { RateLimitStore } from './store.ts';
 
 /**
@@ -21,7 +26,7 @@ export interface RateLimitCompileOptions {
 }
 
 export interface CompiledRateLimits {
-  /** the hook for the route-table compiler: [] or the one RateLimitPolicy governing the point */
+  /** the hook for the route-table compiler: the governing default, then the overrides in force */
   readonly attach: AttachPolicies;
   /** the precedence index, for computeRateLimitPolicyStatus and for logging invalid policies */
   readonly index: PolicyIndex;
@@ -33,28 +38,45 @@ export function compileRateLimitPolicies(
 ): CompiledRateLimits {
   const index = indexPolicies(policies);
   const scopeMode = options.gatewayLimitScope ?? 'PerRoute';
-  const instances = new Map<string, RequestPolicy[]>();
+  const instances = new Map<string, RequestPolicy>();
+  const lists = new Map<string, readonly RequestPolicy[]>();
   const none: readonly RequestPolicy[] = [];
-  const attach: AttachPolicies = (point) => {
-    const governor = governing(index, point);
-    if (!governor) return none;
-    const scope = counterScope(governor, point, scopeMode);
-    const key = `${governor.id}\u0000${scope}`;
-    let list = instances.get(key);
-    if (!list) {
-      list = [
-        new RateLimitRequestPolicy({
-          policy: governor.policy,
-          scope,
-          store: options.store,
-          headers: options.headers,
-        }),
-      ];
-      instances.set(key, list);
+  const instance = (a: Attachment, point: PolicyAttachmentPoint): { key: string; policy: RequestPolicy } => {
+    const scope = counterScope(a, point, scopeMode);
+    const key = `${a.id}\u0000${scope}`;
+    let policy = instances.get(key);
+    if (!policy) {
+      policy = new RateLimitRequestPolicy({
+        policy: a.policy,
+        limits: a.body.limits as RateLimit[],
+        scope,
+        store: options.store,
+        headers: options.headers,
+      });
+      instances.set(key, policy);
     }
+    return { key, policy };
+  };
+  const attach: AttachPolicies = (point) => {
+    const all = rateLimitPoliciesInForce(index, point);
+    if (all.length === 0) return none;
+    const made = all.map((a) => instance(a, point));
+    // points with the same policies in force share one list
+    const listKey = made.map((m) => m.key).join('\u0001');
+    let list = lists.get(listKey);
+    if (!list) lists.set(listKey, (list = Object.freeze(made.map((m) => m.policy))));
     return list;
   };
   return { attach, index };
+}
+
+/** The RateLimitPolicies in force at a point, in the order the data path asks them: the default, then overrides. */
+export function rateLimitPoliciesInForce(
+  index: PolicyIndex,
+  point: PolicyAttachmentPoint,
+): readonly Attachment[] {
+  const { governing, overrides } = inForce(index, point);
+  return governing ? [governing, ...overrides] : overrides;
 }
 
 /**
@@ -68,7 +90,9 @@ export function counterScope(
   mode: GatewayLimitScope,
 ): string {
   const isGateway = governor.level === 'Gateway' || governor.level === 'Listener';
-  if (!isGateway || mode === 'Shared') return governor.target;
+  // an override counts apart from the same policy's defaults (their limits may share names)
+  const base = governor.section === 'overrides' ? `overrides@${governor.target}` : governor.target;
+  if (!isGateway || mode === 'Shared') return base;
   const r = point.route;
-  return `${governor.target}>${r.kind}/${r.namespace}/${r.name}`;
+  return `${base}>${r.kind}/${r.namespace}/${r.name}`;
 }

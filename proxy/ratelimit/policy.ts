@@ -1,7 +1,7 @@
 // One compiled RateLimitPolicy as the proxy's pipeline sees it: a RequestPolicy whose evaluate() picks
 // the limits whose selectors match, charges their counters in one store call, and turns the outcome into
 // a verdict with the rate-limit response headers.
-import type { RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
+import type { RateLimit, RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../request-policy.ts';
 import { gcraLimit, UNIT_MS, type CounterState, type GcraLimit } from './gcra.ts';
 import { decisionTally, type DecisionTally } from './metrics.ts';
@@ -19,6 +19,7 @@ export interface RateLimitHeaderOptions {
 export interface CompiledLimit {
   readonly name: string;
   readonly requests: number;
+  readonly unit: RateLimit['unit'];
   readonly gcra: GcraLimit;
   readonly clientKey: ClientKeyFn;
   /** the counter key up to the client part: hash-tagged policy, scope and limit name */
@@ -29,6 +30,11 @@ export interface CompiledLimit {
 export interface RateLimitRequestPolicyOptions {
   /** a policy that passed validateRateLimitPolicy */
   policy: RateLimitPolicy;
+  /**
+   * the limits to enforce: one section of the policy (spec.defaults or spec.overrides); default: the
+   * top-level spec.limits
+   */
+  limits?: readonly RateLimit[];
   /** counter scope: '' for counters shared wherever the policy applies, else e.g. the route it counts for */
   scope: string;
   store: RateLimitStore;
@@ -48,15 +54,17 @@ export class RateLimitRequestPolicy implements RequestPolicy {
 
   constructor(options: RateLimitRequestPolicyOptions) {
     const { policy, scope, store } = options;
+    const limits = options.limits ?? policy.spec.limits ?? [];
     this.name = `${policy.metadata.namespace ?? ''}/${policy.metadata.name}`;
     this.store = store;
     this.onLimited = options.headers?.onLimited ?? true;
     this.onAllowed = options.headers?.onAllowed ?? true;
     // The hash tag keeps all counters of one request in one Redis Cluster slot (one script call).
     const base = `{${this.name}}:${scope}:`;
-    this.limits = policy.spec.limits.map((l) => ({
+    this.limits = limits.map((l) => ({
       name: l.name,
       requests: l.requests,
+      unit: l.unit,
       gcra: gcraLimit(l.requests, UNIT_MS[l.unit]),
       clientKey: compileClientSelectors(l.clientSelectors),
       keyPrefix: `${base}${l.name}:`,

@@ -3,6 +3,7 @@
 // again. Each problem names the field and the rule; an invalid policy is not enforced and its status says
 // why (reason Invalid).
 import { RATE_UNITS } from '../../api/common.ts';
+import { policySections, type PolicySection } from '../policy-attachment/sections.ts';
 import { checkTargetRefs, isObject, show } from '../policy-attachment/targets.ts';
 import { parseCidr } from './cidr.ts';
 
@@ -18,18 +19,27 @@ export function validateRateLimitPolicy(policy: unknown): string[] {
   const spec = isObject(policy) ? policy.spec : undefined;
   if (!isObject(spec)) return ['spec: must be an object with targetRefs and limits'];
   checkTargetRefs(spec.targetRefs, problems);
-  checkLimits(spec.limits, problems);
+  const { sections, problems: form } = rateLimitSections(spec);
+  problems.push(...form);
+  for (const section of sections) checkLimits(section.body.limits, section.at, problems);
   return problems;
 }
 
-function checkLimits(limits: unknown, problems: Problems): void {
+/** The defaults and overrides of a RateLimitPolicy spec (policySections with its settings: `limits`). */
+export function rateLimitSections(spec: unknown): { sections: PolicySection[]; problems: string[] } {
+  return policySections(spec, RATE_LIMIT_FIELDS);
+}
+
+export const RATE_LIMIT_FIELDS: readonly string[] = ['limits'];
+
+function checkLimits(limits: unknown, base: string, problems: Problems): void {
   if (!Array.isArray(limits) || limits.length === 0 || limits.length > 16) {
-    problems.push('spec.limits: must list 1 to 16 limits');
+    problems.push(`${base}.limits: must list 1 to 16 limits`);
     return;
   }
   const names = new Set<string>();
   limits.forEach((limit: unknown, i) => {
-    const at = `spec.limits[${i}]`;
+    const at = `${base}.limits[${i}]`;
     if (!isObject(limit)) return void problems.push(`${at}: must be an object`);
     if (typeof limit.name !== 'string' || !DNS_LABEL.test(limit.name) || limit.name.length > 63) {
       problems.push(

@@ -37,7 +37,7 @@ describe('upstreamHeaders', () => {
     );
     expect(out).toEqual([
       'host',
-      'h',
+      'example.com',
       'x-forwarded-for',
       '1.2.3.4, 10.0.0.1',
       'x-forwarded-proto',
@@ -46,13 +46,17 @@ describe('upstreamHeaders', () => {
       'example.com',
     ]);
   });
-  it('turns :authority into Host and keeps te: trailers', () => {
+  it('builds Host from the routed authority and keeps te: trailers', () => {
     const out = upstreamHeaders(
       [':method', 'POST', ':authority', 'grpc.local', 'te', 'trailers'],
-      fwd,
+      { ...fwd, host: 'grpc.local' },
       undefined,
     );
     expect(out.slice(0, 4)).toEqual(['te', 'trailers', 'host', 'grpc.local']);
+  });
+  it('replaces the Host the client sent with the authority routed by, in its place', () => {
+    const out = upstreamHeaders(['Host', 'other.test', 'Accept', '*/*'], fwd, undefined);
+    expect(out.slice(0, 4)).toEqual(['Host', 'example.com', 'Accept', '*/*']);
   });
 });
 

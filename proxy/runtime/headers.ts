@@ -20,7 +20,9 @@ export interface ForwardedInfo {
 
 /**
  * The headers to send upstream, as a flat [name, value, ...] list in the client's order and casing.
- * HTTP/2 pseudo-headers are dropped (`:authority` becomes Host); `te: trailers` survives for gRPC.
+ * HTTP/2 pseudo-headers are dropped; the Host is `fwd.host`, the authority the request was routed by
+ * (`:authority`, or an absolute-form target's authority over a Host header that named another), in the
+ * place of the client's Host line or last; `te: trailers` survives for gRPC.
  */
 export function upstreamHeaders(
   raw: readonly string[],
@@ -30,14 +32,10 @@ export function upstreamHeaders(
   const out: string[] = [];
   let xff: string | undefined;
   let sawHost = false;
-  let authority: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
-    if (name.charCodeAt(0) === 58 /* : */) {
-      if (name === ':authority') authority = value;
-      continue;
-    }
+    if (name.charCodeAt(0) === 58 /* : */) continue;
     if (maybeSkipped(name) && HOP_BY_HOP.test(name)) {
       const lower = name.toLowerCase();
       if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
@@ -45,10 +43,14 @@ export function upstreamHeaders(
       continue;
     }
     if (connectionTokens !== undefined && connectionTokens.has(name.toLowerCase())) continue;
-    if (!sawHost && name.length === 4 && name.toLowerCase() === 'host') sawHost = true;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (!sawHost) out.push(name, fwd.host);
+      sawHost = true;
+      continue;
+    }
     out.push(name, value);
   }
-  if (!sawHost && authority !== undefined) out.push('host', authority);
+  if (!sawHost) out.push('host', fwd.host);
   out.push(
     'x-forwarded-for',
     xff === undefined ? fwd.clientIp : `${xff}, ${fwd.clientIp}`,

@@ -11,7 +11,15 @@ import { connectionTokens, modifyFlatHeaders, setFlatHeader, upstreamHeaders } f
 import { statsSlot } from './metrics.ts';
 import { evaluatePolicies, requestContext, type PolicyOutcome } from './policies.ts';
 import { replyEmpty, replyRedirect, replyText, type ClientResponse } from './replies.ts';
-import { chooseBackend, routeRequest, type ClientRequest, type RoutedRequest } from './route-request.ts';
+import type { RequestTargetOptions } from './request-target.ts';
+import {
+  chooseBackend,
+  routeRequest,
+  SERVED_METHODS,
+  type ClientRequest,
+  type Refusal,
+  type RoutedRequest,
+} from './route-request.ts';
 import { hostWithoutPort, redirectLocation, rewritePath } from './url-filters.ts';
 import type { UpstreamRegistry } from './upstreams.ts';
 import type {
@@ -29,6 +37,8 @@ export interface PipelineDeps {
   accessLog: AccessLog;
   maxBodyBytes: number;
   log: Logger;
+  /** how request paths are normalised (merged slashes, encoded slashes) */
+  requestTarget: Readonly<RequestTargetOptions>;
 }
 
 /** What the end of a request is recorded against. */
@@ -39,6 +49,8 @@ interface Outcome {
   status: number;
   error?: string;
   upstream?: string;
+  /** the request as routed (normalised path, authority), when it was */
+  routed?: RoutedRequest;
 }
 
 export function clientIp(req: ClientRequest): string {
@@ -55,8 +67,12 @@ function record(deps: PipelineDeps, req: ClientRequest, started: number, o: Outc
   if (slot !== undefined) (slot.stats ??= statsSlot(gateway, route, backend)).record(o.status, seconds);
   else statsSlot('', '', '').record(o.status, seconds);
   if (!deps.accessLog.wants(o.status)) return;
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
+  let path = o.routed?.path;
+  if (path === undefined) {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    path = q < 0 ? url : url.slice(0, q);
+  }
   deps.accessLog.log({
     gateway: gateway || undefined,
     listener: o.listener?.name,
@@ -65,8 +81,8 @@ function record(deps: PipelineDeps, req: ClientRequest, started: number, o: Outc
     backend: backend || undefined,
     upstream: o.upstream,
     method: req.method ?? '',
-    host: String(req.headers.host ?? req.headers[':authority'] ?? ''),
-    path: q < 0 ? url : url.slice(0, q),
+    host: o.routed?.rawHost ?? String(req.headers.host ?? req.headers[':authority'] ?? ''),
+    path,
     protocol: `HTTP/${req.httpVersion}`,
     status: o.status,
     durationMs: Math.round(seconds * 1e6) / 1e3,
@@ -143,6 +159,7 @@ function answer(p: Pending, status: number, message: string): void {
     backend: p.backend,
     status,
     error: message,
+    routed: p.routed,
   });
 }
 
@@ -165,6 +182,7 @@ function redirect(p: Pending, r: CompiledRedirect): void {
     rule: p.routed.rule,
     backend: p.backend,
     status: r.statusCode,
+    routed: p.routed,
   });
 }
 
@@ -228,7 +246,7 @@ function forward(p: Pending): void {
         ),
         ...extra,
       });
-      return record(deps, req, p.started, { listener: routed.listener, rule, status: 200 });
+      return record(deps, req, p.started, { listener: routed.listener, rule, status: 200, routed });
     }
     const h = responseCorsHeaders(rule.cors, origin);
     if (h) extra = { ...extra, ...h };
@@ -269,6 +287,7 @@ function forward(p: Pending): void {
         status: d.status,
         error: d.error,
         upstream: d.endpoint,
+        routed,
       }),
   });
   if (!hasBody(req)) return start(p, ex, mirrors, null);
@@ -305,11 +324,29 @@ function afterPolicies(p: Pending, outcome: PolicyOutcome): void {
       rule: p.routed.rule,
       status: outcome.status,
       error: outcome.reason,
+      routed: p.routed,
     });
     return;
   }
   p.policyHeaders = outcome.headers;
   forward(p);
+}
+
+/** One debug line per answer the proxy gives instead of routing, naming the rule that decided. */
+export function logRefusal(deps: PipelineDeps, req: ClientRequest, r: Refusal): void {
+  if (!deps.log.isDebugEnabled()) return;
+  const target = req.url ?? '';
+  deps.log.debug('request not routed', {
+    rule: r.rule,
+    status: r.status,
+    reason: r.message,
+    method: req.method,
+    target: target.length > 512 ? `${target.slice(0, 512)}...` : target,
+    host: req.headers.host ?? req.headers[':authority'],
+    protocol: `HTTP/${req.httpVersion}`,
+    client: clientIp(req),
+    ...(r.location !== undefined ? { location: r.location } : {}),
+  });
 }
 
 export function handleRequest(
@@ -323,13 +360,17 @@ export function handleRequest(
     replyText(res, 404, 'this listener is no longer served');
     return record(deps, req, started, { status: 404 });
   }
-  const routed = routeRequest(req, bind);
+  const routed = routeRequest(req, bind, deps.requestTarget);
   if (!('entry' in routed)) {
-    replyText(res, routed.status, routed.message, undefined, routed.grpc);
+    logRefusal(deps, req, routed);
+    if (routed.location !== undefined) replyRedirect(res, routed.status, routed.location);
+    else if (routed.status === 200)
+      replyEmpty(res, 200, { allow: SERVED_METHODS }); // OPTIONS *
+    else replyText(res, routed.status, routed.message, undefined, routed.grpc);
     return record(deps, req, started, {
       listener: routed.listener,
       status: routed.status,
-      error: routed.message,
+      error: routed.message || undefined,
     });
   }
   const p: Pending = { req, res, deps, started, routed };

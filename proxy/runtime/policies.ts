@@ -7,12 +7,16 @@ export type PolicyOutcome =
   | { allow: true; headers?: Record<string, string> }
   | { allow: false; status: number; reason: string; headers?: Record<string, string> };
 
+/** What policies see: the request as routed (normalised path, routing authority), never the raw target. */
 export function requestContext(req: ClientRequest, routed: RoutedRequest, sourceIp: string): RequestContext {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined || k.charCodeAt(0) === 58 /* pseudo-header */) continue;
     headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
+  // the Host policies read is the authority the request was routed by (an HTTP/2 request has no host
+  // header; an absolute-form target overrides the one sent)
+  headers.host = routed.rawHost;
   const { listener, rule } = routed;
   return {
     method: req.method ?? 'GET',
@@ -37,8 +41,21 @@ function merge(
   from: Record<string, string> | undefined,
 ): Record<string, string> | undefined {
   if (!from) return into;
-  return { ...(into ?? {}), ...from };
+  if (!into) return from;
+  // several rate-limit policies (a route's own and a platform override): the most constrained one's
+  // X-RateLimit-* headers stand, as within one policy
+  const mine = into[REMAINING];
+  const theirs = from[REMAINING];
+  if (mine !== undefined && theirs !== undefined && Number(theirs) >= Number(mine)) {
+    const rest = { ...from };
+    for (const h of RATE_HEADERS) delete rest[h];
+    return { ...into, ...rest };
+  }
+  return { ...into, ...from };
 }
+
+const REMAINING = 'x-ratelimit-remaining';
+const RATE_HEADERS = ['x-ratelimit-limit', REMAINING, 'x-ratelimit-reset'];
 
 /** Runs the policies; synchronous verdicts stay synchronous (no promise on the common path). */
 export function evaluatePolicies(

@@ -11,9 +11,9 @@ import { normalizeHost } from '../analysis/hostnames.ts';
 import { selectListener } from '../table/match.ts';
 import type { CompiledBind, RouteTable } from '../table/types.ts';
 import { activeConnections } from './metrics.ts';
-import { handleRequest, type PipelineDeps } from './pipeline.ts';
+import { handleRequest, logRefusal, type PipelineDeps } from './pipeline.ts';
 import { replyText, type ClientResponse } from './replies.ts';
-import type { ClientRequest } from './route-request.ts';
+import { SERVED_METHODS, type ClientRequest } from './route-request.ts';
 import { handleUpgrade } from './websocket.ts';
 
 export interface ServerLimits {
@@ -25,8 +25,27 @@ export interface ServerLimits {
   drainMs: number;
 }
 
-const isWebSocket = (req: http.IncomingMessage): boolean =>
-  String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+/**
+ * Which requests take the upgrade path (websocket.ts): any Upgrade but h2c, which this server does not
+ * speak over HTTP/1.1 (RFC 9113 dropped it); such a request is served as an ordinary one, its Upgrade
+ * header removed like every hop-by-hop header.
+ */
+const wantsUpgrade = (req: http.IncomingMessage): boolean => {
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c';
+};
+
+const PARSER_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
 
 class BindServer {
   readonly key: string;
@@ -70,6 +89,39 @@ class BindServer {
     }
   };
 
+  /**
+   * CONNECT is not a tunnel this proxy opens: 405. On HTTP/1.1 Node hands over the socket (answered and
+   * closed), on HTTP/2 the stream's response.
+   */
+  #onConnect = (req: ClientRequest, socket: Duplex | ClientResponse): void => {
+    const message = 'CONNECT is not served by this proxy';
+    logRefusal(this.#deps, req, { status: 405, rule: 'method.connect', message, grpc: false });
+    if (req.httpVersionMajor === 2) {
+      return replyText(socket as ClientResponse, 405, message, { allow: SERVED_METHODS });
+    }
+    socket.on('error', () => socket.destroy());
+    (socket as Duplex).end(
+      `HTTP/1.1 405 Method Not Allowed\r\nallow: ${SERVED_METHODS}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${message.length + 1}\r\nconnection: close\r\n\r\n${message}\n`,
+    );
+  };
+
+  /**
+   * A request Node's HTTP/1.1 parser refuses (a control character in the target, a malformed header line,
+   * headers too large, too slow): answered as Node would (400, 431, 408) and logged at debug, naming the
+   * parser's code as the rule.
+   */
+  #onClientError = (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    const code = err.code ?? 'unknown';
+    if (this.#deps.log.isDebugEnabled() && code !== 'ECONNRESET')
+      this.#deps.log.debug('request not parsed', { rule: `http.${code}`, reason: err.message });
+    const s = socket as Duplex & { bytesWritten?: number };
+    if (s.writable && !s.bytesWritten && code !== 'ECONNRESET') {
+      const status = PARSER_ERROR_STATUS[code] ?? 400;
+      s.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    }
+    socket.destroy(err);
+  };
+
   #track(socket: Duplex): void {
     this.#sockets.add(socket);
     activeConnections.inc();
@@ -95,15 +147,20 @@ class BindServer {
   #plainServer(): net.Server {
     const http1 = http.createServer({
       maxHeaderSize: this.#limits.maxHeaderSize,
-      shouldUpgradeCallback: isWebSocket,
+      shouldUpgradeCallback: wantsUpgrade,
+      // a request without Host is refused by the pipeline (with the others of its kind, and logged)
+      requireHostHeader: false,
       // how often Node checks headersTimeout; its 30 s default would let a slow client hold a socket that long
       connectionsCheckingInterval: Math.min(1000, this.#limits.headersTimeoutMs),
     });
     this.#configureHttp1(http1);
     http1.on('request', this.#onRequest);
     http1.on('upgrade', this.#onUpgrade);
+    http1.on('connect', this.#onConnect);
+    http1.on('clientError', this.#onClientError);
     const h2c = http2.createServer({ settings: { maxHeaderListSize: this.#limits.maxHeaderSize } });
     h2c.on('request', this.#onRequest);
+    h2c.on('connect', this.#onConnect);
     h2c.on('session', this.#trackSession);
     this.#http1 = http1;
     this.#h2c = h2c;
@@ -123,14 +180,20 @@ class BindServer {
   }
 
   #tlsServer(): net.Server {
-    const server = http2.createSecureServer({
+    // requireHostHeader reaches the HTTP/1.1 fallback (Node's types do not list it); shouldUpgradeCallback
+    // does not, so here every Upgrade (h2c too) takes the upgrade path, where only a 101 joins the sockets
+    const options: http2.SecureServerOptions & { requireHostHeader: boolean } = {
       allowHTTP1: true,
+      requireHostHeader: false,
       settings: { maxHeaderListSize: this.#limits.maxHeaderSize },
       SNICallback: (servername, cb) => cb(null, this.#contextFor(servername)),
-    });
+    };
+    const server = http2.createSecureServer(options);
     this.#configureHttp1(server);
     server.on('request', this.#onRequest);
     server.on('upgrade', this.#onUpgrade);
+    server.on('connect', this.#onConnect);
+    server.on('clientError', this.#onClientError);
     server.on('session', this.#trackSession);
     server.on('secureConnection', (socket) => this.#track(socket));
     server.on('tlsClientError', (_err, socket) => socket.destroy());

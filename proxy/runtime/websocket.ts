@@ -1,67 +1,111 @@
-// WebSocket (HTTP/1.1 Upgrade) pass-through: the upgrade request is routed like any other (listener,
-// match, policies, filters, weighted backend), then written to a fresh TCP connection to the chosen
-// endpoint and the two sockets are spliced; the backend's 101 answer and every frame flow verbatim.
-import net from 'node:net';
+// HTTP/1.1 upgrades (WebSocket, or any other protocol a client asks for): the upgrade request is routed
+// like any other (authority and path checks, listener, match, policies, filters, weighted backend), then
+// sent to the chosen endpoint on a fresh connection. The two sockets are joined only once the backend
+// answers `101 Switching Protocols` naming the protocol the client asked for; until then nothing the client
+// sent after its request head is read. Any other answer is relayed as an ordinary response and the
+// connection closed, so bytes a client sends after a refused upgrade never reach a backend.
+import http from 'node:http';
+import type net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { nextEndpoint } from './forward.ts';
 import { modifyFlatHeaders, setFlatHeader, upstreamHeaders } from './headers.ts';
 import { evaluatePolicies, requestContext, type PolicyOutcome } from './policies.ts';
-import { chooseBackend, routeRequest, type RoutedRequest } from './route-request.ts';
+import { chooseBackend, routeRequest, SERVED_METHODS, type RoutedRequest } from './route-request.ts';
 import { hostWithoutPort, redirectLocation, rewritePath } from './url-filters.ts';
-import { clientIp, type PipelineDeps } from './pipeline.ts';
+import { clientIp, logRefusal, type PipelineDeps } from './pipeline.ts';
 import { statsSlot } from './metrics.ts';
 import type { CompiledBackend, CompiledBind } from '../table/types.ts';
 
-const CONNECT_TIMEOUT_MS = 5000;
+/** How long the backend has to accept the connection and answer the upgrade request. */
+const BACKEND_ANSWER_TIMEOUT_MS = 10_000;
 const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   421: 'Misdirected Request',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
+const RESPONSE_HOP_BY_HOP = /^(?:connection|keep-alive|transfer-encoding|upgrade|proxy-connection|trailer)$/i;
+
+function statusLine(status: number, text?: string): string {
+  return `HTTP/1.1 ${status} ${text || STATUS_TEXT[status] || 'Error'}\r\n`;
+}
+
+/** A short answer from the proxy itself; the connection is closed after it. */
 function rawReply(
   socket: Duplex,
   status: number,
   message: string,
   headers: Record<string, string> = {},
 ): void {
-  const body = `${message}\n`;
+  const body = message ? `${message}\n` : '';
   const extra = Object.entries(headers)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
+  const type = body ? 'content-type: text/plain; charset=utf-8\r\n' : '';
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
+    `${statusLine(status)}${type}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n${extra}\r\n${body}`,
   );
 }
 
-function upgradeRequestHead(method: string, path: string, headers: string[], upgrade: string): string {
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return `${head}connection: Upgrade\r\nupgrade: ${upgrade}\r\n\r\n`;
+/** The protocol tokens of an Upgrade header, lower-cased ("websocket", "h2c", ...). */
+function upgradeTokens(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
 }
 
-function splice(
+/** The backend's 101 names a protocol the client asked for (RFC 9110 §7.8). */
+function upgradeMatches(asked: string[], answered: string | string[] | undefined): boolean {
+  const got = upgradeTokens(answered);
+  return got.length > 0 && got.every((t) => asked.includes(t));
+}
+
+/** Relays a non-101 answer as an ordinary response, then closes the client connection. */
+function relayResponse(socket: Duplex, res: IncomingMessage): void {
+  let head = statusLine(res.statusCode ?? 502, res.statusMessage);
+  const raw = res.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (RESPONSE_HOP_BY_HOP.test(raw[i] as string)) continue;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  // without its content-length the body (de-chunked by the client parser) ends with the connection
+  socket.write(`${head}connection: close\r\n\r\n`);
+  res.pipe(socket);
+  res.on('error', () => socket.destroy());
+}
+
+function join(
   client: Duplex,
   upstream: net.Socket,
+  res: IncomingMessage,
+  upstreamHead: Buffer,
   head: Buffer,
-  onStatus: (status: number) => void,
 ): void {
-  let first = true;
-  upstream.on('data', (chunk: Buffer) => {
-    if (first) {
-      first = false;
-      const m = /^HTTP\/1\.\d (\d{3})/.exec(chunk.toString('latin1', 0, 16));
-      onStatus(m ? Number(m[1]) : 502);
-    }
-  });
+  let out = statusLine(101, res.statusMessage);
+  const raw = res.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  client.write(`${out}\r\n`);
+  if (upstreamHead.length) client.write(upstreamHead);
+  // what the client sent after its request head is for the new protocol: only now may it go on
   if (head.length) upstream.write(head);
+  upstream.setTimeout(0);
   client.pipe(upstream);
   upstream.pipe(client);
   const close = () => {
@@ -80,7 +124,7 @@ function connectBackend(
   head: Buffer,
   routed: RoutedRequest,
   backend: CompiledBackend,
-  deps: PipelineDeps,
+  asked: string[],
   done: (status: number, error?: string) => void,
 ): void {
   const { rule, listener, entry } = routed;
@@ -97,24 +141,67 @@ function connectBackend(
     if (rewrite.hostname !== undefined) headers = setFlatHeader(headers, 'host', rewrite.hostname);
     path = rewritePath(path, rewrite.path, entry);
   }
+  headers.push('connection', 'Upgrade', 'upgrade', String(req.headers.upgrade));
   const endpoint = nextEndpoint(backend);
-  const upstream = net.connect({ host: endpoint.address, port: endpoint.port });
-  upstream.setTimeout(CONNECT_TIMEOUT_MS);
-  const fail = (err: Error) => {
-    upstream.destroy();
-    rawReply(socket, 502, 'upstream connect error');
-    done(502, err.message);
+  let answered = false;
+  let connected = false;
+  const fail = (status: number, message: string, error: string) => {
+    if (answered) return;
+    answered = true;
+    upstreamReq.destroy();
+    rawReply(socket, status, message);
+    done(status, error);
   };
-  upstream.once('timeout', () => fail(new Error('connect timeout')));
-  upstream.once('error', fail);
-  upstream.once('connect', () => {
-    upstream.setTimeout(0);
-    upstream.removeListener('error', fail);
-    upstream.write(
-      upgradeRequestHead(req.method ?? 'GET', path + routed.search, headers, String(req.headers.upgrade)),
-    );
-    splice(socket, upstream, head, (status) => done(status));
+  const upstreamReq = http.request({
+    host: endpoint.address,
+    port: endpoint.port,
+    method: req.method ?? 'GET',
+    path: path + routed.search,
+    headers,
+    setHost: false,
+    agent: false,
+    timeout: BACKEND_ANSWER_TIMEOUT_MS,
   });
+  upstreamReq.on('socket', (s: net.Socket) => s.once('connect', () => (connected = true)));
+  upstreamReq.on('timeout', () =>
+    connected
+      ? fail(504, 'upstream timeout', 'no answer to the upgrade request')
+      : fail(502, 'upstream connect error', 'connect timeout'),
+  );
+  upstreamReq.on('error', (err) =>
+    fail(502, connected ? 'upstream reset before response' : 'upstream connect error', err.message),
+  );
+  upstreamReq.on('upgrade', (res: IncomingMessage, upstream: net.Socket, upstreamHead: Buffer) => {
+    if (answered) return void upstream.destroy();
+    if (!upgradeMatches(asked, res.headers.upgrade)) {
+      upstream.destroy();
+      return fail(502, 'upstream switched to a protocol the client did not ask for', 'upgrade mismatch');
+    }
+    answered = true;
+    join(socket, upstream, res, upstreamHead, head);
+    done(101);
+  });
+  upstreamReq.on('response', (res: IncomingMessage) => {
+    if (answered) return void res.destroy();
+    answered = true;
+    // a refused upgrade: the answer is relayed and the connection ends here
+    relayResponse(socket, res);
+    done(res.statusCode ?? 502);
+  });
+  socket.once('close', () => {
+    if (!answered) {
+      answered = true;
+      upstreamReq.destroy();
+      done(499, 'client closed the connection');
+    }
+  });
+  upstreamReq.end();
+}
+
+/** An upgrade request that carries a body cannot be relayed byte-exactly; it is refused. */
+function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 export function handleUpgrade(
@@ -125,11 +212,20 @@ export function handleUpgrade(
   deps: PipelineDeps,
 ): void {
   const started = performance.now();
+  // nothing after the request head is read until the backend has agreed to switch protocols
+  socket.pause();
   socket.on('error', () => socket.destroy());
   if (!bind) return rawReply(socket, 404, 'this listener is no longer served');
-  const routed = routeRequest(req, bind);
-  if (!('entry' in routed)) return rawReply(socket, routed.status, routed.message);
+  const routed = routeRequest(req, bind, deps.requestTarget);
+  if (!('entry' in routed)) {
+    logRefusal(deps, req, routed);
+    if (routed.location !== undefined)
+      return rawReply(socket, routed.status, '', { location: routed.location });
+    if (routed.status === 200) return rawReply(socket, 200, '', { allow: SERVED_METHODS });
+    return rawReply(socket, routed.status, routed.message);
+  }
   const { rule, listener } = routed;
+  const asked = upgradeTokens(req.headers.upgrade);
   let recorded = false;
   const done = (status: number, backend?: CompiledBackend) => {
     if (recorded) return;
@@ -140,6 +236,12 @@ export function handleUpgrade(
       (performance.now() - started) / 1000,
     );
   };
+  if (hasBody(req)) {
+    const message = 'an upgrade request must not carry a body';
+    logRefusal(deps, req, { status: 400, rule: 'upgrade.body', message, grpc: false });
+    done(400);
+    return rawReply(socket, 400, message);
+  }
   const proceed = (outcome: PolicyOutcome) => {
     if (!outcome.allow) {
       done(outcome.status);
@@ -160,9 +262,7 @@ export function handleUpgrade(
         routed.entry,
       );
       done(redirect.statusCode);
-      return void socket.end(
-        `HTTP/1.1 ${redirect.statusCode} Redirect\r\nlocation: ${location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-      );
+      return rawReply(socket, redirect.statusCode, '', { location });
     }
     const backend = chooseBackend(rule);
     if (!backend) return (done(500), rawReply(socket, 500, 'route rule has no backends'));
@@ -175,7 +275,7 @@ export function handleUpgrade(
           backend.errorStatus === 503 ? 'no healthy upstream' : 'backend not resolved',
         )
       );
-    connectBackend(req, socket, head, routed, backend, deps, (status) => done(status, backend));
+    connectBackend(req, socket, head, routed, backend, asked, (status) => done(status, backend));
   };
   if (rule.policies.length === 0) return proceed({ allow: true });
   try {

@@ -84,6 +84,18 @@ describe('withPolicyRouteConditions', () => {
           },
         ],
       },
+      inForce: {
+        policies: [],
+        routes: [
+          {
+            kind: 'HTTPRoute',
+            namespace: 'team',
+            name: 'api',
+            gateway: { namespace: 'infra', name: 'shared' },
+            condition: cond('tenantgate.io/PoliciesInForce', 'True', 'PoliciesInForce'),
+          },
+        ],
+      },
     };
     const out = withPolicyRouteConditions(gatewayStatus(), policies, CONTROLLER);
     const [shared, internal, foreign] = out.httpRoutes[0]!.status.parents;
@@ -92,6 +104,7 @@ describe('withPolicyRouteConditions', () => {
       ['ResolvedRefs', 'True', undefined],
       ['tenantgate.io/RateLimitPolicyAffected', 'True', 4],
       ['tenantgate.io/AccessPolicyAffected', 'False', 4],
+      ['tenantgate.io/PoliciesInForce', 'True', 4],
     ]);
     // another Gateway of ours, and another controller's entry for the same Gateway, are left alone
     expect(internal!.conditions.map((c) => c.type)).toEqual(['Accepted', 'ResolvedRefs']);
@@ -105,7 +118,9 @@ describe('withPolicyRouteConditions', () => {
 
   it('returns the status unchanged when no policy affects a route', () => {
     const status = gatewayStatus();
-    expect(withPolicyRouteConditions(status, { rateLimit: empty, access: empty }, CONTROLLER)).toBe(status);
+    expect(
+      withPolicyRouteConditions(status, { rateLimit: empty, access: empty, inForce: empty }, CONTROLLER),
+    ).toBe(status);
   });
 });
 
@@ -126,6 +141,7 @@ describe('policyObjectStatuses', () => {
     const out = policyObjectStatuses({
       rateLimit: { policies: [{ namespace: 'team', name: 'limit', status: { ancestors } }], routes: [] },
       access: { policies: [{ namespace: 'team', name: 'cidrs', status: { ancestors: [] } }], routes: [] },
+      inForce: empty,
     });
     expect(out).toEqual([
       { kind: 'RateLimitPolicy', namespace: 'team', name: 'limit', ancestors },

@@ -1,5 +1,5 @@
-// The attached policies' part of the status (cluster mode): the `tenantgate.io/RateLimitPolicyAffected`
-// and `tenantgate.io/AccessPolicyAffected` conditions go onto the routes' own `status.parents` entries
+// The attached policies' part of the status (cluster mode): the `tenantgate.io/RateLimitPolicyAffected`,
+// `tenantgate.io/AccessPolicyAffected` and `tenantgate.io/PoliciesInForce` conditions go onto the routes' own `status.parents` entries
 // (the one list the Gateway API gives a route, which our route status already writes — two writers of one
 // list would undo each other), and each RateLimitPolicy/AccessPolicy gets `status.ancestors`. Pure.
 import type { Condition } from '../../api/common.ts';
@@ -23,7 +23,7 @@ export function withPolicyRouteConditions(
   controllerName: string,
 ): GatewayApiStatus {
   const extra = new Map<string, { gateway: { namespace: string; name: string }; condition: Condition }[]>();
-  for (const result of [policies.rateLimit, policies.access]) {
+  for (const result of [policies.rateLimit, policies.access, policies.inForce]) {
     for (const r of result.routes) {
       const key = `${r.kind}/${r.namespace}/${r.name}`;
       extra.set(key, [...(extra.get(key) ?? []), { gateway: r.gateway, condition: r.condition }]);

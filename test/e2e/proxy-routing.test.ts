@@ -146,9 +146,9 @@ describe('paths', () => {
     expect(await backendOf('/exact')).toBe('v3');
     expect(await backendOf('/exact/')).toBe('v1');
   });
-  it('forwards path and query verbatim', async () => {
-    const res = await request(port, '/some/%7Epath?b=2&a=1&a=%20');
-    expect(res.echo?.url).toBe('/some/%7Epath?b=2&a=1&a=%20');
+  it('forwards the normalised path and the query verbatim', async () => {
+    const res = await request(port, '/some/%7Epath/%3a?b=2&a=1&a=%20&c=%7e');
+    expect(res.echo?.url).toBe('/some/~path/%3A?b=2&a=1&a=%20&c=%7e');
   });
 });
 

@@ -1,5 +1,5 @@
-// `tenantgate run --components operator` as a child process on a free admin port, for the integration
-// tests and the onboarding benchmark (both run the real binary entry point, unbuilt).
+// `tenantgate run --components operator` (or other components) as a child process on a free admin port,
+// for the integration tests and the onboarding benchmark (both run the real binary entry point, unbuilt).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../kube/envtest/paths.ts';
@@ -17,6 +17,8 @@ export async function spawnOperatorProcess(options: {
   env: Record<string, string>;
   /** what becomes of the child's stderr (stdout is ignored) */
   stderr: 'pipe' | 'inherit';
+  /** --components; default operator */
+  components?: string;
 }): Promise<SpawnedOperator> {
   const [port] = await freePorts(1);
   const adminAddress = `127.0.0.1:${port}`;
@@ -26,7 +28,7 @@ export async function spawnOperatorProcess(options: {
       join(projectRoot, 'cmd/tenantgate.ts'),
       'run',
       '--components',
-      'operator',
+      options.components ?? 'operator',
       '--kubeconfig',
       options.kubeconfigPath,
       '--admin-address',
