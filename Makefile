@@ -23,7 +23,7 @@ PROM_LDFLAGS := $(foreach v,Version=$(PROMETHEUS_VERSION) Revision=v$(PROMETHEUS
   BuildUser=tenantgate BuildDate=19700101-00:00:00,-X github.com/prometheus/common/version.$(v))
 
 .PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
-        bench-tenants bench-admission bench-proxy bench-micro \
+        bench-tenants bench-admission bench-audit bench-proxy bench-micro \
         test-policies lint format run bench conformance clean image image-smoke
 
 all: build
@@ -86,6 +86,8 @@ build: deps ts policies ## Compile TypeScript to dist/ and the Rego policies to 
 ts: deps
 	@echo "==> tsc: compiling to dist/"
 	$(NODE_BIN)/tsc -p tsconfig.build.json
+	@# the auditors' web page is static files beside its module
+	@mkdir -p dist/webhooks/audit && cp -r webhooks/audit/page dist/webhooks/audit/
 
 # The built-in Rego policies, compiled to one WebAssembly bundle that policies/engine.ts loads. They are
 # compiled against the builtins the opa-wasm SDK implements (policies/capabilities.ts), so a policy that
@@ -145,13 +147,17 @@ format: deps ## Apply Prettier
 	$(NODE_BIN)/prettier --write .
 
 ## ---- benchmarks (scripts that print figures and ratios against a baseline of the same run) ----
-bench: bench-tenants bench-admission bench-proxy bench-micro ## Every benchmark (minutes; wants a quiet machine)
+bench: bench-tenants bench-admission bench-audit bench-proxy bench-micro ## Every benchmark (minutes; wants a quiet machine)
 
 bench-tenants: deps tools build ## Onboard 200 tenants x 3 namespaces on a local control plane
 	$(NODE) bench/tenants/onboard.ts
 
-bench-admission: deps build ## AdmissionReviews/s, p50, p99 vs an always-allow server
+bench-admission: deps build ## AdmissionReviews/s, p50, p99 vs an always-allow server; audit store on vs off
 	$(NODE) bench/admission/run.ts
+	$(NODE) bench/admission/audit-store.ts
+
+bench-audit: deps build ## Audit store queries over 1,000,000 records, SQLite and PostgreSQL (needs postgresql)
+	$(NODE) bench/audit/query.ts
 
 bench-proxy: deps build ## wrk: nginx vs a bare undici proxy vs tenantgate with 1,000 routes (needs nginx, wrk)
 	bench/proxy/run.sh
