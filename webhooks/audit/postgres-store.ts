@@ -46,6 +46,8 @@ export class PostgresAuditStore implements AuditStore {
   readonly #targetVersion: number;
 
   constructor(options: PostgresStoreOptions) {
+    // the series exists from the start, so a dashboard's rate() reads 0 rather than nothing
+    auditRecordsPrunedTotal.inc({ backend: 'postgres' }, 0);
     this.#pool = new pg.Pool({
       connectionString: options.dsn,
       max: options.maxConnections ?? 4,

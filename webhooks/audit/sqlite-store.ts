@@ -46,6 +46,8 @@ export class SqliteAuditStore implements AuditStore {
   #insertViolation: StatementSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
+    // the series exists from the start, so a dashboard's rate() reads 0 rather than nothing
+    auditRecordsPrunedTotal.inc({ backend: 'sqlite' }, 0);
     this.path = options.path;
     mkdirSync(dirname(options.path), { recursive: true });
     this.#db = new DatabaseSync(options.path);
