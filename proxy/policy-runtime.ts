@@ -50,6 +50,8 @@ const NO_RULES_ENGINE: AccessEngine = {
   bundles: () => [],
   evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
   evaluateAccess: () => ({ allow: false, status: 500, reason: 'no policy bundle is loaded' }),
+  generation: 0,
+  accessReads: () => undefined,
 };
 
 export class PolicyRuntime {
