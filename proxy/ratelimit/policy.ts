@@ -66,7 +66,8 @@ export class RateLimitRequestPolicy implements RequestPolicy {
       requests: l.requests,
       unit: l.unit,
       gcra: gcraLimit(l.requests, UNIT_MS[l.unit]),
-      clientKey: compileClientSelectors(l.clientSelectors),
+      // in-process counters are named by the values themselves; Redis ones by a digest (selectors.ts)
+      clientKey: compileClientSelectors(l.clientSelectors, store.kind === 'local' ? 'verbatim' : 'digest'),
       keyPrefix: `${base}${l.name}:`,
       refusal: `rate limit ${l.name} of RateLimitPolicy ${this.name} exceeded (${l.requests} per ${l.unit.toLowerCase()})`,
     }));
