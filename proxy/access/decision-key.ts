@@ -6,7 +6,7 @@ import type { AccessReads } from '../../policies/types.ts';
 import type { RequestContext } from '../request-policy.ts';
 
 /** Longer keys are not cached (the request is evaluated), so no entry holds more than this. */
-export const MAX_KEY_LENGTH = 512;
+export const MAX_KEY_LENGTH = 256;
 
 /** What the rule is given besides the request, and the one header it never sees as sent (api-key). */
 export interface KeyContext {
