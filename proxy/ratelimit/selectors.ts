@@ -21,7 +21,7 @@ export type ClientKeyFn = (ctx: RequestContext) => string | undefined;
 export type ClientKeying = 'verbatim' | 'digest';
 
 /** Distinct header values longer than this (together, with their length prefixes) are digested. */
-export const MAX_VERBATIM = 128;
+export const MAX_VERBATIM = 64;
 
 interface HeaderPart {
   readonly name: string;
