@@ -9,9 +9,13 @@ export class BoundedMap<K, V> {
   #young = new Map<K, V>();
   #old = new Map<K, V>();
 
-  constructor(max: number) {
+  readonly #onEvict: ((count: number) => void) | undefined;
+
+  /** `onEvict` is told how many entries each rotation drops (for an evictions metric). */
+  constructor(max: number, onEvict?: (count: number) => void) {
     this.max = Math.max(2, Math.floor(max));
     this.#generationSize = Math.floor(this.max / 2);
+    this.#onEvict = onEvict;
   }
 
   get size(): number {
@@ -31,6 +35,7 @@ export class BoundedMap<K, V> {
   set(key: K, value: V): void {
     this.#young.set(key, value);
     if (this.#young.size >= this.#generationSize) {
+      if (this.#old.size > 0) this.#onEvict?.(this.#old.size);
       this.#old = this.#young;
       this.#young = new Map();
     }
