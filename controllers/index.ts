@@ -5,8 +5,8 @@
 //   await operator.stop();   // graceful: finishes in-flight reconciles, flushes Events, releases the Lease
 //
 // Every replica keeps its informer caches warm; only the leader runs workers, so a standby that takes
-// over starts reconciling at once. On becoming the leader it enqueues every Tenant (and every Tenant
-// name that objects still point at, to collect orphans) and the shared ClusterRole.
+// over starts reconciling at once. On becoming the leader it enqueues every Tenant and the shared
+// ClusterRole. What a deleted Tenant owned is the garbage collector's to delete (owner references).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -259,13 +259,7 @@ function watchForChanges(
 
 function enqueueEverything(controller: Controller, inf: TenantInformers): void {
   controller.enqueue(CLUSTER_ROLE_KEY);
-  const names = new Set(inf.tenants.list().map((t) => t.metadata.name));
-  // Tenant names that owned objects still point at: orphans to collect
-  for (const owned of [inf.namespaces, inf.roleBindings, inf.referenceGrants] as const) {
-    for (const obj of owned.list())
-      for (const name of tenantOwnerRefs(obj).map((r) => r.name)) names.add(name);
-  }
-  for (const name of names) controller.enqueue(tenantKey(name));
+  for (const tenant of inf.tenants.list()) controller.enqueue(tenantKey(tenant.metadata.name));
 }
 
 /** "k=v,k2=v2" -> { k: 'v', k2: 'v2' }; equality only. */

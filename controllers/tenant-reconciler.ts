@@ -5,15 +5,20 @@
 // Safety rules:
 // - A namespace is the Tenant's only if it has an owner reference to the Tenant's UID. A namespace that
 //   exists without one is a conflict (Ready=False, reason NamespaceConflict, message naming the owner) and
-//   is never touched. New namespaces are made with POST (not apply, which would merge into a namespace
+//   is never touched — unless a platform admin handed it over with the annotation tenantgate.io/adopt-by:
+//   <tenant> (and it is no Tenant's): then it is adopted, labelled and owned as if the Tenant had made it,
+//   the annotation removed, an Adopted Event recorded. New namespaces are made with POST (not apply, which would merge into a namespace
 //   someone created a moment ago), updates carry the resourceVersion we checked ownership on.
 // - RoleBindings and ReferenceGrants are only written inside namespaces the Tenant owns.
 // - namespaceDeletionPolicy Retain (default) releases a namespace (tenant label, the labels tenantgate
 //   set, owner reference removed; the Tenant's RoleBindings/ReferenceGrants in it deleted); Delete
 //   deletes it. While the policy is Retain the Tenant carries a finalizer so that the release happens
-//   before the Tenant (and, in a real cluster, the garbage collector) goes.
-// - The garbage collector is not relied upon (a bare kube-apiserver has none): objects owned by a Tenant
-//   UID that no longer exists are deleted here, as the GC would.
+//   before the Tenant goes: after it, the garbage collector deletes whatever still has an owner reference
+//   to the Tenant (that is how a deleted Tenant's namespaces, RoleBindings and ReferenceGrants go with
+//   namespaceDeletionPolicy Delete).
+// - A slow garbage collector cannot confuse it: what an earlier Tenant of the same name owned (another
+//   UID) is that Tenant's until the collector deletes it — reported, never touched — and a namespace
+//   that is terminating is recreated once it is gone (its delete event requeues the Tenant).
 import type { Tenant } from '../api/tenant.ts';
 import {
   applyObject,
@@ -33,9 +38,9 @@ import type { KubeObject } from '../kube/types.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ReconcileResult } from './controller.ts';
-import { OWNER_CLUSTER_ROLE, RELEASE_FINALIZER, TENANT_LABEL } from './labels.ts';
+import { ADOPT_ANNOTATION, OWNER_CLUSTER_ROLE, RELEASE_FINALIZER, TENANT_LABEL } from './labels.ts';
 import { ownerClusterRole } from './owner-role.ts';
-import { describeForeignNamespace, isOwnedBy, tenantOwnerRefs } from './ownership.ts';
+import { adoptableBy, describeForeignNamespace, isOwnedBy } from './ownership.ts';
 import {
   desiredChildren,
   desiredTenant,
@@ -87,6 +92,8 @@ interface Pass {
   created: string[];
   updated: string[];
   removed: string[];
+  /** existing namespaces handed over by the adopt-by annotation and now owned */
+  adopted: string[];
   retrySoon: string[];
 }
 
@@ -143,9 +150,8 @@ export class TenantReconciler {
 
   async reconcileTenant(name: string): Promise<ReconcileResult | void> {
     const tenant = this.#inf.tenants.get(name);
-    if (!tenant) return this.#collectOrphans(name, undefined);
-    if (!this.#selects(tenant)) return;
-    await this.#collectOrphans(name, tenant.metadata.uid);
+    // gone: the garbage collector deletes what it owned
+    if (!tenant || !this.#selects(tenant)) return;
     if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant);
     const pass: Pass = {
       tenant,
@@ -153,6 +159,7 @@ export class TenantReconciler {
       created: [],
       updated: [],
       removed: [],
+      adopted: [],
       retrySoon: [],
     };
     try {
@@ -209,7 +216,19 @@ export class TenantReconciler {
         return { name, ready: false, message: 'namespace is being created' };
       }
     } else if (!isOwnedBy(actual, pass.uid)) {
-      return { name, ready: false, conflict: true, message: describeForeignNamespace(actual, pass.tenant) };
+      if (!adoptableBy(actual, pass.tenant))
+        return { name, ready: false, conflict: true, message: describeForeignNamespace(actual, pass.tenant) };
+      try {
+        this.#inf.namespaces.noteWrite(
+          await mergePatch<Namespace>(this.#client, want, adoptionPatch(want, actual, pass.uid)),
+        );
+        pass.adopted.push(name);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // changed since we checked it was unowned and handed to us: the next pass looks again
+        pass.retrySoon.push(`namespace ${name} changed while being adopted`);
+        return { name, ready: false, message: 'namespace is being adopted' };
+      }
     } else if (actual.metadata?.deletionTimestamp) {
       return {
         name,
@@ -355,50 +374,6 @@ export class TenantReconciler {
     return `released Namespace ${name}`;
   }
 
-  /**
-   * Objects owned by a Tenant of this name whose UID is not the live Tenant's: the garbage collector would
-   * delete them (their owner is gone); a bare API server has no garbage collector, so we do.
-   */
-  async #collectOrphans(name: string, liveUid: string | undefined): Promise<void> {
-    const candidates = [
-      ...this.#inf.namespaces.byIndex(Indexes.tenantName, name),
-      ...this.#inf.roleBindings.byIndex(Indexes.tenantName, name),
-      ...this.#inf.referenceGrants.byIndex(Indexes.tenantName, name),
-    ].filter((obj) => {
-      if (!this.#selects(obj)) return false;
-      const refs = tenantOwnerRefs(obj).filter((r) => r.name === name);
-      return refs.length > 0 && refs.every((r) => r.uid !== liveUid);
-    });
-    if (candidates.length === 0) return;
-    if (!liveUid) {
-      // the cache says the Tenant is gone: make sure before deleting anything
-      const live = await this.#client.get<Tenant>(KINDS.Tenant, { name });
-      if (live) {
-        liveUid = live.metadata.uid;
-        if (candidates.some((c) => isOwnedBy(c, liveUid))) return;
-      }
-    }
-    for (const obj of candidates) {
-      if (obj.kind === 'Namespace' || !obj.metadata?.namespace) {
-        if (obj.metadata?.deletionTimestamp) continue;
-        await deleteObject(
-          this.#client,
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: obj.metadata!.name! } },
-          { preconditions: { uid: obj.metadata?.uid } },
-        );
-        this.#inf.namespaces.noteDelete(obj as Namespace);
-      } else {
-        await this.#deleteChild(obj as Child);
-      }
-      this.#log.info('deleted an object whose Tenant is gone', {
-        tenant: name,
-        kind: obj.kind,
-        name: obj.metadata?.name,
-        namespace: obj.metadata?.namespace,
-      });
-    }
-  }
-
   // ---- pieces ----------------------------------------------------------------------------------------
 
   async #ensureFinalizer(pass: Pass): Promise<void> {
@@ -483,6 +458,13 @@ export class TenantReconciler {
             },
       );
     }
+    if (pass.adopted.length)
+      this.#recorder.record(tenant, {
+        type: 'Normal',
+        reason: 'Adopted',
+        action: 'Adopt',
+        note: `adopted existing Namespace ${pass.adopted.join(', ')} (handed over by the ${ADOPT_ANNOTATION} annotation, now removed): labelled, owned and granted like the namespaces it made`,
+      });
     if (pass.removed.length)
       this.#recorder.record(tenant, {
         type: 'Normal',
@@ -508,6 +490,9 @@ export class TenantReconciler {
           note: input.gatewayProblems.join('; '),
         });
       }
+    }
+    for (const ns of pass.adopted) {
+      this.#log.info('adopted a namespace', { tenant: tenant.metadata.name, uid: pass.uid, namespace: ns });
     }
     if (pass.created.length || pass.updated.length || pass.removed.length) {
       this.#log.info('tenant reconciled', {
@@ -577,6 +562,26 @@ export function namespacePatch(want: Namespace, actual: Namespace, uid: string):
       resourceVersion: actual.metadata?.resourceVersion,
       ...(Object.keys(labels).length ? { labels } : {}),
       ...(refsChanged ? { ownerReferences: [...refs.filter((r) => r.uid !== uid), ours] } : {}),
+    },
+  };
+}
+
+/**
+ * Adopting a namespace handed over by the adopt-by annotation: the labels and owner reference a namespace
+ * the Tenant made would have, the annotation removed (it did its job), all guarded by the resourceVersion
+ * on which the namespace was seen unowned and handed to this Tenant. Other labels and owners stay.
+ */
+export function adoptionPatch(want: Namespace, actual: Namespace, uid: string): object {
+  const have = actual.metadata?.labels ?? {};
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(want.metadata?.labels ?? {})) if (have[k] !== v) labels[k] = v;
+  const ours = want.metadata!.ownerReferences![0]!;
+  return {
+    metadata: {
+      resourceVersion: actual.metadata?.resourceVersion,
+      labels,
+      annotations: { [ADOPT_ANNOTATION]: null },
+      ownerReferences: [...(actual.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid), ours],
     },
   };
 }

@@ -114,8 +114,12 @@ export interface Inventory {
   tenants: Record<string, { uid: string; spec: Record<string, unknown> }>;
   /** namespace -> the tenant that lists it */
   namespace_tenants: Record<string, string>;
-  /** existing namespaces: labels and the uids of the Tenants among their owner references */
-  namespaces: Record<string, { labels: Record<string, string>; tenant_owner_uids: string[] }>;
+  /** existing namespaces: labels, the uids of the Tenants among their owner references, and the Tenant
+   *  a platform admin handed it to (annotation tenantgate.io/adopt-by), if any */
+  namespaces: Record<
+    string,
+    { labels: Record<string, string>; tenant_owner_uids: string[]; adopt_by?: string }
+  >;
   /** "user:NAME" / "group:NAME" -> tenants it owns (service accounts as user:system:serviceaccount:NS:NAME) */
   owner_index: Record<string, string[]>;
   /** hostname (lower-case, as written) -> routes of tenants claiming it */

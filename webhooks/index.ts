@@ -25,13 +25,15 @@ import {
 } from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
 import { PolicyEngine } from '../policies/engine.ts';
-import { AUDIT_LOG_ENV, AuditLog, DEFAULT_AUDIT_LOG, IN_CLUSTER_AUDIT_LOG } from './audit-log.ts';
+import { AUDIT_LOG_ENV } from './audit-log.ts';
+import { openWebhookAuditTrail, type WebhookAuditOptions } from './audit/webhook-audit.ts';
 import {
   ensureSecretCertificates,
   ephemeralCertificates,
   readCertificateDir,
   type ServingCertificates,
 } from './certs.ts';
+import { createAdoptionGate } from './adoption-gate.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
 import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
@@ -72,9 +74,12 @@ export interface StartWebhookOptions {
   /** default $TENANTGATE_POLICY_CONFIG; deny for every policy and no custom bundles without one */
   policyConfigPath?: string;
   policyConfig?: PolicyConfig;
+  /** the JSON-lines file (an extra sink); default $TENANTGATE_AUDIT_LOG, under stateDir with `local`, else none */
   auditLogPath?: string;
   auditMaxSizeBytes?: number;
   auditMaxFiles?: number;
+  /** the durable store, its retention and the query API (webhooks/audit/webhook-audit.ts) */
+  audit?: WebhookAuditOptions;
   deadlineMs?: number;
   bodyLimitBytes?: number;
   /** the exact Tenant limits' reservations (quota.ts); default timeout: the deadline less 1 s */
@@ -94,7 +99,11 @@ export interface RunningWebhook {
   address: string;
   port: number;
   engine: PolicyEngine;
-  auditLogPath: string;
+  auditLogPath: string | undefined;
+  /** the audit query API, when served */
+  auditUrl: string | undefined;
+  /** the auditors' page (under `local`, with a token that signs the local admin in) */
+  auditPageUrl: string | undefined;
   caBundlePem: string;
   stop(): Promise<void>;
 }
@@ -174,15 +183,13 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     const auditLogPath =
       options.auditLogPath ??
       process.env[AUDIT_LOG_ENV] ??
-      (options.local
-        ? join(options.local.stateDir, 'audit', 'admission.jsonl')
-        : process.env.KUBERNETES_SERVICE_HOST
-          ? IN_CLUSTER_AUDIT_LOG
-          : DEFAULT_AUDIT_LOG);
-    const audit = new AuditLog({
-      path: auditLogPath,
-      maxSizeBytes: options.auditMaxSizeBytes,
-      maxFiles: options.auditMaxFiles,
+      (options.local ? join(options.local.stateDir, 'audit', 'admission.jsonl') : undefined);
+    const audit = await openWebhookAuditTrail({
+      ...options.audit,
+      filePath: auditLogPath,
+      fileMaxSizeBytes: options.auditMaxSizeBytes,
+      fileMaxFiles: options.auditMaxFiles,
+      stateDir: options.local?.stateDir,
     });
     cleanup.push(() => audit.close());
 
@@ -199,8 +206,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
           : ensureSecretCertificates({ client, namespace, secretName, hosts });
     let certs = await loadCerts();
 
+    const events = new ViolationEvents(recorder);
     const server = await startWebhookServer({
-      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder), quota }),
+      handler: createAdoptionGate({
+        handler: createAdmissionHandler({ engine, audit, events, quota }),
+        client,
+        audit,
+        events,
+      }),
       address:
         options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,
@@ -209,6 +222,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       bodyLimitBytes: options.bodyLimitBytes,
     });
     cleanup.push(() => server.close());
+    const auditApi = await audit.serve({
+      client,
+      engine,
+      certs: () => certs,
+      local: options.local !== undefined,
+      namespace,
+      serviceName,
+    });
 
     const clientConfig: ClientConfig = byUrl
       ? {
@@ -238,6 +259,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
             if (next.certPem === certs.certPem && next.caBundlePem === certs.caBundlePem) return;
             certs = next;
             server.setCertificate(next.certPem, next.keyPem);
+            auditApi?.setCertificate(next.certPem, next.keyPem);
             await register();
             log.info('webhook serving certificate rotated', { notAfter: next.notAfter.toISOString() });
           },
@@ -252,6 +274,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       address: server.address,
       clientConfig,
       auditLog: auditLogPath,
+      auditUrl: auditApi?.url,
       bundles: engine.bundles().map((b) => b.name),
     });
     return {
@@ -259,6 +282,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       port: server.port,
       engine,
       auditLogPath,
+      auditUrl: auditApi?.url,
+      auditPageUrl: auditApi?.pageUrl,
       caBundlePem: certs.caBundlePem,
       stop,
     };

@@ -10,10 +10,10 @@
 // Run: node_modules/.bin/node bench/access/micro.ts   (needs `make policies` and bin/opa)
 // Env: SAMPLES per measurement (default 20,000), ROUNDS (default 3).
 import { PolicyEngine } from '../../policies/engine.ts';
-import { buildBundle } from '../../policies/test-helpers.ts';
+import { buildBundle } from '../../test/helpers/policies.ts';
 import { compileAccessPolicies } from '../../proxy/access/attach.ts';
 import { AccessRequestPolicy } from '../../proxy/access/policy.ts';
-import { accessPolicy, point, request, secret } from '../../proxy/access/test-helpers.ts';
+import { accessPolicy, point, request, secret } from '../../test/helpers/access.ts';
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../../proxy/request-policy.ts';
 
 const SAMPLES = Number(process.env.SAMPLES ?? 20_000);

@@ -11,7 +11,7 @@ import { RateLimitRequestPolicy } from '../../proxy/ratelimit/policy.ts';
 import type { ClientKeying } from '../../proxy/ratelimit/selectors.ts';
 import { RedisStore } from '../../proxy/ratelimit/redis-store.ts';
 import type { RateLimitStore } from '../../proxy/ratelimit/store.ts';
-import { rateLimitPolicy, request } from '../../proxy/ratelimit/test-helpers.ts';
+import { rateLimitPolicy, request } from '../../test/helpers/ratelimit.ts';
 import { startRedis } from '../../test/env/redis.ts';
 
 const KEYS = 1_000;

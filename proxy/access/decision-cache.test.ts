@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyEngine } from '../../policies/engine.ts';
-import { buildBundle } from '../../policies/test-helpers.ts';
+import { buildBundle } from '../../test/helpers/policies.ts';
 import type { RequestContext, RequestPolicy } from '../request-policy.ts';
 import { compileAccessPolicies } from './attach.ts';
 import { DecisionCache } from './decision-cache.ts';
 import { decisionKey, MAX_KEY_LENGTH } from './decision-key.ts';
 import { cacheTally } from './metrics.ts';
-import { accessPolicy, builtinEngine, namespace, point, request, secret } from './test-helpers.ts';
+import { accessPolicy, builtinEngine, namespace, point, request, secret } from '../../test/helpers/access.ts';
 
 let engine: PolicyEngine;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ClientSelector } from '../../api/ratelimitpolicy.ts';
 import { compileClientSelectors, MAX_VERBATIM, type ClientKeying } from './selectors.ts';
-import { request } from './test-helpers.ts';
+import { request } from '../../test/helpers/ratelimit.ts';
 
 const TWO_HEADERS_AND_IP: ClientSelector[] = [
   {
