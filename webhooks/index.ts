@@ -62,6 +62,8 @@ export interface StartWebhookOptions {
   /** the operator's namespace (Secret, Service, exempt from the webhook); default operatorNamespace(): $TENANTGATE_NAMESPACE, $POD_NAMESPACE or tenantgate-system */
   namespace?: string;
   serviceName?: string;
+  /** the Service port the API server calls (clientConfig.service.port); default 443 */
+  servicePort?: number;
   secretName?: string;
   /** register with this URL instead of the Service; "{port}" is replaced by the bound port */
   url?: string;
@@ -224,7 +226,13 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
             String(server.port),
           ),
         }
-      : { service: { namespace, name: serviceName } };
+      : {
+          service: {
+            namespace,
+            name: serviceName,
+            ...(options.servicePort ? { port: options.servicePort } : {}),
+          },
+        };
     const register = async () => {
       if (options.register === false || (certDir && options.register !== true)) return;
       await registerWebhook(client, {

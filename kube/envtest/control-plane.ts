@@ -335,9 +335,6 @@ async function launchApiServer(o: {
       '--authorization-mode=RBAC',
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
-      // webhooks registered by Service are called at the Service's EndpointSlice address, not its
-      // cluster IP: there is no kube-proxy here to route a cluster IP (see webhook-in-cluster tests)
-      '--enable-aggregator-routing=true',
       '--v=1',
     ],
     logFile: join(o.dir, 'kube-apiserver.log'),
