@@ -35,6 +35,7 @@ import {
 import { createAdoptionGate } from './adoption-gate.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
+import { reportTenantRoutes } from './metrics.ts';
 import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
 import { COUNT_LIMITS } from './quota-limits.ts';
 import { ConfigMapLedgerStore } from './quota-store.ts';
@@ -151,6 +152,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       maxAttempts: options.quota?.maxAttempts,
     });
     cleanup.push(() => counts.stop());
+    cleanup.push(reportTenantRoutes(() => engine.inventory.route_counts));
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
       ? informers.informer(KINDS.ConfigMap)
       : undefined;
