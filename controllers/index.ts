@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Tenant } from '../api/tenant.ts';
-import { createObject } from '../kube/apply.ts';
 import { isAlreadyExists, isForbidden, KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import type { InformerHandlers } from '../kube/informer.ts';
@@ -19,6 +18,7 @@ import { InformerFactory } from '../kube/informer-factory.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { KINDS, type KindRef } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
+import { WriteThrough } from '../kube/write-through.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
 import { defineError, errorMessage } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
@@ -117,7 +117,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     reportingInstance: identity,
     logger: log,
   });
-  const reconciler = new TenantReconciler({ client, informers, recorder, logger: log, tenantSelector });
+  // one writer for the process's informers: what a pass writes, the next pass reads back from the cache
+  const writes = new WriteThrough({ client, informers: factory });
+  const reconciler = new TenantReconciler({ writes, informers, recorder, logger: log, tenantSelector });
   const controller = new Controller({
     name: 'tenant',
     reconcile: (key) => reconciler.reconcile(key),
@@ -150,7 +152,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let elector: LeaderElector | undefined;
   if (le) {
     const namespace = le.namespace ?? operatorNamespace();
-    await ensureNamespace(client, namespace, log);
+    await ensureNamespace(writes, namespace, log);
     elector = new LeaderElector({
       client,
       namespace,
@@ -277,10 +279,10 @@ export function parseSelector(text: string | undefined): Record<string, string> 
   return out;
 }
 
-async function ensureNamespace(client: KubeClient, name: string, log: Logger): Promise<void> {
+async function ensureNamespace(writes: WriteThrough, name: string, log: Logger): Promise<void> {
   try {
-    if (await client.get(KINDS.Namespace, { name })) return;
-    await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (await writes.client.get(KINDS.Namespace, { name })) return;
+    await writes.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     log.info('created the namespace for the leader Lease', { namespace: name });
   } catch (err) {
     if (isAlreadyExists(err)) return;

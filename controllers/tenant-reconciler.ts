@@ -20,21 +20,13 @@
 //   UID) is that Tenant's until the collector deletes it — reported, never touched — and a namespace
 //   that is terminating is recreated once it is gone (its delete event requeues the Tenant).
 import type { Tenant } from '../api/tenant.ts';
-import {
-  applyObject,
-  applyStatus,
-  contains,
-  createObject,
-  deleteObject,
-  mergePatch,
-  needsApply,
-  ownedMetadata,
-} from '../kube/apply.ts';
-import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from '../kube/client.ts';
+import { contains, needsApply, ownedMetadata } from '../kube/apply.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../kube/client.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Informer } from '../kube/informer.ts';
 import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
+import type { WriteThrough } from '../kube/write-through.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { ReconcileResult } from './controller.ts';
@@ -77,7 +69,8 @@ export interface TenantInformers {
 }
 
 export interface TenantReconcilerOptions {
-  client: KubeClient;
+  /** every write goes through it, so the informers below see it at once */
+  writes: WriteThrough;
   informers: TenantInformers;
   recorder: EventRecorder;
   logger: Logger;
@@ -100,14 +93,14 @@ interface Pass {
 type Child = NamespacedChild;
 
 export class TenantReconciler {
-  readonly #client: KubeClient;
+  readonly #writes: WriteThrough;
   readonly #inf: TenantInformers;
   readonly #recorder: EventRecorder;
   readonly #log: Logger;
   readonly #selector: [string, string][] | undefined;
 
   constructor(options: TenantReconcilerOptions) {
-    this.#client = options.client;
+    this.#writes = options.writes;
     this.#inf = options.informers;
     this.#recorder = options.recorder;
     this.#log = options.logger;
@@ -144,7 +137,7 @@ export class TenantReconciler {
   async reconcileOwnerRole(): Promise<void> {
     const desired = ownerClusterRole();
     if (!needsApply(desired, this.#inf.clusterRoles.get(OWNER_CLUSTER_ROLE))) return;
-    this.#inf.clusterRoles.noteWrite(await applyObject<ClusterRole>(this.#client, desired));
+    await this.#writes.apply<ClusterRole>(desired);
     this.#log.info('applied ClusterRole', { name: OWNER_CLUSTER_ROLE });
   }
 
@@ -207,7 +200,7 @@ export class TenantReconciler {
     const actual = this.#inf.namespaces.get(name);
     if (!actual) {
       try {
-        this.#inf.namespaces.noteWrite(await createObject<Namespace>(this.#client, want));
+        await this.#writes.create<Namespace>(want);
         pass.created.push(`Namespace ${name}`);
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
@@ -219,9 +212,7 @@ export class TenantReconciler {
       if (!adoptableBy(actual, pass.tenant))
         return { name, ready: false, conflict: true, message: describeForeignNamespace(actual, pass.tenant) };
       try {
-        this.#inf.namespaces.noteWrite(
-          await mergePatch<Namespace>(this.#client, want, adoptionPatch(want, actual, pass.uid)),
-        );
+        await this.#writes.mergePatch<Namespace>(want, adoptionPatch(want, actual, pass.uid));
         pass.adopted.push(name);
       } catch (err) {
         if (!isConflict(err)) throw err;
@@ -241,7 +232,7 @@ export class TenantReconciler {
       const patch = namespacePatch(want, actual, pass.uid);
       if (patch) {
         try {
-          this.#inf.namespaces.noteWrite(await mergePatch<Namespace>(this.#client, want, patch));
+          await this.#writes.mergePatch<Namespace>(want, patch);
           pass.updated.push(`labels of Namespace ${name}`);
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -260,16 +251,11 @@ export class TenantReconciler {
     const label = `${want.kind} ${namespace}/${name}`;
     if (actual && want.kind === 'RoleBinding' && !sameRoleRef(actual as RoleBinding, want as RoleBinding)) {
       // roleRef is immutable: replace the binding
-      await deleteObject(
-        this.#client,
-        { ...want, metadata: { name, namespace } },
-        { preconditions: { uid: actual.metadata?.uid } },
-      );
-      informer.noteDelete(actual);
+      await this.#writes.delete(actual, { preconditions: { uid: actual.metadata?.uid } });
       actual = undefined;
     }
     if (!needsApply(want, actual)) return;
-    informer.noteWrite(await applyObject<Child>(this.#client, want));
+    await this.#writes.apply<Child>(want);
     (actual ? pass.updated : pass.created).push(label);
   }
 
@@ -328,10 +314,9 @@ export class TenantReconciler {
     if (!finalizers.includes(RELEASE_FINALIZER)) return;
     const rest = finalizers.filter((f) => f !== RELEASE_FINALIZER);
     try {
-      const patched = await mergePatch<Tenant>(this.#client, tenantRef(tenant), {
+      await this.#writes.mergePatch<Tenant>(tenantRef(tenant), {
         metadata: { resourceVersion: tenant.metadata.resourceVersion, finalizers: rest.length ? rest : null },
       });
-      this.#inf.tenants.noteWrite(patched);
     } catch (err) {
       if (isNotFound(err)) return;
       if (isConflict(err)) return { requeueAfterMs: 500 };
@@ -345,12 +330,7 @@ export class TenantReconciler {
     const name = ns.metadata!.name!;
     if (policy === 'Delete') {
       if (ns.metadata?.deletionTimestamp) return `Namespace ${name} (already terminating)`;
-      await deleteObject(
-        this.#client,
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
-        { preconditions: { uid: ns.metadata?.uid } },
-      );
-      this.#inf.namespaces.noteDelete(ns);
+      await this.#writes.delete(namespaceRef(name), { preconditions: { uid: ns.metadata?.uid } });
       return `deleted Namespace ${name}`;
     }
     // Retain: take off what marks it as the tenant's; merge patch, guarded by resourceVersion
@@ -359,18 +339,13 @@ export class TenantReconciler {
     for (const key of owned.labels)
       if (key in (ns.metadata?.labels ?? {}) && !key.startsWith('kubernetes.io/')) labels[key] = null;
     const refs = (ns.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid);
-    const patched = await mergePatch<Namespace>(
-      this.#client,
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
-      {
-        metadata: {
-          resourceVersion: ns.metadata?.resourceVersion,
-          labels,
-          ownerReferences: refs.length ? refs : null,
-        },
+    await this.#writes.mergePatch<Namespace>(namespaceRef(name), {
+      metadata: {
+        resourceVersion: ns.metadata?.resourceVersion,
+        labels,
+        ownerReferences: refs.length ? refs : null,
       },
-    );
-    this.#inf.namespaces.noteWrite(patched);
+    });
     return `released Namespace ${name}`;
   }
 
@@ -382,20 +357,16 @@ export class TenantReconciler {
     const wants = (tenant.spec.namespaceDeletionPolicy ?? 'Retain') === 'Retain';
     if (has === wants) return;
     if (wants) {
-      const applied = await applyObject<Tenant>(this.#client, {
+      pass.tenant = await this.#writes.apply<Tenant>({
         ...tenantRef(tenant),
         metadata: { name: tenant.metadata.name, finalizers: [RELEASE_FINALIZER] },
       });
-      this.#inf.tenants.noteWrite(applied);
-      pass.tenant = applied;
       return;
     }
     const rest = (tenant.metadata.finalizers ?? []).filter((f) => f !== RELEASE_FINALIZER);
-    const patched = await mergePatch<Tenant>(this.#client, tenantRef(tenant), {
+    pass.tenant = await this.#writes.mergePatch<Tenant>(tenantRef(tenant), {
       metadata: { resourceVersion: tenant.metadata.resourceVersion, finalizers: rest.length ? rest : null },
     });
-    this.#inf.tenants.noteWrite(patched);
-    pass.tenant = patched;
   }
 
   /** Writes status if it changed; true when it wrote. */
@@ -404,8 +375,7 @@ export class TenantReconciler {
     const status = desiredStatus(current, input, new Date());
     if (!statusChanged(current.status, status)) return false;
     try {
-      const written = await applyStatus<Tenant>(this.#client, tenantRef(tenant), status);
-      this.#inf.tenants.noteWrite(written);
+      await this.#writes.applyStatus<Tenant>(tenantRef(tenant), status);
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -512,14 +482,7 @@ export class TenantReconciler {
   }
 
   async #deleteChild(child: KubeObject): Promise<void> {
-    const informer = this.#childInformer(child);
-    const ref = {
-      apiVersion: child.apiVersion!,
-      kind: child.kind!,
-      metadata: { name: child.metadata!.name!, namespace: child.metadata!.namespace },
-    };
-    await deleteObject(this.#client, ref, { preconditions: { uid: child.metadata?.uid } });
-    informer.noteDelete(child as never);
+    await this.#writes.delete(child, { preconditions: { uid: child.metadata?.uid } });
   }
 
   #childInformer(obj: KubeObject): Informer<KubeObject> {
@@ -585,6 +548,8 @@ export function adoptionPatch(want: Namespace, actual: Namespace, uid: string): 
     },
   };
 }
+
+const namespaceRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 
 function tenantRef(tenant: Tenant) {
   return {
