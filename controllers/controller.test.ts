@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { componentLogger } from '../lib/logger.ts';
-import { Controller } from './controller.ts';
+import { Controller, stringKeys } from './controller.ts';
 
 const logger = componentLogger('test');
 
@@ -31,7 +31,13 @@ function gated() {
 describe('Controller', () => {
   it('never reconciles one key twice at once, and reconciles it again if it changed meanwhile', async () => {
     const g = gated();
-    const c = new Controller({ name: 'test-a', concurrency: 4, logger, reconcile: g.reconcile });
+    const c = new Controller({
+      keys: stringKeys,
+      name: 'test-a',
+      concurrency: 4,
+      logger,
+      reconcile: g.reconcile,
+    });
     c.start();
     c.enqueue('k');
     await until(() => g.waiting.length === 1);
@@ -47,7 +53,13 @@ describe('Controller', () => {
 
   it('runs different keys in parallel, up to the concurrency', async () => {
     const g = gated();
-    const c = new Controller({ name: 'test-b', concurrency: 3, logger, reconcile: g.reconcile });
+    const c = new Controller({
+      keys: stringKeys,
+      name: 'test-b',
+      concurrency: 3,
+      logger,
+      reconcile: g.reconcile,
+    });
     for (const k of ['a', 'b', 'c', 'd', 'e']) c.enqueue(k);
     c.start();
     await until(() => g.waiting.length === 3);
@@ -62,6 +74,7 @@ describe('Controller', () => {
   it('retries a failing key with backoff until it succeeds, then forgets its failures', async () => {
     let attempts = 0;
     const c = new Controller({
+      keys: stringKeys,
       name: 'test-c',
       baseDelayMs: 1,
       logger,
@@ -78,7 +91,12 @@ describe('Controller', () => {
 
   it('keeps queued keys while stopped and works them off when started again', async () => {
     const seen: string[] = [];
-    const c = new Controller({ name: 'test-d', logger, reconcile: async (k) => void seen.push(k) });
+    const c = new Controller({
+      keys: stringKeys,
+      name: 'test-d',
+      logger,
+      reconcile: async (k) => void seen.push(k),
+    });
     c.start();
     await c.stopWorkers();
     c.enqueue('later');
@@ -92,6 +110,7 @@ describe('Controller', () => {
   it('requeues a key that asks for it', async () => {
     let calls = 0;
     const c = new Controller({
+      keys: stringKeys,
       name: 'test-e',
       logger,
       reconcile: async () => (++calls < 3 ? { requeueAfterMs: 1 } : undefined),
