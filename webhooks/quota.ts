@@ -8,6 +8,7 @@
 // Concurrent reviews of one tenant in one process queue up and share one read and one write (a batch),
 // so conflicts happen only between replicas. Dry runs are answered from the ledger and write nothing.
 // When the ledger cannot be read or written in time, the CREATE is refused (fail closed).
+import { sleep } from '../lib/async.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import { isConflict, KubeApiError, KubeRequestError } from '../kube/client.ts';
@@ -294,8 +295,4 @@ function failureMessage(create: CountedCreate, store: LedgerStore, reason: strin
     `${create.tenant} (${store.describe(create.tenant)}): ${reason}. The change is not let through — retry; ` +
     `if this persists, the webhook cannot reach the API server or update that ConfigMap (see its logs)`
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
