@@ -1,17 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { componentLogger } from '../lib/logger.ts';
 import { Controller, stringKeys } from './controller.ts';
+import { tenantKey, tenantWorkKeys, type TenantWorkKey } from './tenant-keys.ts';
 
 const logger = componentLogger('test');
 
-/** Resolves once cond() holds (polling); fails after 5 s. */
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** Resolves once cond() holds (vi.waitFor polls it); fails after 5 s. */
+const until = (cond: () => boolean) =>
+  vi.waitFor(
+    () => {
+      if (!cond()) throw new Error('condition not reached');
+    },
+    { timeout: 5_000, interval: 2 },
+  );
 
 /** A reconcile that blocks until released, recording concurrency. */
 function gated() {
@@ -118,6 +119,22 @@ describe('Controller', () => {
     c.start();
     c.enqueue('k');
     await until(() => calls === 3);
+    await c.shutDown();
+  });
+
+  it('hands typed keys to reconcile, and drops a queue entry that is no key of its own', async () => {
+    const seen: TenantWorkKey[] = [];
+    const c = new Controller<TenantWorkKey>({
+      keys: tenantWorkKeys,
+      name: 'test-typed',
+      logger,
+      reconcile: async (k) => void seen.push(k),
+    });
+    c.queue.add('not-a-key');
+    c.enqueue(tenantKey('acme'));
+    c.start();
+    await until(() => seen.length === 1 && c.queue.length === 0);
+    expect(seen).toEqual([{ kind: 'Tenant', name: 'acme' }]);
     await c.shutDown();
   });
 });
