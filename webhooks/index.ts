@@ -332,8 +332,8 @@ export const InvalidDeadlineError = defineError(
 );
 
 /** $TENANTGATE_WEBHOOK_DEADLINE_MS, default 3000: inside the registration's timeout, or the API server gives up first. */
-function deadlineFromEnv(): number {
-  const text = process.env.TENANTGATE_WEBHOOK_DEADLINE_MS;
+export function deadlineFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.TENANTGATE_WEBHOOK_DEADLINE_MS;
   if (!text) return 3000;
   const ms = Number(text);
   const max = WEBHOOK_TIMEOUT_SECONDS * 1000 - 500;
