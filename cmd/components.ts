@@ -75,7 +75,14 @@ const starters: Record<ComponentName, Starter> = {
       ...(local ? { local: { stateDir: local.stateDir, caPem: local.caPem } } : {}),
     });
     shared.engine = running.engine;
-    return { name: 'webhook', stop: () => running.stop() };
+    return {
+      name: 'webhook',
+      hints: [
+        ...(running.auditPageUrl ? [`open ${running.auditPageUrl}   # the auditors' page`] : []),
+        'node dist/cmd/tenantgate.js audit --since 1h       # refused changes, from the audit API',
+      ],
+      stop: () => running.stop(),
+    };
   },
   proxy: async ({ admin, client, informers, shared, local }) => {
     const { startProxy } = await import('../proxy/index.ts');

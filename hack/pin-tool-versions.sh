@@ -20,7 +20,9 @@ go_line=$(grep '^go ' "$modfile")
 } > test/tools/kube/go.mod
 (cd test/tools/etcd && go mod edit -require="go.etcd.io/etcd/server/v3@v$etcd")
 (cd test/tools/opa && go mod edit -require="github.com/open-policy-agent/opa@v$opa")
-for m in kube etcd opa; do
+prometheus_module=$(hack/prometheus-module-version.sh "$(get PROMETHEUS_VERSION)")
+(cd test/tools/prometheus && go mod edit -require="github.com/prometheus/prometheus@v$prometheus_module")
+for m in kube etcd opa prometheus; do
   echo "==> go mod tidy in test/tools/$m"
   (cd "test/tools/$m" && GOFLAGS=-mod=mod go mod tidy)
 done

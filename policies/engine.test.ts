@@ -5,7 +5,7 @@ import {
   builtinBundleBytes,
   goodRouteSpec as goodRoute,
   inventory as loadInventory,
-} from './test-helpers.ts';
+} from '../test/helpers/policies.ts';
 import type { AccessInput, AdmissionRequest } from './types.ts';
 
 const inventory = loadInventory();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../api/index.ts';
 import { buildInventory } from './inventory.ts';
-import { regoFixture } from './test-helpers.ts';
+import { regoFixture } from '../test/helpers/policies.ts';
 
 const fixture = regoFixture('data.tenantgate.testdata.inventory') as Record<string, unknown> & {
   tenants: Record<string, { spec: Tenant['spec'] }>;

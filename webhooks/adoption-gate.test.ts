@@ -6,7 +6,7 @@ import type { AdmissionRequest } from '../policies/types.ts';
 import type { AuditRecord } from './audit-log.ts';
 import { createAdoptionGate, handOverIn } from './adoption-gate.ts';
 import type { HandleResult } from './handler.ts';
-import { review } from './test-fixtures.ts';
+import { review } from '../test/helpers/admission.ts';
 
 const ns = (annotations?: Record<string, string>) => ({
   apiVersion: 'v1',
@@ -76,7 +76,7 @@ describe('namespace hand-overs', () => {
     const gate = createAdoptionGate({
       handler: passThrough,
       client,
-      audit: { record: (r) => records.push(r) },
+      audit: { record: (r) => void records.push(r) },
     });
     const result = await gate(review(namespaceRequest({})));
     expect(reviews).toEqual([
@@ -103,7 +103,7 @@ describe('namespace hand-overs', () => {
 
   it('records an admitted hand-over, and fails closed when the authorizer cannot be asked', async () => {
     const records: AuditRecord[] = [];
-    const audit = { record: (r: AuditRecord) => records.push(r) };
+    const audit = { record: (r: AuditRecord) => void records.push(r) };
     const allowed = await createAdoptionGate({
       handler: passThrough,
       client: fakeClient(true).client,

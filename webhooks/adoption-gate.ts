@@ -135,7 +135,8 @@ export function createAdoptionGate(options: AdoptionGateOptions): AdmissionHandl
     }
     const result = await options.handler(body, raw);
     if (result.status === 200 && result.review.response.allowed) {
-      options.audit?.record({
+      // the hand-over's own record is durable before the answer leaves, as every audited decision is
+      await options.audit?.record({
         ...auditRecord(request, [], handOver.tenant),
         action: 'allow',
         violations: [
@@ -159,15 +160,15 @@ export function createAdoptionGate(options: AdoptionGateOptions): AdmissionHandl
   }
 }
 
-function refuse(
+async function refuse(
   request: AdmissionRequest,
   handOver: HandOver,
   message: string,
   options: AdoptionGateOptions,
-): HandleResult {
+): Promise<HandleResult> {
   const decisions: Decision[] = [{ policy: ADOPTION_POLICY, action: 'deny', bundle: 'builtin', message }];
   decisionsTotal.inc({ policy: ADOPTION_POLICY, action: 'deny' });
-  options.audit?.record(auditRecord(request, decisions, handOver.tenant));
+  await options.audit?.record(auditRecord(request, decisions, handOver.tenant));
   options.events?.record(request, decisions, handOver.tenant);
   return { status: 200, review: buildResponse({ request, decisions, tenant: handOver.tenant }) };
 }

@@ -43,7 +43,8 @@ export interface AuditLogOptions {
 }
 
 export interface AuditSink {
-  record(record: AuditRecord): void;
+  /** a Promise: the webhook answers once it resolves (the record is durable) */
+  record(record: AuditRecord): void | Promise<void>;
 }
 
 export const REDACTED = '<redacted>';

@@ -27,7 +27,8 @@ import {
 } from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
 import { PolicyEngine } from '../policies/engine.ts';
-import { AUDIT_LOG_ENV, AuditLog, DEFAULT_AUDIT_LOG, IN_CLUSTER_AUDIT_LOG } from './audit-log.ts';
+import { AUDIT_LOG_ENV } from './audit-log.ts';
+import { openWebhookAuditTrail, type WebhookAuditOptions } from './audit/webhook-audit.ts';
 import {
   ensureSecretCertificates,
   ephemeralCertificates,
@@ -79,9 +80,12 @@ export interface StartWebhookOptions {
   /** default $TENANTGATE_POLICY_CONFIG; deny for every policy and no custom bundles without one */
   policyConfigPath?: string;
   policyConfig?: PolicyConfig;
+  /** the JSON-lines file (an extra sink); default $TENANTGATE_AUDIT_LOG, under stateDir with `local`, else none */
   auditLogPath?: string;
   auditMaxSizeBytes?: number;
   auditMaxFiles?: number;
+  /** the durable store, its retention and the query API (webhooks/audit/webhook-audit.ts) */
+  audit?: WebhookAuditOptions;
   deadlineMs?: number;
   bodyLimitBytes?: number;
   /** the exact Tenant limits' reservations (quota.ts); default timeout: the deadline less 1 s */
@@ -101,7 +105,11 @@ export interface RunningWebhook {
   address: string;
   port: number;
   engine: PolicyEngine;
-  auditLogPath: string;
+  auditLogPath: string | undefined;
+  /** the audit query API, when served */
+  auditUrl: string | undefined;
+  /** the auditors' page (under `local`, with a token that signs the local admin in) */
+  auditPageUrl: string | undefined;
   caBundlePem: string;
   stop(): Promise<void>;
 }
@@ -183,15 +191,13 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     const auditLogPath =
       options.auditLogPath ??
       process.env[AUDIT_LOG_ENV] ??
-      (options.local
-        ? join(options.local.stateDir, 'audit', 'admission.jsonl')
-        : process.env.KUBERNETES_SERVICE_HOST
-          ? IN_CLUSTER_AUDIT_LOG
-          : DEFAULT_AUDIT_LOG);
-    const audit = new AuditLog({
-      path: auditLogPath,
-      maxSizeBytes: options.auditMaxSizeBytes,
-      maxFiles: options.auditMaxFiles,
+      (options.local ? join(options.local.stateDir, 'audit', 'admission.jsonl') : undefined);
+    const audit = await openWebhookAuditTrail({
+      ...options.audit,
+      filePath: auditLogPath,
+      fileMaxSizeBytes: options.auditMaxSizeBytes,
+      fileMaxFiles: options.auditMaxFiles,
+      stateDir: options.local?.stateDir,
     });
     cleanup.push(() => audit.close());
 
@@ -224,6 +230,14 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       bodyLimitBytes: options.bodyLimitBytes,
     });
     cleanup.push(() => server.close());
+    const auditApi = await audit.serve({
+      client,
+      engine,
+      certs: () => certs,
+      local: options.local !== undefined,
+      namespace,
+      serviceName,
+    });
 
     const clientConfig: ClientConfig = byUrl
       ? {
@@ -259,6 +273,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
             if (next.certPem === certs.certPem && next.caBundlePem === certs.caBundlePem) return;
             certs = next;
             server.setCertificate(next.certPem, next.keyPem);
+            auditApi?.setCertificate(next.certPem, next.keyPem);
             await register();
             log.info('webhook serving certificate rotated', { notAfter: next.notAfter.toISOString() });
           },
@@ -273,6 +288,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       address: server.address,
       clientConfig,
       auditLog: auditLogPath,
+      auditUrl: auditApi?.url,
       bundles: engine.bundles().map((b) => b.name),
     });
     return {
@@ -280,6 +296,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       port: server.port,
       engine,
       auditLogPath,
+      auditUrl: auditApi?.url,
+      auditPageUrl: auditApi?.pageUrl,
       caBundlePem: certs.caBundlePem,
       stop,
     };

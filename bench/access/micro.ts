@@ -6,7 +6,7 @@
 // Run: node_modules/.bin/node bench/access/micro.ts   (needs `make policies`)
 import { PolicyEngine } from '../../policies/engine.ts';
 import { compileAccessPolicies } from '../../proxy/access/attach.ts';
-import { accessPolicy, point, request, secret } from '../../proxy/access/test-helpers.ts';
+import { accessPolicy, point, request, secret } from '../../test/helpers/access.ts';
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../../proxy/request-policy.ts';
 
 const SAMPLES = Number(process.env.SAMPLES ?? 50_000);

@@ -8,7 +8,7 @@ import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { RateLimitRequestPolicy } from '../../proxy/ratelimit/policy.ts';
 import { RedisStore } from '../../proxy/ratelimit/redis-store.ts';
 import type { RateLimitStore } from '../../proxy/ratelimit/store.ts';
-import { rateLimitPolicy, request } from '../../proxy/ratelimit/test-helpers.ts';
+import { rateLimitPolicy, request } from '../../test/helpers/ratelimit.ts';
 import { startRedis } from '../../test/env/redis.ts';
 
 const KEYS = 1_000;

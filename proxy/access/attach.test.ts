@@ -5,7 +5,7 @@ import type { PolicyVerdict, RequestPolicy } from '../request-policy.ts';
 import { sha256 } from './api-key.ts';
 import { compileAccessPolicies } from './attach.ts';
 import type { AccessEngine } from './engine.ts';
-import { accessPolicy, builtinEngine, namespace, point, request, secret } from './test-helpers.ts';
+import { accessPolicy, builtinEngine, namespace, point, request, secret } from '../../test/helpers/access.ts';
 
 let engine: PolicyEngine;
 beforeAll(async () => {

@@ -3,14 +3,14 @@
 // component on it (the samples onboard a tenant that serves traffic), and cleans up on Ctrl-C and on a
 // failed start.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startControlPlane } from '../../kube/envtest/control-plane.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
-import { request } from '../e2e/proxy-harness.ts';
+import { freePort, request } from '../e2e/proxy-harness.ts';
 
 const alive = (pid: number | undefined) => {
   if (!pid) return false;
@@ -144,29 +144,45 @@ describe('control plane', () => {
   });
 
   it('tenantgate local runs every component: the samples onboard a tenant that serves traffic', async () => {
-    const local = startLocal([]);
+    // The samples as a user applies them, on free ports instead of the documented 10080 (the Gateway's port
+    // 80 + 10000) and 18080 (the echo backend), so that a run never collides with anything else listening.
+    const [gatewayPort, echoPort] = [await freePort(), await freePort()];
+    const samples = (folder: string, rewrite: (yaml: string) => string) => {
+      const dir = join(projectRoot, 'config/samples', folder);
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort();
+      return rewrite(files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n---\n'));
+    };
+    const platform = samples('platform', (yaml) =>
+      yaml.replace(/^(\s+- name: http\n\s+port: )80$/m, `$1${gatewayPort}`),
+    );
+    const tenant = samples('tenant', (yaml) => yaml.replaceAll('18080', String(echoPort)));
+    expect(platform).toContain(`port: ${gatewayPort}`);
+    expect(tenant).toContain(`port: ${echoPort}`);
+    const local = startLocal(['--echo-address', `127.0.0.1:${echoPort}`]);
     // fetch() may not set Host: a plain http request may
     const curl = () =>
-      request(10080, '/hello', { host: 'acme.example.com' }).then(
+      request(gatewayPort, '/hello', { host: 'acme.example.com' }).then(
         (r) => r.status,
         () => undefined,
       );
     try {
       await local.started();
-      local.kubectl(['apply', '-f', join(projectRoot, 'config/samples/platform/')]);
+      local.kubectl(['apply', '-f', '-'], platform);
       await eventually(
         () => local.kubectl(['get', 'tenant', 'acme', '-o', 'jsonpath={.status.namespacesReady}']) === '2/2',
         30_000,
       );
-      local.kubectl(['apply', '-f', join(projectRoot, 'config/samples/tenant/')]);
+      local.kubectl(['apply', '-f', '-'], tenant);
       let status: number | undefined;
       await eventually(() => {
         void curl().then((s) => (status = s));
         return status === 200;
       }, 30_000);
-      // the sample RateLimitPolicy allows 5 per second per client
-      const codes: (number | undefined)[] = [];
-      for (let i = 0; i < 8; i++) codes.push(await curl());
+      // the sample RateLimitPolicy allows 5 per second per client: 20 requests at once cannot all fit,
+      // however slow the machine
+      const codes = await Promise.all(Array.from({ length: 20 }, () => curl()));
       expect(codes).toContain(429);
       // the webhook refuses, as the tenant's owner, a route for a hostname the tenant was not given
       const sneaky = JSON.stringify({

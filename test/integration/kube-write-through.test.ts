@@ -44,14 +44,12 @@ describe('WriteThrough', () => {
 
     const created = await writes.create<ConfigMap>(cm('a', { v: '1' }));
     expect(configMaps.get('a', namespace)).toEqual(created);
-    // kube-controller-manager publishes kube-root-ca.crt into every new namespace, before or after the
-    // freeze: not ours to count
-    const ours = (o: ConfigMap) => o.metadata?.name !== 'kube-root-ca.crt';
+    // kube-root-ca.crt: the controller-manager's root-CA publisher writes it into every namespace
     expect(
       configMaps
         .list(namespace)
-        .filter(ours)
-        .map((o) => o.metadata?.name),
+        .map((o) => o.metadata?.name)
+        .filter((n) => n !== 'kube-root-ca.crt'),
     ).toEqual(['a']);
 
     await writes.mergePatch(cm('a'), { data: { v: '2' } });

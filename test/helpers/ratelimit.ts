@@ -1,7 +1,7 @@
-// Builders for tests of the rate-limit engine (unit and e2e): policies, requests and attachment points.
+// Builders for tests and benchmarks of the rate-limit engine: policies, requests and attachment points.
 import type { RateLimit, RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
-import { policyObject, type PolicyObjectOptions } from '../policy-attachment/test-helpers.ts';
-import type { PolicyAttachmentPoint, RequestContext } from '../request-policy.ts';
+import { policyObject, type PolicyObjectOptions } from './policy-attachment.ts';
+import type { PolicyAttachmentPoint, RequestContext } from '../../proxy/request-policy.ts';
 
 export function rateLimitPolicy(options: PolicyObjectOptions & { limits: RateLimit[] }): RateLimitPolicy {
   return policyObject(

@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinBundlePath } from './engine.ts';
-import type { Inventory } from './types.ts';
+import { builtinBundlePath } from '../../policies/engine.ts';
+import type { Inventory } from '../../policies/types.ts';
 
-export const repoRoot = join(import.meta.dirname, '..');
+export const repoRoot = join(import.meta.dirname, '..', '..');
 export const opaBinary = join(repoRoot, 'bin', 'opa');
 
 export function builtinBundleBytes(): Buffer {

@@ -1,7 +1,7 @@
 // Test builders shared by the policy kinds the proxy enforces: the metadata and targetRefs every
 // attached policy carries, filled with the defaults the kinds' tests assume.
 import type { TargetRef } from '../../api/common.ts';
-import type { PolicyStatusResult } from './status.ts';
+import type { PolicyStatusResult } from '../../proxy/policy-attachment/status.ts';
 
 export interface PolicyObjectOptions {
   name?: string;

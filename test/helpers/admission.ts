@@ -1,8 +1,8 @@
-// Shared by the webhook unit tests: the Rego tests' inventory and AdmissionReview builders.
-import { goodRouteSpec } from '../policies/test-helpers.ts';
-import type { AdmissionRequest } from '../policies/types.ts';
+// Shared by the webhook and audit unit tests: the Rego tests' inventory and AdmissionReview builders.
+import { goodRouteSpec } from './policies.ts';
+import type { AdmissionRequest } from '../../policies/types.ts';
 
-export { goodRouteSpec, inventory } from '../policies/test-helpers.ts';
+export { goodRouteSpec, inventory } from './policies.ts';
 
 export function routeRequest(
   spec: Record<string, unknown> = goodRouteSpec,
