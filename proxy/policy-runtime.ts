@@ -138,13 +138,17 @@ export class PolicyRuntime {
   }
 
   #buildStore(): RateLimitStore {
-    const { rateLimitRedis, rateLimitFailMode, localMaxKeys } = this.#settings;
+    const { rateLimitRedis, rateLimitFailMode, rateLimitRedisTimeoutMs, localMaxKeys } = this.#settings;
     if (!rateLimitRedis) return createLocalStore({ maxKeys: localMaxKeys });
     this.#log.info('rate-limit counters in Redis', {
       redis: redactUrl(rateLimitRedis),
       failMode: rateLimitFailMode,
     });
-    return createRedisStore({ url: rateLimitRedis, failMode: rateLimitFailMode });
+    return createRedisStore({
+      url: rateLimitRedis,
+      failMode: rateLimitFailMode,
+      commandTimeoutMs: rateLimitRedisTimeoutMs,
+    });
   }
 
   async #loadEngine(): Promise<void> {
