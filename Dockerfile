@@ -1,17 +1,24 @@
 # The tenantgate image: one binary, every component (`tenantgate run --components ...`).
-# Build context: the repository after `make build` (dist/ holds the compiled TypeScript and the policy wasm).
-FROM node:24-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
-
-FROM node:24-bookworm-slim
+#
+# `make image` builds it (hack/image/build.sh) with buildah, daemonless, from:
+#   BASE      a minimal Debian root filesystem made by mmdebstrap from Debian's packages (hack/image/base.sh):
+#             the C/C++ runtimes Node needs, /etc/passwd with the tenantgate user (65532); no shell, no
+#             package manager. Any Debian bookworm image works too (e.g. --build-arg BASE=debian:bookworm-slim).
+#   context   staged by hack/image/context.sh: node (the pinned Node 24 binary), app/package.json,
+#             app/dist (compiled TypeScript + policy bundle), app/node_modules (production dependencies).
+# No RUN step: the build needs no container runtime, only the builder's storage.
+ARG BASE=localhost/tenantgate-base:bookworm
+FROM ${BASE}
+ARG VERSION=0.0.0
+LABEL org.opencontainers.image.title="tenantgate" \
+      org.opencontainers.image.description="Multi-tenant Kubernetes platform operator: operator, admission webhook and Gateway API proxy" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY node /usr/local/bin/node
+COPY app /app
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
-COPY dist ./dist
-COPY config/crd ./config/crd
+# Numeric, so that Kubernetes' runAsNonRoot can verify it (config/manager/*.yaml).
 USER 65532:65532
-ENTRYPOINT ["node", "dist/cmd/tenantgate.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/cmd/tenantgate.js"]
 CMD ["run"]

@@ -8,6 +8,12 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const GATEWAY_CONTROLLER_NAME = 'tenantgate.io/gateway-controller';
 /** on everything the reconciler makes, and on the tenant's namespaces */
 export const TENANT_LABEL = 'tenantgate.io/tenant';
+/**
+ * Set by a platform admin on an existing Namespace: hands it to the named Tenant, which adopts it when it
+ * lists it (and removes the annotation). The webhook admits it only from someone who may update the
+ * namespace.
+ */
+export const ADOPT_ANNOTATION = 'tenantgate.io/adopt-by';
 
 export interface OwnerReference {
   apiVersion: string;

@@ -21,9 +21,15 @@ export interface ComponentContext {
   kubeConfig: KubeConfig;
   /** host:port of the process's admin HTTP server (/healthz, /readyz, /metrics) */
   adminAddress: string;
-  /** set by `tenantgate local`: where to keep local state, the local cluster's CA, and the stand-in
-   *  EndpointSlice addresses of local backends (see proxy/sources/address-map.ts) */
-  local?: { stateDir: string; caPem: string; endpointAddressMap?: Record<string, string> };
+  /** set by `tenantgate local`: where to keep local state, the local cluster's CA, the stand-in
+   *  EndpointSlice addresses of local backends (see proxy/sources/address-map.ts), and the Lease holder
+   *  identity kept in the state directory (a restart over kept state holds the Lease at once) */
+  local?: {
+    stateDir: string;
+    caPem: string;
+    endpointAddressMap?: Record<string, string>;
+    identity?: string;
+  };
   /** proxy worker processes (default 1: the proxy serves in this process) */
   proxyWorkers?: number;
 }
@@ -49,9 +55,15 @@ interface StartArgs extends ComponentContext {
 type Starter = (args: StartArgs) => Promise<RunningComponent>;
 
 const starters: Record<ComponentName, Starter> = {
-  operator: async ({ kubeConfig, admin, client, informers, shared }) => {
+  operator: async ({ kubeConfig, admin, client, informers, shared, local }) => {
     const { startOperator } = await import('../controllers/index.ts');
-    const running = await startOperator({ kubeConfig, admin, client, informers });
+    const running = await startOperator({
+      kubeConfig,
+      admin,
+      client,
+      informers,
+      ...(local?.identity ? { leaderElection: { identity: local.identity } } : {}),
+    });
     shared.isLeader = () => running.isLeader();
     return { name: 'operator', stop: () => running.stop() };
   },
@@ -65,13 +77,20 @@ const starters: Record<ComponentName, Starter> = {
       ...(local ? { local: { stateDir: local.stateDir, caPem: local.caPem } } : {}),
     });
     shared.engine = running.engine;
-    return { name: 'webhook', stop: () => running.stop() };
+    return {
+      name: 'webhook',
+      hints: [
+        ...(running.auditPageUrl ? [`open ${running.auditPageUrl}   # the auditors' page`] : []),
+        'node dist/cmd/tenantgate.js audit --since 1h       # refused changes, from the audit API',
+      ],
+      stop: () => running.stop(),
+    };
   },
   proxy: async ({ admin, client, informers, shared, local, proxyWorkers }) => {
     const { startProxy } = await import('../proxy/index.ts');
     // Every replica serves traffic, but only one writes Gateway API and policy status: the operator's
     // leader when the operator runs here, else the holder of a Lease of the proxies' own.
-    const election = shared.isLeader ? undefined : proxyStatusElection(client);
+    const election = shared.isLeader ? undefined : proxyStatusElection(client, local?.identity);
     const isLeader = shared.isLeader ?? (() => election!.isLeader());
     const running = await startProxy({
       source: { kind: 'cluster', informers, endpointAddressMap: local?.endpointAddressMap },
@@ -92,9 +111,10 @@ const starters: Record<ComponentName, Starter> = {
   },
 };
 
-function proxyStatusElection(client: KubeClient): LeaderElector {
+function proxyStatusElection(client: KubeClient, identity: string | undefined): LeaderElector {
   const elector = new LeaderElector({
     client,
+    ...(identity ? { identity } : {}),
     namespace: operatorNamespace(),
     name: 'tenantgate-proxy-status',
     onStartedLeading: () => {},

@@ -1,7 +1,7 @@
 // Names the reconciler stamps on what it makes. Other components (webhooks, proxy) read some of them.
-import { API_VERSION, TENANT_LABEL } from '../api/common.ts';
+import { ADOPT_ANNOTATION, API_VERSION, TENANT_LABEL } from '../api/common.ts';
 
-export { TENANT_LABEL };
+export { ADOPT_ANNOTATION, TENANT_LABEL };
 export const TENANT_API_VERSION = API_VERSION;
 
 /** On the Tenant while namespaceDeletionPolicy is Retain: released before the Tenant (and GC) goes. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../api/tenant.ts';
-import { TENANT_LABEL } from './labels.ts';
-import { describeForeignNamespace, isOwnedBy, tenantNamesOf } from './ownership.ts';
-import { namespacePatch } from './tenant-reconciler.ts';
+import { ADOPT_ANNOTATION, TENANT_LABEL } from './labels.ts';
+import { adoptableBy, describeForeignNamespace, isOwnedBy, tenantNamesOf } from './ownership.ts';
+import { adoptionPatch, namespacePatch } from './tenant-namespaces.ts';
 
 const tenant: Tenant = {
   apiVersion: 'tenantgate.io/v1alpha1',
@@ -109,6 +109,49 @@ describe('namespacePatch', () => {
         resourceVersion: '9',
         labels: { [TENANT_LABEL]: 'acme', old: null },
         ownerReferences: [other, want.metadata.ownerReferences[0]],
+      },
+    });
+  });
+
+  it('adopts only a namespace handed to this Tenant by name that no Tenant owns and that is not terminating', () => {
+    const handed = (extra: object = {}) => ({
+      metadata: { name: 'web', annotations: { [ADOPT_ANNOTATION]: 'acme' }, ...extra },
+    });
+    expect(adoptableBy(handed(), tenant)).toBe(true);
+    expect(adoptableBy({ metadata: { name: 'web' } }, tenant)).toBe(false);
+    expect(adoptableBy({ metadata: { annotations: { [ADOPT_ANNOTATION]: 'globex' } } }, tenant)).toBe(false);
+    // another Tenant's, or an earlier Tenant's of the same name (the garbage collector's to delete)
+    expect(adoptableBy(handed({ ownerReferences: [ref('other', 'u-other')] }), tenant)).toBe(false);
+    expect(adoptableBy(handed({ ownerReferences: [ref('acme', 'u-old')] }), tenant)).toBe(false);
+    expect(adoptableBy(handed({ deletionTimestamp: '2026-01-01T00:00:00Z' }), tenant)).toBe(false);
+    expect(describeForeignNamespace({ metadata: { name: 'web' } }, tenant)).toContain(
+      `a platform admin annotates it ${ADOPT_ANNOTATION}=acme`,
+    );
+  });
+
+  it('adoption adds the labels and owner reference, removes the annotation, keeps the rest', () => {
+    const ours = { ...ref('acme', 'u-acme'), controller: true, blockOwnerDeletion: true };
+    const want = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'web', labels: { [TENANT_LABEL]: 'acme', team: 'a' }, ownerReferences: [ours] },
+    };
+    const foreign = { apiVersion: 'apps/v1', kind: 'Thing', name: 't', uid: 'u-t' };
+    const actual = {
+      metadata: {
+        name: 'web',
+        resourceVersion: '4',
+        labels: { team: 'a', app: 'legacy' },
+        annotations: { [ADOPT_ANNOTATION]: 'acme', note: 'kept' },
+        ownerReferences: [foreign],
+      },
+    };
+    expect(adoptionPatch(want, actual, 'u-acme')).toEqual({
+      metadata: {
+        resourceVersion: '4',
+        labels: { [TENANT_LABEL]: 'acme' },
+        annotations: { [ADOPT_ANNOTATION]: null },
+        ownerReferences: [foreign, ours],
       },
     });
   });

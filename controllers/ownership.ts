@@ -3,7 +3,7 @@
 // recreated under the same name is a different owner.
 import type { Tenant } from '../api/tenant.ts';
 import type { KubeObject, OwnerReference } from '../kube/types.ts';
-import { TENANT_API_VERSION, TENANT_LABEL } from './labels.ts';
+import { ADOPT_ANNOTATION, TENANT_API_VERSION, TENANT_LABEL } from './labels.ts';
 
 export function tenantOwnerReference(tenant: Tenant): OwnerReference {
   return {
@@ -35,6 +35,19 @@ export function tenantNamesOf(obj: KubeObject): string[] {
   return [...names];
 }
 
+/**
+ * Whether a listed namespace that is not the Tenant's is handed to it: annotated `tenantgate.io/adopt-by:
+ * <tenant>` (admitted only from someone who may update the namespace), owned by no Tenant (not even an
+ * earlier one of the same name, whose things the garbage collector is about to delete), not terminating.
+ */
+export function adoptableBy(ns: KubeObject, tenant: Tenant): boolean {
+  return (
+    ns.metadata?.annotations?.[ADOPT_ANNOTATION] === tenant.metadata.name &&
+    tenantOwnerRefs(ns).length === 0 &&
+    !ns.metadata?.deletionTimestamp
+  );
+}
+
 /** Why a namespace that a Tenant lists is not the Tenant's, naming the owner, for status and Events. */
 export function describeForeignNamespace(ns: KubeObject, tenant: Tenant): string {
   const name = ns.metadata?.name;
@@ -43,7 +56,7 @@ export function describeForeignNamespace(ns: KubeObject, tenant: Tenant): string
   if (other) {
     const same = other.name === tenant.metadata.name;
     return same
-      ? `namespace ${name} belongs to an earlier Tenant named ${other.name} (uid ${other.uid}), not to this one (uid ${tenant.metadata.uid}); it is left alone until that owner is gone`
+      ? `namespace ${name} belongs to an earlier Tenant named ${other.name} (uid ${other.uid}), not to this one (uid ${tenant.metadata.uid}); it is left alone until the garbage collector removes it, then made anew`
       : `namespace ${name} already exists and belongs to Tenant ${other.name}; tenantgate never takes a namespace over`;
   }
   const label = ns.metadata?.labels?.[TENANT_LABEL];
@@ -52,5 +65,10 @@ export function describeForeignNamespace(ns: KubeObject, tenant: Tenant): string
   }
   const otherOwners = (ns.metadata?.ownerReferences ?? []).map((r) => `${r.kind} ${r.name}`);
   const by = otherOwners.length ? `is owned by ${otherOwners.join(', ')}` : 'was not created by a Tenant';
-  return `namespace ${name} already exists and ${by}; tenantgate never takes a namespace over (delete it or remove it from the Tenant)`;
+  const handedTo = ns.metadata?.annotations?.[ADOPT_ANNOTATION];
+  const hint =
+    handedTo && handedTo !== tenant.metadata.name
+      ? `its ${ADOPT_ANNOTATION} annotation names Tenant ${handedTo}, not ${tenant.metadata.name}`
+      : `to hand it over, a platform admin annotates it ${ADOPT_ANNOTATION}=${tenant.metadata.name}`;
+  return `namespace ${name} already exists and ${by}; tenantgate never takes a namespace over unasked (${hint}, or delete it or remove it from the Tenant)`;
 }

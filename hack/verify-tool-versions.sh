@@ -10,3 +10,4 @@ check() { # module-dir module version
 check kube k8s.io/kubernetes "$(get KUBE_VERSION)"
 check etcd go.etcd.io/etcd/server/v3 "$(get ETCD_VERSION)"
 check opa github.com/open-policy-agent/opa "$(get OPA_VERSION)"
+check prometheus github.com/prometheus/prometheus "$(hack/prometheus-module-version.sh "$(get PROMETHEUS_VERSION)")"

@@ -15,6 +15,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { Counter, Histogram } from 'prom-client';
+import { sleep } from '../lib/async.ts';
 import { defineError } from '../lib/errors.ts';
 import { registry } from '../lib/metrics.ts';
 import { resourcePath, ResourceResolver, type KindRef, type PathParts } from './resources.ts';
@@ -374,13 +375,6 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }
 
 /** True for errors worth retrying later (no answer, throttled, server-side trouble). */

@@ -11,6 +11,7 @@
 // waits: a failed Event write is logged, not retried (Events are best effort, like client-go's).
 // Events about cluster-scoped objects (a Tenant) go to the `default` namespace, as kubectl expects.
 import os from 'node:os';
+import { debounce, type Debounced } from '../lib/async.ts';
 import type { Logger } from '../lib/logger.ts';
 import { componentLogger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -60,12 +61,15 @@ export class EventRecorder {
   readonly #log: Logger;
   readonly #tracked = new Map<string, Tracked>();
   readonly #inflight = new Set<Promise<unknown>>();
-  #timer: NodeJS.Timeout | undefined;
+  /** repeats are written at most once per flush interval, counting from the first unwritten one */
+  readonly #scheduleFlush: Debounced;
   #closed = false;
 
   constructor(options: EventRecorderOptions) {
     this.#options = options;
     this.#log = options.logger ?? componentLogger('events');
+    const intervalMs = options.flushIntervalMs ?? 5_000;
+    this.#scheduleFlush = debounce(() => void this.flush(), intervalMs, { maxWaitMs: intervalMs });
   }
 
   record(regarding: KubeObject, input: EventInput): void {
@@ -97,8 +101,7 @@ export class EventRecorder {
 
   /** Waits for every Event write in flight and writes pending series counts. */
   async flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#scheduleFlush.cancel();
     await Promise.all([...this.#inflight]);
     const dirty = [...this.#tracked.values()].filter((t) => t.dirty);
     await Promise.all(dirty.map((t) => this.#track(this.#patchSeries(t))));
@@ -154,15 +157,6 @@ export class EventRecorder {
       if (isNotFound(err)) t.expires = 0;
       else this.#log.warn('could not update an Event series', { event: t.name, error: errorMessage(err) });
     }
-  }
-
-  #scheduleFlush(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      void this.flush();
-    }, this.#options.flushIntervalMs ?? 5_000);
-    this.#timer.unref();
   }
 
   #track<T>(p: Promise<T>): Promise<T> {

@@ -52,6 +52,11 @@ export class InformerFactory {
     return informer as unknown as Informer<T>;
   }
 
+  /** The informer of a kind if somebody asked for it already; never creates one (nor a watch). */
+  existing<T extends KubeObject = KubeObject>(kind: KindRef): Informer<T> | undefined {
+    return this.#informers.get(kindKey(kind)) as unknown as Informer<T> | undefined;
+  }
+
   start(): void {
     this.#started = true;
     for (const informer of this.#informers.values()) informer.start();

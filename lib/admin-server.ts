@@ -2,6 +2,7 @@
 // registered readiness check passes) and /metrics (Prometheus text from the shared registry).
 import http from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
+import { defineError } from './errors.ts';
 import { collectMetrics, registry } from './metrics.ts';
 
 export type ReadinessCheck = () => boolean | string;
@@ -18,11 +19,16 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+export const InvalidAddressError = defineError(
+  'TG_INVALID_ADDRESS',
+  "invalid address '%s': %s (write host:port, e.g. 127.0.0.1:9901, [::1]:9901 or :9901)",
+);
+
 export function parseHostPort(address: string, defaultHost = '127.0.0.1'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
-  if (!m) throw new Error(`invalid address '${address}': expected host:port`);
+  if (!m) throw new InvalidAddressError([address, 'expected host:port']);
   const port = Number(m[3]);
-  if (port > 65535) throw new Error(`invalid address '${address}': port ${port} is above 65535`);
+  if (port > 65535) throw new InvalidAddressError([address, `port ${port} is above 65535`]);
   return { host: m[1] ?? (m[2] || defaultHost), port };
 }
 

@@ -11,8 +11,27 @@ export class TenantgateError extends Error {
   }
 }
 
-/** Defines a coded error type: `const E = defineError('TG_X', 'thing %s failed'); throw new E(['a'])`. */
+/** Every code defined so far, with its message template: the one catalogue, wherever a code is defined. */
+const catalogue = new Map<string, string>();
+
+/** The codes and message templates defined by the modules loaded so far (for docs and tests). */
+export function errorCatalogue(): ReadonlyMap<string, string> {
+  return catalogue;
+}
+
+/**
+ * Defines a coded error type: `const E = defineError('TG_X', 'thing %s failed'); throw new E(['a'])`.
+ * A code means one thing: defining it again with another message throws at load time, so that logs and
+ * alerts matching on a code never see two different failures under it.
+ */
 export function defineError(code: string, template: string) {
+  const known = catalogue.get(code);
+  if (known !== undefined && known !== template)
+    throw new TenantgateError(
+      'TG_DUPLICATE_ERROR_CODE',
+      `error code ${code} is already defined as '${known}'; give '${template}' a code of its own`,
+    );
+  catalogue.set(code, template);
   return class extends TenantgateError {
     constructor(args: readonly (string | number)[] = [], options?: { cause?: unknown }) {
       let i = 0;

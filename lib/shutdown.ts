@@ -1,4 +1,4 @@
-// Graceful shutdown: on SIGINT/SIGTERM run the registered closers in reverse order of registration
+// Graceful shutdown: on SIGINT/SIGTERM/SIGHUP run the registered closers in reverse order of registration
 // (last started, first stopped), once; a second signal exits at once.
 import { componentLogger } from './logger.ts';
 
@@ -26,7 +26,7 @@ export function shutdown(reason: string): Promise<void> {
   return shuttingDown;
 }
 
-/** Resolves when the process is asked to stop (SIGINT or SIGTERM) and every closer has run. */
+/** Resolves when the process is asked to stop (SIGINT, SIGTERM or SIGHUP) and every closer has run. */
 export function untilSignalled(): Promise<void> {
   return new Promise((resolve) => {
     const handler = (signal: NodeJS.Signals) => {
@@ -38,5 +38,7 @@ export function untilSignalled(): Promise<void> {
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
+    // a closed terminal: stop as gracefully (child process groups of their own would not get it)
+    process.on('SIGHUP', handler);
   });
 }

@@ -10,7 +10,7 @@ import {
   type ConfigMapLike,
 } from './bundle-sources.ts';
 import { PolicyEngine } from './engine.ts';
-import { buildBundle, builtinBundleBytes } from './test-helpers.ts';
+import { buildBundle, builtinBundleBytes } from '../test/helpers/policies.ts';
 
 function ruleBundle(reason: string): Buffer {
   return buildBundle(

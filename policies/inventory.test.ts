@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../api/index.ts';
 import { buildInventory } from './inventory.ts';
-import { regoFixture } from './test-helpers.ts';
+import { regoFixture } from '../test/helpers/policies.ts';
 
 const fixture = regoFixture('data.tenantgate.testdata.inventory') as Record<string, unknown> & {
   tenants: Record<string, { spec: Tenant['spec'] }>;
@@ -112,5 +112,16 @@ describe('buildInventory', () => {
     const inv = buildInventory({ ...objects, routes: [...objects.routes, deleting] });
     expect(inv.hostname_claims['old.acme.example.com']).toBeUndefined();
     expect(inv.route_counts.acme).toBe(2);
+  });
+
+  it('says which Tenant a platform admin handed a namespace to', () => {
+    const handed = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'legacy', annotations: { 'tenantgate.io/adopt-by': 'acme' } },
+    };
+    const inv = buildInventory({ ...objects, namespaces: [...objects.namespaces, handed] });
+    expect(inv.namespaces.legacy).toEqual({ labels: {}, tenant_owner_uids: [], adopt_by: 'acme' });
+    expect(inv.namespaces['acme-web']).not.toHaveProperty('adopt_by');
   });
 });

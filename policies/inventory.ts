@@ -1,7 +1,7 @@
 // Builds the data document the policies read (data.inventory) from Kubernetes objects: from informer
 // caches in the webhook, from files in `tenantgate check --data`. Indexed for look-ups by key, so that
 // a review costs the same with 5 tenants or 500.
-import { GROUP, TENANT_LABEL, type Tenant } from '../api/index.ts';
+import { ADOPT_ANNOTATION, GROUP, TENANT_LABEL, type Tenant } from '../api/index.ts';
 import { emptyInventory, type Inventory } from './types.ts';
 
 interface Meta {
@@ -11,6 +11,7 @@ interface Meta {
   creationTimestamp?: string;
   deletionTimestamp?: string;
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   ownerReferences?: { apiVersion: string; kind: string; uid: string }[];
 }
 
@@ -92,6 +93,8 @@ function addNamespace(inv: Inventory, ns: ObjectLike): void {
       .filter((o) => o.kind === 'Tenant' && o.apiVersion.startsWith(tenantApiVersion))
       .map((o) => o.uid),
   };
+  const adoptBy = ns.metadata?.annotations?.[ADOPT_ANNOTATION];
+  if (adoptBy) inv.namespaces[name].adopt_by = adoptBy;
 }
 
 function addRoute(inv: Inventory, route: RouteLike): void {

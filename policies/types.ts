@@ -72,11 +72,26 @@ export interface AccessDecision {
   reason: string;
 }
 
+/**
+ * What a data-path rule declares it reads of a request, for given parameters: its decision is the same for
+ * any two requests equal in these fields and headers (the parameters, fixed per policy, come on top).
+ */
+export interface AccessReads {
+  fields: readonly AccessReadField[];
+  /** lower-cased header names */
+  headers: readonly string[];
+}
+
+export const ACCESS_READ_FIELDS = ['method', 'path', 'host', 'source_ip', 'route', 'tenant'] as const;
+export type AccessReadField = (typeof ACCESS_READ_FIELDS)[number];
+
 /** A data-path rule a bundle provides (from its tenantgate/access/catalog). */
 export interface AccessRule {
   name: string;
   bundle: string;
   entrypoint: string;
+  /** the entrypoint declaring which request fields the decision depends on (see AccessReads) */
+  reads?: string;
   description: string;
   /** JSON schema of the AccessPolicy parameters the rule takes */
   schema: Record<string, unknown>;
@@ -99,8 +114,12 @@ export interface Inventory {
   tenants: Record<string, { uid: string; spec: Record<string, unknown> }>;
   /** namespace -> the tenant that lists it */
   namespace_tenants: Record<string, string>;
-  /** existing namespaces: labels and the uids of the Tenants among their owner references */
-  namespaces: Record<string, { labels: Record<string, string>; tenant_owner_uids: string[] }>;
+  /** existing namespaces: labels, the uids of the Tenants among their owner references, and the Tenant
+   *  a platform admin handed it to (annotation tenantgate.io/adopt-by), if any */
+  namespaces: Record<
+    string,
+    { labels: Record<string, string>; tenant_owner_uids: string[]; adopt_by?: string }
+  >;
   /** "user:NAME" / "group:NAME" -> tenants it owns (service accounts as user:system:serviceaccount:NS:NAME) */
   owner_index: Record<string, string[]>;
   /** hostname (lower-case, as written) -> routes of tenants claiming it */

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyEngine } from '../policies/engine.ts';
-import { accessPolicy, builtinEngine, point, request } from './access/test-helpers.ts';
+import { accessPolicy, builtinEngine, point, request } from '../test/helpers/access.ts';
 import { compileAttachedPolicies } from './attached-policies.ts';
 import { LocalStore } from './ratelimit/local-store.ts';
-import { rateLimitPolicy } from './ratelimit/test-helpers.ts';
+import { rateLimitPolicy } from '../test/helpers/ratelimit.ts';
 import type { PolicyVerdict, RequestPolicy } from './request-policy.ts';
 
 let engine: PolicyEngine;

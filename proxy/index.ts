@@ -9,7 +9,7 @@ import { GATEWAY_CONTROLLER_NAME } from '../api/common.ts';
 import type { RouteTable } from './table/types.ts';
 import type { ProxyInputs } from './model/inputs.ts';
 import type { AttachPolicies } from './request-policy.ts';
-import { latestWins, type LatestWins } from '../lib/async.ts';
+import { LatestWins } from '../lib/async.ts';
 import { reloads, tableRoutes } from './runtime/metrics.ts';
 import type { ServerLimits } from './runtime/servers.ts';
 import { compactHeapSoon } from './runtime/heap.ts';
@@ -182,7 +182,9 @@ class LatestStatusWriter {
   constructor(o: NonNullable<ProxyOptions['writeStatus']>, controllerName: string) {
     this.#writer = new GatewayStatusWriter({ client: o.client, controllerName });
     this.#isLeader = o.isLeader ?? (() => true);
-    this.#runner = latestWins((offer) => this.#write(offer));
+    this.#runner = new LatestWins((offer) => this.#write(offer), {
+      onError: (err) => log.error('status write failed', { err }),
+    });
     if (o.isLeader) {
       this.#leaderCheck = setInterval(() => {
         if (this.#parked && this.#isLeader()) this.offer(this.#parked);
@@ -426,7 +428,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   // Compiling blocks the event loop for as long as it takes (a few hundred ms at 10,000 routes): space
   // consecutive reloads by the time the last one blocked it (at most 2 s), so traffic gets at least half
   // the time. Waiting for workers to apply a table blocks nothing here and does not count.
-  const reloadRunner = latestWins(reload, { gapMs: () => Math.min(2_000, blockedMs) });
+  const reloadRunner = new LatestWins(reload, {
+    onError: (err) => log.error('reload failed', { err }),
+    spacingMs: () => Math.min(2_000, blockedMs),
+  });
 
   const ownAdmin = options.admin
     ? undefined

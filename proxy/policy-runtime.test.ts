@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../policies/engine.ts';
-import { buildBundle, builtinBundleBytes } from '../policies/test-helpers.ts';
-import { accessPolicy, namespace, point } from './access/test-helpers.ts';
+import { buildBundle, builtinBundleBytes } from '../test/helpers/policies.ts';
+import { accessPolicy, namespace, point } from '../test/helpers/access.ts';
 import type { AttachedPolicyInputs } from './attached-policies.ts';
 import { PolicyRuntime, redactUrl } from './policy-runtime.ts';
 import { resolvePolicySettings } from './policy-settings.ts';
-import { rateLimitPolicy } from './ratelimit/test-helpers.ts';
+import { rateLimitPolicy } from '../test/helpers/ratelimit.ts';
 
 const runtimes: PolicyRuntime[] = [];
 afterEach(async () => {

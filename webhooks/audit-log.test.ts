@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../policies/types.ts';
 import { AuditLog, auditFiles, auditRecord, readAuditLog, REDACTED, redact } from './audit-log.ts';
-import { routeRequest } from './test-fixtures.ts';
+import { routeRequest } from '../test/helpers/admission.ts';
 
 const deny = (policy: string): Decision => ({
   policy,

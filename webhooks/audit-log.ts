@@ -1,4 +1,5 @@
-// The durable audit trail: one JSON line per admission decision that denied, warned or was dry-run,
+// The durable audit trail: one JSON line per admission decision that denied, warned or was dry-run (and
+// per namespace hand-over the webhook admitted, action `allow`: see adoption-gate.ts),
 // written through winston with size-based rotation (audit-file-transport.ts: the newest file keeps the
 // configured name; rotated ones are NAME1.EXT, NAME2.EXT, ...). `tenantgate audit` reads the whole set.
 import { createReadStream, readdirSync } from 'node:fs';
@@ -8,6 +9,9 @@ import winston from 'winston';
 import type { AdmissionRequest, Decision, EnforcementAction } from '../policies/types.ts';
 import { RotatingFileTransport } from './audit-file-transport.ts';
 import { strongestAction } from './review.ts';
+
+/** A policy's enforcement action, or `allow` for a recorded permission (a namespace hand-over). */
+export type AuditAction = EnforcementAction | 'allow';
 
 export interface AuditRecord {
   time: string;
@@ -23,9 +27,9 @@ export interface AuditRecord {
   name: string;
   tenant?: string;
   /** the strongest action among the violations */
-  action: EnforcementAction;
+  action: AuditAction;
   allowed: boolean;
-  violations: { policy: string; action: EnforcementAction; message: string; bundle: string }[];
+  violations: { policy: string; action: AuditAction; message: string; bundle: string }[];
   /** the object under review (for DELETE: the old one), Secret data redacted */
   object?: unknown;
 }
@@ -39,7 +43,8 @@ export interface AuditLogOptions {
 }
 
 export interface AuditSink {
-  record(record: AuditRecord): void;
+  /** a Promise: the webhook answers once it resolves (the record is durable) */
+  record(record: AuditRecord): void | Promise<void>;
 }
 
 export const REDACTED = '<redacted>';

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../policies/engine.ts';
-import { builtinBundleBytes } from '../policies/test-helpers.ts';
+import { builtinBundleBytes } from '../test/helpers/policies.ts';
 import type { AdmissionRequest, Decision } from '../policies/types.ts';
 import type { AuditRecord } from './audit-log.ts';
 import { createAdmissionHandler, type HandleResult } from './handler.ts';
-import { goodRouteSpec, inventory, review, routeRequest } from './test-fixtures.ts';
+import { goodRouteSpec, inventory, review, routeRequest } from '../test/helpers/admission.ts';
 
 describe('AdmissionReview handler', () => {
   let engine: PolicyEngine;
@@ -17,10 +17,10 @@ describe('AdmissionReview handler', () => {
     engine.setData(inventory());
     const handler = createAdmissionHandler({
       engine,
-      audit: { record: (r) => audit.push(r) },
+      audit: { record: (r) => void audit.push(r) },
       events: { record: (request, decisions, tenant) => events.push({ request, decisions, tenant }) },
     });
-    // without a quota every answer is synchronous
+    // a synchronous audit sink and no quota: every answer is synchronous
     handle = (body) => {
       const result = handler(body);
       if (result instanceof Promise) throw new Error('expected a synchronous answer');
@@ -222,6 +222,29 @@ describe('AdmissionReview handler', () => {
       auditAnnotations: { policies: 'reference-grant-owners' },
     });
   });
+
+  it('answers a violation only once a durable audit sink has stored it, and fails when it cannot', async () => {
+    let store: (() => void) | undefined;
+    const durable = createAdmissionHandler({
+      engine,
+      audit: { record: () => new Promise<void>((resolve) => (store = resolve)) },
+    });
+    const pending = durable(review(routeRequest(violatingSpec)));
+    expect(pending).toBeInstanceOf(Promise);
+    let answered = false;
+    void (pending as Promise<HandleResult>).then(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answered).toBe(false);
+    store!();
+    expect(((await pending) as Extract<HandleResult, { status: 200 }>).review.response.allowed).toBe(false);
+    // a valid route records nothing and is answered at once
+    expect(durable(review(routeRequest()))).not.toBeInstanceOf(Promise);
+    const failing = createAdmissionHandler({
+      engine,
+      audit: { record: () => Promise.reject(new Error('disk full')) },
+    });
+    await expect(failing(review(routeRequest(violatingSpec)))).rejects.toThrow('disk full');
+  });
 });
 
 describe('AdmissionReview handler with a Tenant limit to hold', () => {
@@ -245,7 +268,7 @@ describe('AdmissionReview handler with a Tenant limit to hold', () => {
     const seen: Decision[][] = [];
     const handler = createAdmissionHandler({
       engine,
-      audit: { record: (r) => audit.push(r) },
+      audit: { record: (r) => void audit.push(r) },
       events: { record: (_request, decisions) => events.push(decisions) },
       quota: {
         review: (_request, decisions) => {
@@ -274,7 +297,7 @@ describe('AdmissionReview handler with a Tenant limit to hold', () => {
     const audit: AuditRecord[] = [];
     const handler = createAdmissionHandler({
       engine,
-      audit: { record: (r) => audit.push(r) },
+      audit: { record: (r) => void audit.push(r) },
       quota: {
         review: () => Promise.resolve({ kind: 'error', message: '[route-count] could not reserve — retry' }),
       },

@@ -40,7 +40,10 @@ export interface AdmissionHandlerOptions {
 
 export type HandleResult = { status: 200; review: AdmissionReviewResponse } | { status: 400; reason: string };
 
-/** `raw`: the body's JSON text, when the transport has it (the policy engine then reads it as is). */
+/**
+ * `raw`: the body's JSON text, when the transport has it (the policy engine then reads it as is). A
+ * Promise when the audit sink makes the answer wait for a durable write.
+ */
 export type AdmissionHandler = (body: unknown, raw?: Buffer) => HandleResult | Promise<HandleResult>;
 
 export function createAdmissionHandler(options: AdmissionHandlerOptions): AdmissionHandler {
@@ -70,13 +73,13 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
     });
   };
 
-  function answer(request: AdmissionRequest, decisions: Decision[]): HandleResult {
+  function answer(request: AdmissionRequest, decisions: Decision[]): HandleResult | Promise<HandleResult> {
     const tenant = tenantOf(request, options.engine.inventory);
     const review = buildResponse({ request, decisions, tenant });
     reviewsTotal.inc({ result: review.response.allowed ? 'allowed' : 'denied' });
     if (decisions.length) {
       for (const d of decisions) decisionsTotal.inc({ policy: d.policy, action: d.action });
-      options.audit?.record(auditRecord(request, decisions, tenant));
+      const durable = options.audit?.record(auditRecord(request, decisions, tenant));
       options.events?.record(request, decisions, tenant);
       // debug: the audit trail is the record of every decision; an info line each would double the cost
       log.debug(review.response.allowed ? 'admission allowed with violations' : 'admission denied', {
@@ -88,6 +91,8 @@ export function createAdmissionHandler(options: AdmissionHandlerOptions): Admiss
         dryRun: request.dryRun === true,
         policies: decisions.map((d) => `${d.policy}:${d.action}`),
       });
+      // nothing is answered before its audit record is durable
+      if (durable) return durable.then(() => ({ status: 200 as const, review }));
     }
     return { status: 200, review };
   }

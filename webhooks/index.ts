@@ -7,7 +7,8 @@
 // through Service <namespace>/tenantgate-webhook. With `local` (tenantgate local) or `url`: the API server
 // calls https://127.0.0.1:<port>/validate with an in-memory CA. Settings not passed as options come from
 // the environment: TENANTGATE_WEBHOOK_ADDRESS, POD_NAMESPACE, TENANTGATE_POLICY_CONFIG, TENANTGATE_AUDIT_LOG,
-// TENANTGATE_WEBHOOK_CERT_DIR (certificates from cert-manager instead of self-managed ones).
+// TENANTGATE_WEBHOOK_CERT_DIR (certificates from cert-manager instead of self-managed ones),
+// TENANTGATE_WEBHOOK_DEADLINE_MS (how long one review may take).
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../kube/client.ts';
@@ -16,6 +17,7 @@ import { InformerFactory } from '../kube/informer-factory.ts';
 import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
+import { defineError } from '../lib/errors.ts';
 import { componentLogger } from '../lib/logger.ts';
 import {
   watchBundles,
@@ -25,15 +27,18 @@ import {
 } from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
 import { PolicyEngine } from '../policies/engine.ts';
-import { AUDIT_LOG_ENV, AuditLog, DEFAULT_AUDIT_LOG, IN_CLUSTER_AUDIT_LOG } from './audit-log.ts';
+import { AUDIT_LOG_ENV } from './audit-log.ts';
+import { openWebhookAuditTrail, type WebhookAuditOptions } from './audit/webhook-audit.ts';
 import {
   ensureSecretCertificates,
   ephemeralCertificates,
   readCertificateDir,
   type ServingCertificates,
 } from './certs.ts';
+import { createAdoptionGate } from './adoption-gate.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
+import { reportTenantRoutes } from './metrics.ts';
 import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
 import { COUNT_LIMITS } from './quota-limits.ts';
 import { ConfigMapLedgerStore } from './quota-store.ts';
@@ -41,6 +46,7 @@ import { InformerCounts } from './quota-view.ts';
 import {
   DEFAULT_SERVICE_NAME,
   registerWebhook,
+  WEBHOOK_TIMEOUT_SECONDS,
   type ClientConfig,
   type RegistrationOptions,
 } from './registration.ts';
@@ -61,6 +67,8 @@ export interface StartWebhookOptions {
   /** the operator's namespace (Secret, Service, exempt from the webhook); default operatorNamespace(): $TENANTGATE_NAMESPACE, $POD_NAMESPACE or tenantgate-system */
   namespace?: string;
   serviceName?: string;
+  /** the Service port the API server calls (clientConfig.service.port); default 443 */
+  servicePort?: number;
   secretName?: string;
   /** register with this URL instead of the Service; "{port}" is replaced by the bound port */
   url?: string;
@@ -72,9 +80,12 @@ export interface StartWebhookOptions {
   /** default $TENANTGATE_POLICY_CONFIG; deny for every policy and no custom bundles without one */
   policyConfigPath?: string;
   policyConfig?: PolicyConfig;
+  /** the JSON-lines file (an extra sink); default $TENANTGATE_AUDIT_LOG, under stateDir with `local`, else none */
   auditLogPath?: string;
   auditMaxSizeBytes?: number;
   auditMaxFiles?: number;
+  /** the durable store, its retention and the query API (webhooks/audit/webhook-audit.ts) */
+  audit?: WebhookAuditOptions;
   deadlineMs?: number;
   bodyLimitBytes?: number;
   /** the exact Tenant limits' reservations (quota.ts); default timeout: the deadline less 1 s */
@@ -94,7 +105,11 @@ export interface RunningWebhook {
   address: string;
   port: number;
   engine: PolicyEngine;
-  auditLogPath: string;
+  auditLogPath: string | undefined;
+  /** the audit query API, when served */
+  auditUrl: string | undefined;
+  /** the auditors' page (under `local`, with a token that signs the local admin in) */
+  auditPageUrl: string | undefined;
   caBundlePem: string;
   stop(): Promise<void>;
 }
@@ -113,6 +128,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
   };
   try {
     const namespace = options.namespace ?? operatorNamespace();
+    const deadlineMs = options.deadlineMs ?? deadlineFromEnv();
     const policyConfig = resolvePolicyConfig(options);
     const engine = await PolicyEngine.create({ enforcement: policyConfig.enforcement });
 
@@ -144,10 +160,11 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       inventory: () => engine.inventory,
       ttlMs,
       settleMs: options.quota?.settleMs,
-      timeoutMs: options.quota?.timeoutMs ?? Math.max(500, (options.deadlineMs ?? 3000) - 1000),
+      timeoutMs: options.quota?.timeoutMs ?? Math.max(500, deadlineMs - 1000),
       maxAttempts: options.quota?.maxAttempts,
     });
     cleanup.push(() => counts.stop());
+    cleanup.push(reportTenantRoutes(() => engine.inventory.route_counts));
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
       ? informers.informer(KINDS.ConfigMap)
       : undefined;
@@ -174,15 +191,13 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     const auditLogPath =
       options.auditLogPath ??
       process.env[AUDIT_LOG_ENV] ??
-      (options.local
-        ? join(options.local.stateDir, 'audit', 'admission.jsonl')
-        : process.env.KUBERNETES_SERVICE_HOST
-          ? IN_CLUSTER_AUDIT_LOG
-          : DEFAULT_AUDIT_LOG);
-    const audit = new AuditLog({
-      path: auditLogPath,
-      maxSizeBytes: options.auditMaxSizeBytes,
-      maxFiles: options.auditMaxFiles,
+      (options.local ? join(options.local.stateDir, 'audit', 'admission.jsonl') : undefined);
+    const audit = await openWebhookAuditTrail({
+      ...options.audit,
+      filePath: auditLogPath,
+      fileMaxSizeBytes: options.auditMaxSizeBytes,
+      fileMaxFiles: options.auditMaxFiles,
+      stateDir: options.local?.stateDir,
     });
     cleanup.push(() => audit.close());
 
@@ -199,16 +214,30 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
           : ensureSecretCertificates({ client, namespace, secretName, hosts });
     let certs = await loadCerts();
 
+    const events = new ViolationEvents(recorder);
     const server = await startWebhookServer({
-      handler: createAdmissionHandler({ engine, audit, events: new ViolationEvents(recorder), quota }),
+      handler: createAdoptionGate({
+        handler: createAdmissionHandler({ engine, audit, events, quota }),
+        client,
+        audit,
+        events,
+      }),
       address:
         options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,
       keyPem: certs.keyPem,
-      deadlineMs: options.deadlineMs,
+      deadlineMs,
       bodyLimitBytes: options.bodyLimitBytes,
     });
     cleanup.push(() => server.close());
+    const auditApi = await audit.serve({
+      client,
+      engine,
+      certs: () => certs,
+      local: options.local !== undefined,
+      namespace,
+      serviceName,
+    });
 
     const clientConfig: ClientConfig = byUrl
       ? {
@@ -217,7 +246,13 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
             String(server.port),
           ),
         }
-      : { service: { namespace, name: serviceName } };
+      : {
+          service: {
+            namespace,
+            name: serviceName,
+            ...(options.servicePort ? { port: options.servicePort } : {}),
+          },
+        };
     const register = async () => {
       if (options.register === false || (certDir && options.register !== true)) return;
       await registerWebhook(client, {
@@ -238,6 +273,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
             if (next.certPem === certs.certPem && next.caBundlePem === certs.caBundlePem) return;
             certs = next;
             server.setCertificate(next.certPem, next.keyPem);
+            auditApi?.setCertificate(next.certPem, next.keyPem);
             await register();
             log.info('webhook serving certificate rotated', { notAfter: next.notAfter.toISOString() });
           },
@@ -252,6 +288,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       address: server.address,
       clientConfig,
       auditLog: auditLogPath,
+      auditUrl: auditApi?.url,
       bundles: engine.bundles().map((b) => b.name),
     });
     return {
@@ -259,6 +296,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       port: server.port,
       engine,
       auditLogPath,
+      auditUrl: auditApi?.url,
+      auditPageUrl: auditApi?.pageUrl,
       caBundlePem: certs.caBundlePem,
       stop,
     };
@@ -303,4 +342,19 @@ function recordRefusal(recorder: EventRecorder, refusal: BundleRefusal, config: 
     action: 'LoadBundle',
     note: `policy bundle '${refusal.bundle}' refused; the last good version stays in force: ${refusal.reason}`,
   });
+}
+
+export const InvalidDeadlineError = defineError(
+  'TG_WEBHOOK_DEADLINE',
+  "TENANTGATE_WEBHOOK_DEADLINE_MS=%s is not a whole number of milliseconds from 500 to %s (the registration's timeoutSeconds less 0.5 s, so that the API server still gets the answer): set it within that range, or unset it for the default 3000",
+);
+
+/** $TENANTGATE_WEBHOOK_DEADLINE_MS, default 3000: inside the registration's timeout, or the API server gives up first. */
+export function deadlineFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.TENANTGATE_WEBHOOK_DEADLINE_MS;
+  if (!text) return 3000;
+  const ms = Number(text);
+  const max = WEBHOOK_TIMEOUT_SECONDS * 1000 - 500;
+  if (!Number.isInteger(ms) || ms < 500 || ms > max) throw new InvalidDeadlineError([text, max]);
+  return ms;
 }

@@ -7,7 +7,7 @@ import type { KindRef } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { COUNT_LIMITS } from './quota-limits.ts';
 import { InformerCounts, tenantNamespaces } from './quota-view.ts';
-import { inventory } from './test-fixtures.ts';
+import { inventory } from '../test/helpers/admission.ts';
 
 class Cache {
   readonly objects = new Map<string, KubeObject>();

@@ -8,7 +8,7 @@ import type { AdmissionRequest, Decision, Inventory } from '../policies/types.ts
 import { parseLedger, type CountView } from './quota-ledger.ts';
 import type { LedgerOwner, LedgerStore, StoredLedger } from './quota-store.ts';
 import { QuotaReserver, type QuotaOutcome } from './quota.ts';
-import { inventory as fixtureInventory, routeRequest } from './test-fixtures.ts';
+import { inventory as fixtureInventory, routeRequest } from '../test/helpers/admission.ts';
 
 /** An API server's view of one ConfigMap per tenant: every read and write takes a turn of the event loop. */
 class MemoryStore implements LedgerStore {

@@ -45,7 +45,9 @@ describe('webhook registration', () => {
       'tenantgate.io/ratelimitpolicies:CREATE,UPDATE',
       'tenantgate.io/accesspolicies:CREATE,UPDATE',
       'tenantgate.io/tenants:CREATE,UPDATE',
-      '/namespaces:UPDATE',
+      '/namespaces:CREATE,UPDATE',
+      '/namespaces/status:CREATE,UPDATE',
+      '/namespaces/finalize:CREATE,UPDATE',
     ]);
   });
 });

@@ -57,11 +57,31 @@ export const WEBHOOK_RULES = [
     scope: 'Cluster',
   },
   {
+    // UPDATE: the platform labels; CREATE and the subresources (which write metadata too) only when they
+    // hand a namespace to a Tenant (see MATCH_CONDITIONS)
     apiGroups: [''],
     apiVersions: ['v1'],
-    operations: ['UPDATE'],
-    resources: ['namespaces'],
+    operations: ['CREATE', 'UPDATE'],
+    resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'],
     scope: 'Cluster',
+  },
+];
+
+const ADOPT = "'tenantgate.io/adopt-by'";
+
+/**
+ * Namespace CREATEs and subresource writes reach the webhook only when they set or change the adopt-by
+ * annotation (adoption-gate.ts), so creating namespaces does not depend on the webhook; everything else
+ * the rules name always does.
+ */
+export const MATCH_CONDITIONS = [
+  {
+    name: 'namespace-writes-the-webhook-checks',
+    expression: [
+      `!(request.resource.group == '' && request.resource.resource == 'namespaces')`,
+      `(request.operation == 'UPDATE' && request.subResource == '')`,
+      `(has(object.metadata.annotations) && ${ADOPT} in object.metadata.annotations && (oldObject == null || !has(oldObject.metadata.annotations) || !(${ADOPT} in oldObject.metadata.annotations) || oldObject.metadata.annotations[${ADOPT}] != object.metadata.annotations[${ADOPT}]))`,
+    ].join(' || '),
   },
 ];
 
@@ -93,6 +113,7 @@ export function validatingWebhookConfiguration(options: RegistrationOptions) {
           ...(options.caBundlePem ? { caBundle: Buffer.from(options.caBundlePem).toString('base64') } : {}),
         },
         rules: WEBHOOK_RULES,
+        matchConditions: MATCH_CONDITIONS,
         matchPolicy: 'Equivalent',
         // a counted CREATE writes its reservation to the tenant's ledger (quota.ts); a dry run writes nothing
         sideEffects: 'NoneOnDryRun',

@@ -92,7 +92,9 @@ export function createApp(options: WebhookServerOptions, log: Logger): express.E
         return;
       }
       res.locals.body = body;
-      // a rejection (a bug) reaches the error handler below as a 500
+      // async: the answer leaves only once the audit record is durable (a failure becomes a 500); a
+      // counted CREATE reserves a slot (quota.ts); a namespace hand-over asks the API server
+      // (adoption-gate.ts); a rejection (a bug) reaches the error handler below as a 500
       const result = await options.handler(body, raw);
       if (res.headersSent) return; // the deadline answered first (a slot may be reserved: it expires)
       if (result.status === 400) {

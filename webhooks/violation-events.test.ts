@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventInput, EventRecorder } from '../kube/events.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { Decision } from '../policies/types.ts';
-import { routeRequest } from './test-fixtures.ts';
+import { routeRequest } from '../test/helpers/admission.ts';
 import { ViolationEvents } from './violation-events.ts';
 
 function recorder() {

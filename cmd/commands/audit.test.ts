@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AuditLog, auditRecord } from '../../webhooks/audit-log.ts';
-import { routeRequest } from '../../webhooks/test-fixtures.ts';
+import { routeRequest } from '../../test/helpers/admission.ts';
 import { parseSince, renderTable } from './audit.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -1,8 +1,13 @@
-// `tenantgate local`: the embedded default. Starts a control plane (etcd + kube-apiserver from bin/),
-// installs the Gateway API and tenantgate CRDs, runs every component against it, writes
-// .tenantgate/local/kubeconfig and says what to try next. Ctrl-C stops everything and cleans up.
-// Cluster data is kept in .tenantgate/local/ between runs (--reset starts afresh).
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+// `tenantgate local`: the embedded default. Starts a control plane (etcd, kube-apiserver and
+// kube-controller-manager from bin/), installs the Gateway API and tenantgate CRDs, runs every component
+// against it, writes .tenantgate/local/kubeconfig and says what to try next. Ctrl-C stops everything and
+// cleans up: the components first (the operator releases its Lease), then the control plane, which runs
+// in process groups of its own so that the terminal's Ctrl-C does not stop it under them.
+// Cluster data is kept in .tenantgate/local/ between runs (--reset starts afresh), and with it the Lease
+// holder identity, so that a restart reconciles at once.
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from '../../kube/envtest/control-plane.ts';
@@ -17,15 +22,16 @@ export const LOCAL_BACKEND_ADDRESS = '198.51.100.10';
 
 const usage = `usage: tenantgate local [options]
 
-Starts a local Kubernetes control plane (kube-apiserver + etcd built into bin/ by 'make tools'), installs
-the CRDs, runs the tenantgate components against it and stays in the foreground until Ctrl-C.
+Starts a local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager built into bin/ by
+'make tools'), installs the CRDs, runs the tenantgate components against it and stays in the foreground
+until Ctrl-C. A run over a kept state directory reconciles at once (the same Lease holder).
 
 options:
   --dir DIR             state directory (default .tenantgate/local); the kubeconfig is DIR/kubeconfig
-  --reset               delete the state directory's cluster data first
+  --reset               delete the state directory (cluster data, Lease identity) first
   --components LIST     components to run (default ${COMPONENT_NAMES.join(',')})
   --admin-address A     admin HTTP (/healthz /readyz /metrics) (default 127.0.0.1:9901)
-  --bin-dir DIR         where kube-apiserver, etcd, kubectl live (default ./bin)
+  --bin-dir DIR         where kube-apiserver, kube-controller-manager, etcd, kubectl live (default ./bin)
   --echo-address A      an echo backend for config/samples/tenant/ (default 127.0.0.1:18080; 'off': none).
                         The sample publishes it as ${LOCAL_BACKEND_ADDRESS} (the API server refuses loopback
                         endpoints); the local proxy maps that address to this one's host.
@@ -89,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       local: {
         stateDir: dir,
         caPem: controlPlane.caPem,
+        identity: stateIdentity(dir),
         ...(values['echo-address'] !== 'off'
           ? { endpointAddressMap: { [LOCAL_BACKEND_ADDRESS]: parseHostPort(values['echo-address']).host } }
           : {}),
@@ -123,4 +130,20 @@ export async function main(argv: string[]): Promise<number> {
   );
   await stopping;
   return 0;
+}
+
+/**
+ * The Lease holder identity of the components run over this state directory, made once and kept there:
+ * a run over kept state is the same holder as the last one, so it leads at once even when the last run
+ * could not release its Lease (killed), instead of waiting for the Lease to expire.
+ */
+export function stateIdentity(dir: string): string {
+  const file = join(dir, 'identity');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept) return kept;
+  }
+  const identity = `local_${hostname()}_${randomBytes(4).toString('hex')}`;
+  writeFileSync(file, `${identity}\n`);
+  return identity;
 }

@@ -52,7 +52,7 @@ describe('startControlPlane without binaries', () => {
       const err = await startControlPlane({ binDir: empty }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MissingBinaryError);
       expect((err as Error).message).toBe(
-        `etcd not found at ${join(empty, 'etcd')}: run \`make tools\` (it builds kube-apiserver, etcd, kubectl and opa into bin/)`,
+        `etcd not found at ${join(empty, 'etcd')}: run \`make tools\` (it builds kube-apiserver, kube-controller-manager, etcd, kubectl and opa into bin/)`,
       );
     } finally {
       rmSync(empty, { recursive: true });

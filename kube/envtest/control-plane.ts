@@ -1,7 +1,13 @@
-// A real Kubernetes control plane on loopback — etcd + kube-apiserver built into bin/ by `make tools` —
-// in the manner of controller-runtime's envtest. Used by the integration tests (one per run) and by
-// `tenantgate local`. Generates its own PKI (CA, serving cert, admin client cert in system:masters,
-// service-account keys), runs with RBAC, installs CRDs and waits until they are Established.
+// A real Kubernetes control plane on loopback — etcd, kube-apiserver and kube-controller-manager built into
+// bin/ by `make tools` — in the manner of controller-runtime's envtest. Used by the integration tests (one
+// per run) and by `tenantgate local`. Generates its own PKI (CA, serving cert, admin client cert in
+// system:masters, a client cert for the controller manager, service-account keys), runs with RBAC,
+// installs CRDs and waits until they are Established.
+//
+// The controller manager runs the controllers that make a cluster behave like one without nodes: the
+// garbage collector (owner references), the namespace controller (a deleted namespace really goes), the
+// service-account and token controllers (signing with the key the API server verifies with), the
+// kube-root-ca.crt publisher and ClusterRole aggregation. Controllers that need nodes or pods are off.
 // Everything lives in one directory that stop() removes (unless it was given by the caller).
 import {
   existsSync,
@@ -17,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { sleep } from '../../lib/async.ts';
 import { createCertificateAuthority, createKeyPair, issueCertificate } from '../../lib/certs.ts';
 import { defineError, errorMessage } from '../../lib/errors.ts';
 import { ContentType, KubeClient } from '../client.ts';
@@ -26,7 +33,7 @@ import { SupervisedProcess } from './process.ts';
 
 export const MissingBinaryError = defineError(
   'TG_ENVTEST_MISSING_BINARY',
-  '%s not found at %s: run `make tools` (it builds kube-apiserver, etcd, kubectl and opa into bin/)',
+  '%s not found at %s: run `make tools` (it builds kube-apiserver, kube-controller-manager, etcd, kubectl and opa into bin/)',
 );
 export const StartTimeoutError = defineError(
   'TG_ENVTEST_START_TIMEOUT',
@@ -35,7 +42,7 @@ export const StartTimeoutError = defineError(
 export const CrdInstallError = defineError('TG_ENVTEST_CRD', 'installing CRD %s failed: %s');
 
 export interface ControlPlaneOptions {
-  /** where etcd, kube-apiserver live (default: $TENANTGATE_BIN_DIR or the project's bin/) */
+  /** where etcd, kube-apiserver, kube-controller-manager live (default: $TENANTGATE_BIN_DIR or the project's bin/) */
   binDir?: string;
   /** directory for data, certs and logs; kept on stop when given, a fresh temp dir (removed) otherwise */
   dir?: string;
@@ -43,7 +50,7 @@ export interface ControlPlaneOptions {
   crdPaths?: string[];
   /** progress messages (e.g. console.error); quiet by default */
   progress?: (message: string) => void;
-  /** called if etcd or kube-apiserver dies while running (not during stop) */
+  /** called if etcd, kube-apiserver or kube-controller-manager dies while running (not during stop) */
   onUnexpectedExit?: (err: Error) => void;
   startTimeoutSeconds?: number;
 }
@@ -58,7 +65,7 @@ export interface ControlPlane {
   kubeConfig(): KubeConfig;
   /** the processes' last log lines, for error reports */
   lastLogLines(): string;
-  /** pids of etcd and kube-apiserver (while running) */
+  /** pids of etcd, kube-apiserver and kube-controller-manager (while running) */
   pids(): Record<string, number | undefined>;
   stop(): Promise<void>;
 }
@@ -68,7 +75,7 @@ const PORT_ATTEMPTS = 3;
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binDir = options.binDir ?? defaultBinDir();
   const progress = options.progress ?? (() => {});
-  for (const name of ['etcd', 'kube-apiserver']) {
+  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
     if (!existsSync(join(binDir, name))) throw new MissingBinaryError([name, join(binDir, name)]);
   }
   const ownsDir = !options.dir;
@@ -110,7 +117,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       options,
     );
     processes.push(apiserver.process);
-    const kubeconfigYaml = renderKubeconfig(apiserver.url, pki);
+    const kubeconfigYaml = renderKubeconfig(apiserver.url, pki, pki.admin);
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml, { mode: 0o600 });
     const kubeConfig = () => {
@@ -123,6 +130,23 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       const count = await installCrds(kubeConfig(), options.crdPaths);
       progress(`${count} CRDs established`);
     }
+    // after the CRDs, so that the garbage collector's first discovery already knows our kinds (it
+    // rediscovers only every 30 s)
+    const controllerManager = await startWithPortRetry(
+      (ports) =>
+        launchControllerManager({
+          binDir,
+          dir,
+          port: ports[0]!,
+          kubeconfigYaml: renderKubeconfig(apiserver.url, pki, pki.controllerManager),
+          pki,
+          onUnexpectedExit,
+        }),
+      1,
+      options,
+    );
+    processes.push(controllerManager.process);
+    progress(`kube-controller-manager ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     return {
       server: apiserver.url,
       dir,
@@ -147,15 +171,36 @@ interface Pki {
   caFile: string;
   saPublicFile: string;
   saPrivateFile: string;
-  adminCertPem: string;
-  adminKeyPem: string;
+  admin: ClientCredentials;
+  controllerManager: ClientCredentials;
 }
 
-/** Creates the PKI once per directory, so a kept directory (tenantgate local) keeps its identity. */
+interface ClientCredentials {
+  name: string;
+  certPem: string;
+  keyPem: string;
+}
+
+const PKI_FILES = [
+  'ca.crt',
+  'apiserver.crt',
+  'apiserver.key',
+  'sa.pub',
+  'sa.key',
+  'admin.crt',
+  'admin.key',
+  'controller-manager.crt',
+  'controller-manager.key',
+];
+
+/**
+ * Creates the PKI once per directory, so a kept directory (tenantgate local) keeps its identity. A PKI
+ * missing a file (made by an older version) is made afresh: the etcd data stays valid.
+ */
 async function ensurePki(dir: string): Promise<Pki> {
   const pkiDir = join(dir, 'pki');
   const f = (name: string) => join(pkiDir, name);
-  if (!existsSync(f('admin.key'))) {
+  if (!PKI_FILES.every((name) => existsSync(f(name)))) {
     mkdirSync(pkiDir, { recursive: true });
     const ca = await createCertificateAuthority('tenantgate-envtest-ca', 3650);
     const serving = await issueCertificate(ca, {
@@ -170,6 +215,12 @@ async function ensurePki(dir: string): Promise<Pki> {
       usage: 'client',
       validDays: 3650,
     });
+    // the identity the API server's bootstrap RBAC grants the controller manager's rights to
+    const controllerManager = await issueCertificate(ca, {
+      commonName: 'system:kube-controller-manager',
+      usage: 'client',
+      validDays: 3650,
+    });
     const sa = await createKeyPair();
     const files: Record<string, string> = {
       'ca.crt': ca.certPem,
@@ -179,6 +230,8 @@ async function ensurePki(dir: string): Promise<Pki> {
       'sa.key': sa.privateKeyPem,
       'admin.crt': admin.certPem,
       'admin.key': admin.keyPem,
+      'controller-manager.crt': controllerManager.certPem,
+      'controller-manager.key': controllerManager.keyPem,
     };
     for (const [name, content] of Object.entries(files)) writeFileSync(f(name), content, { mode: 0o600 });
   }
@@ -189,8 +242,16 @@ async function ensurePki(dir: string): Promise<Pki> {
     servingKeyFile: f('apiserver.key'),
     saPublicFile: f('sa.pub'),
     saPrivateFile: f('sa.key'),
-    adminCertPem: readFileSync(f('admin.crt'), 'utf8'),
-    adminKeyPem: readFileSync(f('admin.key'), 'utf8'),
+    admin: {
+      name: 'tenantgate-admin',
+      certPem: readFileSync(f('admin.crt'), 'utf8'),
+      keyPem: readFileSync(f('admin.key'), 'utf8'),
+    },
+    controllerManager: {
+      name: 'kube-controller-manager',
+      certPem: readFileSync(f('controller-manager.crt'), 'utf8'),
+      keyPem: readFileSync(f('controller-manager.key'), 'utf8'),
+    },
   };
 }
 
@@ -280,9 +341,57 @@ async function launchApiServer(o: {
     logFile: join(o.dir, 'kube-apiserver.log'),
     onUnexpectedExit: o.onUnexpectedExit,
   });
-  const tls = { ca: o.pki.caPem, cert: o.pki.adminCertPem, key: o.pki.adminKeyPem };
+  const tls = { ca: o.pki.caPem, cert: o.pki.admin.certPem, key: o.pki.admin.keyPem };
   await waitUntil(proc, 60, () => httpOk(`${url}/readyz`, tls));
   return { process: proc, url };
+}
+
+/** The controllers of a full cluster that need no nodes: see the top of this file. */
+export const CONTROLLERS = [
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'clusterrole-aggregation-controller',
+];
+
+async function launchControllerManager(o: {
+  binDir: string;
+  dir: string;
+  port: number;
+  kubeconfigYaml: string;
+  pki: Pki;
+  onUnexpectedExit: (err: Error) => void;
+}): Promise<Launched> {
+  const kubeconfig = join(o.dir, 'controller-manager.kubeconfig');
+  writeFileSync(kubeconfig, o.kubeconfigYaml, { mode: 0o600 });
+  const proc = new SupervisedProcess({
+    name: 'kube-controller-manager',
+    command: join(o.binDir, 'kube-controller-manager'),
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${o.port}`,
+      `--cert-dir=${join(o.dir, 'controller-manager-certs')}`,
+      `--controllers=${CONTROLLERS.join(',')}`,
+      // each controller with its own service account and the RBAC the API server bootstraps for it,
+      // as kubeadm runs it: the GC may delete anything, the token controller may write Secrets...
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${o.pki.saPrivateFile}`,
+      `--root-ca-file=${o.pki.caFile}`,
+      // one instance: no need to wait for a Lease
+      '--leader-elect=false',
+      '--v=1',
+    ],
+    logFile: join(o.dir, 'kube-controller-manager.log'),
+    onUnexpectedExit: o.onUnexpectedExit,
+  });
+  // its serving certificate is self-signed: /healthz is all we ask of it
+  await waitUntil(proc, 60, () => httpOk(`https://127.0.0.1:${o.port}/healthz`, { insecure: true }));
+  return { process: proc, url: `https://127.0.0.1:${o.port}` };
 }
 
 async function waitUntil(
@@ -294,13 +403,16 @@ async function waitUntil(
   while (Date.now() < deadline) {
     if (!proc.running) throw proc.exitError(await proc.whenExited());
     if (await ready()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   await proc.stop();
   throw new StartTimeoutError([proc.name, seconds, proc.logFile, proc.lastLines()]);
 }
 
-function httpOk(url: string, tls: { ca?: string; cert?: string; key?: string }): Promise<boolean> {
+function httpOk(
+  url: string,
+  tls: { ca?: string; cert?: string; key?: string; insecure?: boolean },
+): Promise<boolean> {
   if (url.startsWith('http:')) {
     return fetch(url, { signal: AbortSignal.timeout(2000) }).then(
       (res) => res.ok,
@@ -308,7 +420,8 @@ function httpOk(url: string, tls: { ca?: string; cert?: string; key?: string }):
     );
   }
   return new Promise((resolve) => {
-    const req = https.get(url, { ...tls, timeout: 2000 }, (res) => {
+    const { insecure, ...creds } = tls;
+    const req = https.get(url, { ...creds, rejectUnauthorized: !insecure, timeout: 2000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -317,7 +430,7 @@ function httpOk(url: string, tls: { ca?: string; cert?: string; key?: string }):
   });
 }
 
-function renderKubeconfig(server: string, pki: Pki): string {
+function renderKubeconfig(server: string, pki: Pki, user: ClientCredentials): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   return [
     'apiVersion: v1',
@@ -328,13 +441,13 @@ function renderKubeconfig(server: string, pki: Pki): string {
     `    server: ${server}`,
     `    certificate-authority-data: ${b64(pki.caPem)}`,
     'users:',
-    '- name: tenantgate-admin',
+    `- name: ${user.name}`,
     '  user:',
-    `    client-certificate-data: ${b64(pki.adminCertPem)}`,
-    `    client-key-data: ${b64(pki.adminKeyPem)}`,
+    `    client-certificate-data: ${b64(user.certPem)}`,
+    `    client-key-data: ${b64(user.keyPem)}`,
     'contexts:',
     '- name: tenantgate-local',
-    '  context: {cluster: tenantgate-local, user: tenantgate-admin}',
+    `  context: {cluster: tenantgate-local, user: ${user.name}}`,
     'current-context: tenantgate-local',
     '',
   ].join('\n');
@@ -391,7 +504,7 @@ export async function installCrds(kc: KubeConfig, paths: string[], timeoutSecond
         });
         if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
         if (Date.now() > deadline) throw new CrdInstallError([name, 'not Established in time']);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
   } finally {

@@ -32,7 +32,11 @@ export class SupervisedProcess {
     this.name = options.name;
     this.logFile = options.logFile;
     const log = createWriteStream(options.logFile, { flags: 'a' });
-    this.child = spawn(options.command, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
+    // control plane must outlive the components that still talk to it while they stop (the operator
+    // releases its Lease; without the API server that fails and the next run waits for it to expire).
+    // stop() and the parent's exit hook end it.
+    this.child = spawn(options.command, options.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let partial = '';
     const collect = (chunk: Buffer) => {
       log.write(chunk);

@@ -51,7 +51,7 @@ test_update_checks_only_additions if {
 
 test_existing_unowned_namespace_is_refused if {
 	r := create({"namespaces": [{"name": "default"}]})
-	tenant_namespace_ownership.violation == {"spec.namespaces: namespace 'default' already exists and is not owned by tenant 'initech' (no owner reference to this Tenant) — list a namespace that does not exist yet, or ask the platform team to delete it or hand it over"} with input as r with data.inventory as testdata.inventory
+	tenant_namespace_ownership.violation == {"spec.namespaces: namespace 'default' already exists and is not owned by tenant 'initech' (no owner reference to this Tenant) — list a namespace that does not exist yet, or ask the platform team to delete it or hand it over (annotation tenantgate.io/adopt-by: initech)"} with input as r with data.inventory as testdata.inventory
 }
 
 test_namespace_owned_by_another_tenant_is_refused if {
@@ -64,4 +64,22 @@ test_own_namespace_added_back_is_accepted if {
 	new := {"namespaces": [{"name": "acme-web"}, {"name": "acme-api"}]}
 	r := testdata.review({"kind": "Tenant", "operation": "UPDATE", "user": testdata.admin, "object": tenant("acme", "uid-acme", new), "oldObject": tenant("acme", "uid-acme", old)})
 	count(tenant_namespace_ownership.violation) == 0 with input as r with data.inventory as testdata.inventory
+}
+
+test_namespace_handed_over_by_annotation_is_accepted if {
+	r := create({"namespaces": [{"name": "legacy"}]})
+	inv := object.union(testdata.inventory, {"namespaces": {"legacy": {"labels": {}, "tenant_owner_uids": [], "adopt_by": "initech"}}})
+	count(tenant_namespace_ownership.violation) == 0 with input as r with data.inventory as inv
+}
+
+test_namespace_handed_to_another_tenant_is_refused if {
+	r := create({"namespaces": [{"name": "legacy"}]})
+	inv := object.union(testdata.inventory, {"namespaces": {"legacy": {"labels": {}, "tenant_owner_uids": [], "adopt_by": "globex"}}})
+	count(tenant_namespace_ownership.violation) == 1 with input as r with data.inventory as inv
+}
+
+test_annotation_does_not_hand_over_a_tenant_owned_namespace if {
+	r := create({"namespaces": [{"name": "legacy"}]})
+	inv := object.union(testdata.inventory, {"namespaces": {"legacy": {"labels": {}, "tenant_owner_uids": ["uid-old"], "adopt_by": "initech"}}})
+	count(tenant_namespace_ownership.violation) == 1 with input as r with data.inventory as inv
 }

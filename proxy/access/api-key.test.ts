@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { indexSecrets, matchApiKey, resolveApiKeys, sha256 } from './api-key.ts';
-import { secret } from './test-helpers.ts';
+import { secret } from '../../test/helpers/access.ts';
 
 const secrets = indexSecrets([
   secret('team', 'api-keys', { alice: 'key-alice\n', bob: '  key-bob ' }),

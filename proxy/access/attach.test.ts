@@ -5,7 +5,7 @@ import type { PolicyVerdict, RequestPolicy } from '../request-policy.ts';
 import { sha256 } from './api-key.ts';
 import { compileAccessPolicies } from './attach.ts';
 import type { AccessEngine } from './engine.ts';
-import { accessPolicy, builtinEngine, namespace, point, request, secret } from './test-helpers.ts';
+import { accessPolicy, builtinEngine, namespace, point, request, secret } from '../../test/helpers/access.ts';
 
 let engine: PolicyEngine;
 beforeAll(async () => {
@@ -25,6 +25,9 @@ function recording(): { engine: AccessEngine; inputs: AccessInput[] } {
       accessRules: () => engine.accessRules(),
       evaluateAdmission: (req) => engine.evaluateAdmission(req),
       bundles: () => engine.bundles(),
+      // every request reaches the rule (and is recorded): no rule declares its reads here
+      generation: 0,
+      accessReads: () => undefined,
     },
   };
 }

@@ -6,7 +6,7 @@ import type { PolicyEngine } from '../../policies/engine.ts';
 import { sha256 } from './api-key.ts';
 import type { AccessEngine } from './engine.ts';
 import { AccessRequestPolicy, hostname, InvalidAccessPolicy } from './policy.ts';
-import { builtinEngine, request } from './test-helpers.ts';
+import { builtinEngine, request } from '../../test/helpers/access.ts';
 
 let engine: PolicyEngine;
 beforeAll(async () => {
@@ -69,6 +69,8 @@ describe('AccessRequestPolicy', () => {
       accessRules: () => [],
       evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
       bundles: () => [],
+      generation: 0,
+      accessReads: () => undefined,
     });
     const answer = (status: number) =>
       new AccessRequestPolicy({

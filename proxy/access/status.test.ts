@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AccessPolicy } from '../../api/accesspolicy.ts';
 import type { PolicyEngine } from '../../policies/engine.ts';
 import type { PolicyStatusResult } from '../policy-attachment/status.ts';
-import { ancestorSummary as summary } from '../policy-attachment/test-helpers.ts';
+import { ancestorSummary as summary } from '../../test/helpers/policy-attachment.ts';
 import { compileAccessPolicies } from './attach.ts';
 import { ACCESS_POLICY_AFFECTED, computeAccessPolicyStatus } from './status.ts';
-import { accessPolicy, builtinEngine, point, secret } from './test-helpers.ts';
+import { accessPolicy, builtinEngine, point, secret } from '../../test/helpers/access.ts';
 
 const NOW = '2025-07-01T00:00:00Z';
 const gateways = [

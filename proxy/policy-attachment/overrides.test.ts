@@ -3,19 +3,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyEngine } from '../../policies/engine.ts';
 import { compileAccessPolicies } from '../access/attach.ts';
-import { accessPolicy, builtinEngine } from '../access/test-helpers.ts';
+import { accessPolicy, builtinEngine } from '../../test/helpers/access.ts';
 import { compileAttachedPolicies } from '../attached-policies.ts';
 import { compileRateLimitPolicies } from '../ratelimit/attach.ts';
 import { policiesInForceConditions } from '../policies-in-force.ts';
 import { createLocalStore } from '../ratelimit/local-store.ts';
 import type { RateLimitRequestPolicy } from '../ratelimit/policy.ts';
-import type { rateLimitPolicy } from '../ratelimit/test-helpers.ts';
-import { point, request } from '../ratelimit/test-helpers.ts';
+import type { rateLimitPolicy } from '../../test/helpers/ratelimit.ts';
+import { point, request } from '../../test/helpers/ratelimit.ts';
 import { validateRateLimitPolicy } from '../ratelimit/validate.ts';
 import type { PolicyVerdict, RequestPolicy } from '../request-policy.ts';
 import { inForce, indexPolicies } from './precedence.ts';
 import { policySections, sectionsOf } from './sections.ts';
-import { ancestorSummary, policyObject } from './test-helpers.ts';
+import { ancestorSummary, policyObject } from '../../test/helpers/policy-attachment.ts';
 
 const GW = { kind: 'Gateway' as const, name: 'shared' };
 const LISTENER = { kind: 'Gateway' as const, name: 'shared', sectionName: 'http' };
@@ -303,6 +303,8 @@ describe('policiesInForceConditions', () => {
         bundles: () => [],
         evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
         evaluateAccess: () => ({ allow: true, status: 200, reason: '' }),
+        generation: 0,
+        accessReads: () => undefined,
       },
       secrets: [],
       namespaces: [],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetRef } from '../../api/common.ts';
-import { point } from '../ratelimit/test-helpers.ts';
+import { point } from '../../test/helpers/ratelimit.ts';
 import { governing, indexPolicies } from './precedence.ts';
 import type { AttachablePolicy } from './targets.ts';
 

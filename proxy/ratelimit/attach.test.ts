@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileRateLimitPolicies } from './attach.ts';
 import { LocalStore } from './local-store.ts';
 import type { RateLimitRequestPolicy } from './policy.ts';
-import { point, rateLimitPolicy, request } from './test-helpers.ts';
+import { point, rateLimitPolicy, request } from '../../test/helpers/ratelimit.ts';
 
 const one = (name: string) => [{ name, requests: 1, unit: 'Hour' as const }];
 const gatewayPolicy = (name: string, sectionName?: string, creationTimestamp?: string) =>

@@ -5,7 +5,7 @@ import type { PolicyVerdict } from '../request-policy.ts';
 import { LocalStore } from './local-store.ts';
 import { RateLimitRequestPolicy, type RateLimitHeaderOptions } from './policy.ts';
 import type { ConsumeResult, RateLimitStore } from './store.ts';
-import { rateLimitPolicy, request } from './test-helpers.ts';
+import { rateLimitPolicy, request } from '../../test/helpers/ratelimit.ts';
 
 function setup(limits: RateLimit[], opts: { headers?: RateLimitHeaderOptions; store?: RateLimitStore } = {}) {
   const clock = { now: 0 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import { computeRateLimitPolicyStatus, RATE_LIMIT_AFFECTED, type RateLimitStatusResult } from './status.ts';
-import { ancestorSummary as summary } from '../policy-attachment/test-helpers.ts';
-import { point, rateLimitPolicy } from './test-helpers.ts';
+import { ancestorSummary as summary } from '../../test/helpers/policy-attachment.ts';
+import { point, rateLimitPolicy } from '../../test/helpers/ratelimit.ts';
 
 const NOW = '2025-07-01T00:00:00Z';
 const limits = [{ name: 'x', requests: 1, unit: 'Second' as const }];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rateLimitPolicy } from './test-helpers.ts';
+import { rateLimitPolicy } from '../../test/helpers/ratelimit.ts';
 import { validateRateLimitPolicy } from './validate.ts';
 
 describe('validateRateLimitPolicy', () => {

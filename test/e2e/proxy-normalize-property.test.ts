@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle } from '../../policies/test-helpers.ts';
+import { buildBundle } from '../helpers/policies.ts';
 import {
   gateway,
   gatewayClass,

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { RateLimitRequestPolicy } from '../../proxy/ratelimit/policy.ts';
-import { rateLimitPolicy, request } from '../../proxy/ratelimit/test-helpers.ts';
+import { rateLimitPolicy, request } from '../helpers/ratelimit.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

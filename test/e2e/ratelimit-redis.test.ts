@@ -8,7 +8,7 @@ import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { RateLimitRequestPolicy } from '../../proxy/ratelimit/policy.ts';
 import { RedisStore, type RedisStoreOptions } from '../../proxy/ratelimit/redis-store.ts';
 import type { RateLimitStore } from '../../proxy/ratelimit/store.ts';
-import { rateLimitPolicy, request } from '../../proxy/ratelimit/test-helpers.ts';
+import { rateLimitPolicy, request } from '../helpers/ratelimit.ts';
 import type { RateLimit } from '../../api/ratelimitpolicy.ts';
 import type { PolicyVerdict } from '../../proxy/request-policy.ts';
 import { startRedis, type RedisServer } from '../env/redis.ts';

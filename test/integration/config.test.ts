@@ -1,5 +1,6 @@
-// The deployable configuration (config/default, kustomize) renders and is accepted by a real API server:
-// every manifest is valid for the CRDs and built-in kinds it uses (server-side dry run, nothing persisted).
+// The deployable configuration (config/default, kustomize; and the config/audit-sqlite overlay) renders
+// and is accepted by a real API server: every manifest is valid for the CRDs and built-in kinds it uses
+// (server-side dry run, nothing persisted).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ const kubectl = (args: string[], input?: string) =>
     ...(input ? { input } : {}),
   });
 
-describe('config/default', () => {
+describe.each(['config/default', 'config/audit-sqlite'])('%s', (dir) => {
   it('renders with kustomize and passes a server-side dry run', async () => {
     const client = new KubeClient({ kubeConfig: testKubeConfig() });
     // a dry run creates nothing, so the namespace its objects live in must exist already
@@ -26,7 +27,7 @@ describe('config/default', () => {
       if (!isAlreadyExists(err)) throw err;
     });
     await client.close();
-    const rendered = kubectl(['kustomize', join(projectRoot, 'config/default')]);
+    const rendered = kubectl(['kustomize', join(projectRoot, dir)]);
     const kinds = [...rendered.matchAll(/^kind: (\S+)$/gm)].map((m) => m[1]);
     expect(kinds).toEqual(
       expect.arrayContaining([

@@ -1,12 +1,13 @@
 // Deleting a Tenant: Retain releases its namespaces (the finalizer holds the Tenant until that is done),
-// Delete deletes them; either way the Tenant's RoleBindings and ReferenceGrants go. Objects left by a
-// Tenant deleted while no operator ran are collected when one starts (there is no garbage collector in
-// the test control plane, so this is the operator's own doing).
+// Delete deletes them — really: the test control plane runs kube-controller-manager's garbage collector
+// and namespace controller; either way the Tenant's RoleBindings and ReferenceGrants go. What a Tenant
+// deleted while no operator ran owned is the garbage collector's to delete, and a slow one cannot make a
+// new Tenant of the same name take over what the old one still owns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../api/tenant.ts';
 import { OWNER_ROLE_BINDING, RELEASE_FINALIZER, TENANT_LABEL } from '../../controllers/labels.ts';
 import type { Namespace } from '../../controllers/types.ts';
-import { deleteObject } from '../../kube/apply.ts';
+import { deleteObject, mergePatch } from '../../kube/apply.ts';
 import { KINDS } from '../../kube/resources.ts';
 import { eventually, fixture, get, readyTenant, uniqueName, type Fixture } from './tenant-fixtures.ts';
 
@@ -66,19 +67,15 @@ describe('deleting a Tenant', () => {
     await deleteObject(f.admin, tenantRef(name));
     await gone(name);
     for (const ns of [one, two]) {
-      // no namespace controller here: a deleted namespace stays Terminating
-      await eventually(
-        async () => (await get<Namespace>(f.admin, KINDS.Namespace, ns))?.metadata?.deletionTimestamp,
-        { what: `namespace ${ns} deleted` },
-      );
-      await eventually(
-        async () => (await get(f.admin, KINDS.RoleBinding, OWNER_ROLE_BINDING, ns)) === undefined,
-        { what: `RoleBinding in ${ns} deleted` },
-      );
+      await eventually(async () => (await get(f.admin, KINDS.Namespace, ns)) === undefined, {
+        what: `namespace ${ns} gone`,
+        timeoutMs: 30_000,
+      });
+      expect(await get(f.admin, KINDS.RoleBinding, OWNER_ROLE_BINDING, ns)).toBeUndefined();
     }
   });
 
-  it('collects what a Tenant deleted while no operator ran left behind', async () => {
+  it('leaves what a Tenant deleted while no operator ran owned to the garbage collector', async () => {
     const name = uniqueName('orphan');
     const ns = uniqueName('orphan-ns');
     await f.tenant(name, {
@@ -90,16 +87,62 @@ describe('deleting a Tenant', () => {
     await Promise.all(f.operators.splice(0).map((op) => op.stop()));
     await deleteObject(f.admin, tenantRef(name));
     await gone(name);
-    expect((await get<Namespace>(f.admin, KINDS.Namespace, ns))?.metadata?.deletionTimestamp).toBeUndefined();
+    // no operator runs: the owner references alone take the namespace and what is in it away
+    await eventually(async () => (await get(f.admin, KINDS.Namespace, ns)) === undefined, {
+      what: 'the namespace of the deleted Tenant gone',
+      timeoutMs: 30_000,
+    });
+    expect(await get(f.admin, KINDS.RoleBinding, OWNER_ROLE_BINDING, ns)).toBeUndefined();
     await f.startOperator();
+  });
+
+  it('with a slow garbage collector, a new Tenant of the same name waits for what the old one owned', async () => {
+    const name = uniqueName('slow');
+    const ns = uniqueName('slow-ns');
+    const hold = 'test.tenantgate.io/hold';
+    await f.tenant(name, { namespaceDeletionPolicy: 'Delete', namespaces: [{ name: ns }] });
+    const first = await readyTenant(f.admin, name);
+    // a finalizer of someone else's keeps the namespace, owned by the first Tenant, after it is deleted
+    await mergePatch(
+      f.admin,
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      {
+        metadata: { finalizers: [hold] },
+      },
+    );
+    await deleteObject(f.admin, tenantRef(name));
+    await gone(name);
     await eventually(
       async () => (await get<Namespace>(f.admin, KINDS.Namespace, ns))?.metadata?.deletionTimestamp,
-      { what: 'the orphaned namespace deleted' },
+      { what: 'the garbage collector deleting the namespace', timeoutMs: 30_000 },
     );
-    await eventually(
-      async () => (await get(f.admin, KINDS.RoleBinding, OWNER_ROLE_BINDING, ns)) === undefined,
-      { what: 'the orphaned RoleBinding deleted' },
+    await f.tenant(name, { namespaces: [{ name: ns }] });
+    const waiting = await eventually(
+      async () => {
+        const t = await get<Tenant>(f.admin, KINDS.Tenant, name);
+        return t?.metadata.uid !== first.metadata.uid &&
+          t?.status?.conditions?.[0]?.reason === 'NamespaceConflict'
+          ? t
+          : undefined;
+      },
+      { what: 'the new Tenant reporting the namespace the old one still owns' },
     );
+    expect(waiting.status?.namespaces?.[0]?.message).toContain(`earlier Tenant named ${name}`);
+    const held = await get<Namespace>(f.admin, KINDS.Namespace, ns);
+    expect(held?.metadata?.ownerReferences?.map((r) => r.uid)).toEqual([first.metadata.uid]);
+
+    // the collector catches up: the namespace goes, and the new Tenant makes its own
+    await mergePatch(
+      f.admin,
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      {
+        metadata: { finalizers: null },
+      },
+    );
+    const second = await readyTenant(f.admin, name);
+    const made = await get<Namespace>(f.admin, KINDS.Namespace, ns);
+    expect(made?.metadata?.ownerReferences?.map((r) => r.uid)).toEqual([second.metadata.uid]);
+    expect(made?.metadata?.deletionTimestamp).toBeUndefined();
   });
 
   it('does not hand the namespaces a deleted Tenant released to a new Tenant of the same name', async () => {

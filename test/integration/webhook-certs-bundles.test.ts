@@ -6,7 +6,7 @@ import { createObject, deleteObject, replaceObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
-import { buildBundle } from '../../policies/test-helpers.ts';
+import { buildBundle } from '../helpers/policies.ts';
 import { ensureSecretCertificates } from '../../webhooks/certs.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';

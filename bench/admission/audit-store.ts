@@ -1,0 +1,155 @@
+// What the durable audit store costs admission: the webhook server with the real handler and policies,
+// at concurrency 2, with the store off (no audit sink), with SQLite (committed, fsync'd, before the answer
+// leaves) and with PostgreSQL (a real server, fsync on; the answer waits for the local spool's fsync, the
+// shipment to PostgreSQL runs in the background), in the same run, alternating. Two review mixes: the
+// usual one (20% violate a policy) and every review refused (the worst case: one store write each).
+// Both again with TENANTGATE_AUDIT_SYNC=NORMAL (written before the answer, fsync'd later), to show what
+// the fsync costs. Here PostgreSQL shares the machine (CPU and disk) with the webhook, unlike in a cluster.
+// Target (issue 10): the store adds <= 1 ms to p99 at concurrency 2.
+//
+// Run: node_modules/.bin/node bench/admission/audit-store.ts [--seconds 4] [--rounds 2] [--concurrency 2]
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { PolicyEngine } from '../../policies/engine.ts';
+import { ephemeralCertificates } from '../../webhooks/certs.ts';
+import { createAdmissionHandler, type AdmissionHandler } from '../../webhooks/handler.ts';
+import { openAuditTrail, type AuditTrail } from '../../webhooks/audit/trail.ts';
+import { startWebhookServer } from '../../webhooks/server.ts';
+import { startPostgres } from '../../test/env/postgres.ts';
+import { benchInventory, benchReviews } from './fixtures.ts';
+
+const { values } = parseArgs({
+  options: {
+    tenants: { type: 'string', default: '500' },
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '2' },
+  },
+});
+const tenants = Number(values.tenants);
+
+interface LoadResult {
+  count: number;
+  errors: number;
+  seconds: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tg-bench-audit-'));
+const certs = await ephemeralCertificates(['127.0.0.1']);
+const caFile = join(dir, 'ca.pem');
+writeFileSync(caFile, certs.caBundlePem);
+const all = benchReviews(tenants, 2000);
+const mixes = {
+  'usual mix (20% refused)': all,
+  'every review refused': all.filter((_, i) => i % 10 === 7 || i % 10 === 8),
+};
+const mixFiles = Object.fromEntries(
+  Object.entries(mixes).map(([name, bodies], i) => {
+    const file = join(dir, `reviews-${i}.json`);
+    writeFileSync(file, JSON.stringify(bodies));
+    return [name, file];
+  }),
+);
+
+const engine = await PolicyEngine.create({});
+engine.setData(benchInventory(tenants));
+const pg = await startPostgres({ fsync: true });
+const trails: Record<string, AuditTrail | undefined> = {
+  'store off': undefined,
+  sqlite: await openAuditTrail({ store: { backend: 'sqlite', path: join(dir, 'audit.db') } }),
+  postgres: await openAuditTrail({
+    store: { backend: 'postgres', dsn: pg.dsn, spoolPath: join(dir, 'spool.db') },
+  }),
+  // without the fsync before answering (TENANTGATE_AUDIT_SYNC=NORMAL): what the fsync itself costs
+  'sqlite NORMAL': await openAuditTrail({
+    store: { backend: 'sqlite', path: join(dir, 'audit-normal.db'), synchronous: 'NORMAL' },
+  }),
+  'postgres NORMAL': await openAuditTrail({
+    store: {
+      backend: 'postgres',
+      dsn: pg.dsn,
+      spoolPath: join(dir, 'spool-normal.db'),
+      synchronous: 'NORMAL',
+    },
+  }),
+};
+
+let serial = 0;
+/** every review gets a fresh uid, as the API server gives it: a repeated uid would skip the store write */
+function freshUids(handler: AdmissionHandler): AdmissionHandler {
+  return (body, raw) => {
+    const request = (body as { request?: { uid?: string } }).request;
+    if (request) request.uid = `bench-${process.pid}-${++serial}`;
+    return handler(body, raw);
+  };
+}
+
+async function measure(
+  trail: AuditTrail | undefined,
+  bodiesFile: string,
+  seconds: number,
+): Promise<LoadResult> {
+  const handler = freshUids(createAdmissionHandler({ engine, ...(trail ? { audit: trail } : {}) }));
+  const server = await startWebhookServer({
+    handler,
+    address: '127.0.0.1:0',
+    certPem: certs.certPem,
+    keyPem: certs.keyPem,
+    deadlineMs: 3000,
+  });
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      join(import.meta.dirname, 'load.ts'),
+      `https://127.0.0.1:${server.port}/validate`,
+      caFile,
+      bodiesFile,
+      String(seconds),
+      values.concurrency,
+    ]);
+    const result = JSON.parse(stdout) as LoadResult;
+    if (result.errors) throw new Error(`${result.errors} reviews failed`);
+    return result;
+  } finally {
+    await server.close();
+  }
+}
+
+const lines: string[] = [
+  `audit store overhead on admission: ${tenants} tenants, HTTPS keep-alive, concurrency ${values.concurrency}, median of ${values.rounds} x ${values.seconds}s (alternating)`,
+];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+for (const [mix, file] of Object.entries(mixFiles)) {
+  for (const trail of Object.values(trails)) await measure(trail, file, 1); // warm-up
+  const results: Record<string, LoadResult[]> = {};
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [name, trail] of Object.entries(trails))
+      (results[name] ??= []).push(await measure(trail, file, Number(values.seconds)));
+  }
+  lines.push(`${mix}:`);
+  const p99Off = median(results['store off']!.map((r) => r.p99));
+  for (const [name, rs] of Object.entries(results)) {
+    const p50 = median(rs.map((r) => r.p50));
+    const p99 = median(rs.map((r) => r.p99));
+    const rps = median(rs.map((r) => r.count / r.seconds));
+    const delta =
+      name === 'store off'
+        ? ''
+        : `   p99 +${(p99 - p99Off).toFixed(2)} ms vs off: ${p99 - p99Off <= 1 ? 'met' : 'MISSED'} (<= 1 ms)`;
+    lines.push(
+      `  ${name.padEnd(10)} ${rps.toFixed(0).padStart(6)} reviews/s   p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms${delta}`,
+    );
+  }
+}
+const shipped =
+  (await trails.postgres!.spool!.drain(30_000)) + (await trails['postgres NORMAL']!.spool!.drain(30_000));
+lines.push(`postgres spool after the run: ${shipped} records left unshipped (0 expected)`);
+process.stdout.write(lines.join('\n') + '\n');
+for (const t of Object.values(trails)) await t?.close();
+await pg.stop();
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,227 @@
+// The webhook's audit trail as one AuditSink: every record goes durably to the store (SQLite: written
+// and committed before the answer leaves; PostgreSQL: fsync'd to the local spool first, shipped in the
+// background), optionally to the JSON-lines file too, and is counted in tenantgate_audit_refusals_total.
+// Retention prunes the store in the background.
+//
+// Settings not passed as options come from the environment:
+//   TENANTGATE_AUDIT_STORE        sqlite | postgres | off (default: postgres when a DSN is set, else sqlite)
+//   TENANTGATE_AUDIT_DSN          postgres://… (from a Secret; never logged)
+//   TENANTGATE_AUDIT_DSN_FILE     or a file holding it (a mounted Secret key)
+//   TENANTGATE_AUDIT_DB           the SQLite file
+//   TENANTGATE_AUDIT_SPOOL        the spool file in front of PostgreSQL
+//   TENANTGATE_AUDIT_MAX_AGE      retention by age: 90d (default), 12h, … ; 0 for none
+//   TENANTGATE_AUDIT_MAX_RECORDS  retention by count (default 5000000); 0 for none
+//   TENANTGATE_AUDIT_SYNC         FULL (default: fsync each commit of the SQLite store or the spool) or
+//                                 NORMAL (written to the OS before the answer: survives a process crash,
+//                                 not a power loss)
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { defineError } from '../../lib/errors.ts';
+import { componentLogger, type Logger } from '../../lib/logger.ts';
+import { AuditLog, type AuditRecord, type AuditSink } from '../audit-log.ts';
+import { DurableWriter } from './durable-writer.ts';
+import { auditRecordsPrunedTotal, auditRefusalsTotal, auditStoreWriteSeconds } from './metrics.ts';
+import { PostgresAuditStore } from './postgres-store.ts';
+import { AuditSpool } from './spool.ts';
+import { SqliteAuditStore } from './sqlite-store.ts';
+import type { AuditStore, Retention } from './store.ts';
+
+export const AuditConfigError = defineError('TG_AUDIT_CONFIG', 'audit store: %s');
+
+export type AuditStoreConfig =
+  | { backend: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' }
+  | { backend: 'postgres'; dsn: string; spoolPath: string; synchronous?: 'FULL' | 'NORMAL' }
+  | { backend: 'off' };
+
+export interface AuditTrailOptions {
+  store: AuditStoreConfig;
+  /** also write the JSON-lines file here (what `tenantgate audit --file` reads) */
+  filePath?: string;
+  fileMaxSizeBytes?: number;
+  fileMaxFiles?: number;
+  retention?: Retention;
+  /** how often to prune; default 10 min (the first run is a minute after start) */
+  pruneIntervalMs?: number;
+  /** default $POD_NAME or the host name */
+  replica?: string;
+  logger?: Logger;
+}
+
+export interface AuditTrail extends AuditSink {
+  /** what the query API reads; undefined when the store is off */
+  readonly store: AuditStore | undefined;
+  readonly spool: AuditSpool | undefined;
+  /** one pruning round now (the background one runs on its own) */
+  prune(): Promise<number>;
+  /** ships what is spooled (up to drainMs), then closes everything */
+  close(drainMs?: number): Promise<void>;
+}
+
+export const DEFAULT_RETENTION: Required<Retention> = { maxAgeMs: 90 * 86_400_000, maxRecords: 5_000_000 };
+
+export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditTrail> {
+  const log = options.logger ?? componentLogger('audit');
+  const replica = options.replica ?? process.env.POD_NAME ?? hostname();
+  const retention = options.retention ?? DEFAULT_RETENTION;
+  let store: AuditStore | undefined;
+  let spool: AuditSpool | undefined;
+  let writer: DurableWriter | undefined;
+  const cfg = options.store;
+  if (cfg.backend === 'sqlite') {
+    // reads here (the query API); writes, with their fsyncs, on the writer's thread
+    store = new SqliteAuditStore({ path: cfg.path, replica });
+  } else if (cfg.backend === 'postgres') {
+    store = new PostgresAuditStore({ dsn: cfg.dsn, replica });
+  }
+  try {
+    const version = await store?.migrate();
+    if (cfg.backend === 'sqlite')
+      writer = new DurableWriter({
+        mode: 'store',
+        path: cfg.path,
+        synchronous: cfg.synchronous ?? 'FULL',
+        replica,
+      });
+    if (cfg.backend === 'postgres')
+      spool = new AuditSpool({
+        path: cfg.spoolPath,
+        store: store!,
+        logger: log,
+        ...(cfg.synchronous ? { synchronous: cfg.synchronous } : {}),
+      });
+    // a spool that cannot be opened fails the start, and its depth is known before the first review
+    await spool?.ready;
+    const file = options.filePath
+      ? new AuditLog({
+          path: options.filePath,
+          maxSizeBytes: options.fileMaxSizeBytes,
+          maxFiles: options.fileMaxFiles,
+        })
+      : undefined;
+    log.info('audit trail open', {
+      backend: cfg.backend,
+      ...(cfg.backend === 'sqlite' ? { path: cfg.path } : {}),
+      ...(cfg.backend === 'postgres' ? { spool: cfg.spoolPath } : {}),
+      schemaVersion: version,
+      file: options.filePath,
+      retention,
+    });
+
+    const prune = async () => {
+      if (!writer) return store ? store.prune(retention) : 0;
+      const n = await writer.prune(retention);
+      if (n) auditRecordsPrunedTotal.inc({ backend: 'sqlite' }, n);
+      return n;
+    };
+    const runPrune = () =>
+      void prune().then(
+        (n) => n && log.info('audit records pruned', { records: n }),
+        (err: unknown) => log.warn('pruning the audit store failed; retried next round', { err }),
+      );
+    const first = setTimeout(runPrune, Math.min(60_000, options.pruneIntervalMs ?? 600_000));
+    const every = setInterval(runPrune, options.pruneIntervalMs ?? 600_000);
+    first.unref();
+    every.unref();
+
+    return {
+      store,
+      spool,
+      prune,
+      async record(record: AuditRecord) {
+        file?.record(record);
+        for (const v of record.violations)
+          auditRefusalsTotal.inc({ tenant: record.tenant ?? '', policy: v.policy, action: v.action });
+        // the webhook answers once this resolves; a failure fails the review (500): nothing is
+        // answered unrecorded
+        if (writer) {
+          const end = auditStoreWriteSeconds.startTimer({ backend: 'sqlite' });
+          await writer.append(record);
+          end();
+        } else await spool?.append(record);
+      },
+      async close(drainMs = 5000) {
+        clearTimeout(first);
+        clearInterval(every);
+        if (spool) {
+          const left = await spool.drain(drainMs);
+          if (left) log.warn('audit records left in the spool; the next start ships them', { spooled: left });
+          await spool.close();
+        }
+        await writer?.close();
+        await file?.close();
+        await store?.close();
+      },
+    };
+  } catch (err) {
+    await store?.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** The store settings from options and the environment. */
+export function auditStoreConfigFromEnv(
+  defaults: { dir: string },
+  env: NodeJS.ProcessEnv = process.env,
+): AuditStoreConfig {
+  const dsnFile = env.TENANTGATE_AUDIT_DSN_FILE;
+  let dsn = env.TENANTGATE_AUDIT_DSN;
+  if (!dsn && dsnFile) {
+    try {
+      dsn = readFileSync(dsnFile, 'utf8').trim();
+    } catch (err) {
+      throw new AuditConfigError(
+        [
+          `TENANTGATE_AUDIT_DSN_FILE '${dsnFile}' cannot be read (${(err as Error).message}); mount the Secret there`,
+        ],
+        { cause: err },
+      );
+    }
+  }
+  const backend = env.TENANTGATE_AUDIT_STORE ?? (dsn ? 'postgres' : 'sqlite');
+  const sync = env.TENANTGATE_AUDIT_SYNC ?? 'FULL';
+  if (sync !== 'FULL' && sync !== 'NORMAL')
+    throw new AuditConfigError([`TENANTGATE_AUDIT_SYNC is '${sync}'; use FULL or NORMAL`]);
+  switch (backend) {
+    case 'off':
+      return { backend: 'off' };
+    case 'sqlite': {
+      return {
+        backend: 'sqlite',
+        path: env.TENANTGATE_AUDIT_DB ?? join(defaults.dir, 'audit.db'),
+        synchronous: sync,
+      };
+    }
+    case 'postgres':
+      if (!dsn)
+        throw new AuditConfigError([
+          'TENANTGATE_AUDIT_STORE is postgres but TENANTGATE_AUDIT_DSN (or TENANTGATE_AUDIT_DSN_FILE) is empty; set it from a Secret (postgres://user:password@host:5432/db)',
+        ]);
+      return {
+        backend: 'postgres',
+        dsn,
+        spoolPath: env.TENANTGATE_AUDIT_SPOOL ?? join(defaults.dir, 'spool', 'audit-spool.db'),
+        synchronous: sync,
+      };
+    default:
+      throw new AuditConfigError([`TENANTGATE_AUDIT_STORE is '${backend}'; use sqlite, postgres or off`]);
+  }
+}
+
+/** Retention from TENANTGATE_AUDIT_MAX_AGE (90d, 12h, 0 = none) and TENANTGATE_AUDIT_MAX_RECORDS. */
+export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
+  const out: Retention = {};
+  const age = env.TENANTGATE_AUDIT_MAX_AGE ?? '90d';
+  const m = /^(\d+)(s|m|h|d)?$/.exec(age.trim());
+  if (!m)
+    throw new AuditConfigError([`TENANTGATE_AUDIT_MAX_AGE is '${age}'; use a duration such as 90d or 12h`]);
+  const ms = Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[(m[2] ?? 'd') as 's' | 'm' | 'h' | 'd'];
+  if (ms > 0) out.maxAgeMs = ms;
+  const count = env.TENANTGATE_AUDIT_MAX_RECORDS ?? String(DEFAULT_RETENTION.maxRecords);
+  if (!/^\d+$/.test(count))
+    throw new AuditConfigError([
+      `TENANTGATE_AUDIT_MAX_RECORDS is '${count}'; use a whole number (0: no limit)`,
+    ]);
+  if (Number(count) > 0) out.maxRecords = Number(count);
+  return out;
+}
