@@ -24,7 +24,7 @@ PROM_LDFLAGS := $(foreach v,Version=$(PROMETHEUS_VERSION) Revision=v$(PROMETHEUS
 
 .PHONY: all help deps tools tools-verify tools-pin build policies test test-unit test-integration bench \
         bench-tenants bench-admission bench-audit bench-proxy bench-micro golden \
-        test-policies lint format run bench conformance clean image image-smoke
+        test-policies lint format run bench conformance conformance-workers clean image image-smoke
 
 all: build
 
@@ -122,7 +122,7 @@ generate: deps ## Regenerate config/crd/ from the schemas in api/
 ## ---- test ------------------------------------------------------------------------------------
 # The whole suite: type check, policy tests (opa test), unit, end-to-end and integration tests
 # (a real kube-apiserver + etcd), and the Gateway API conformance suite against the proxy.
-test: deps tools build typecheck test-policies test-vitest conformance ## Run every test
+test: deps tools build typecheck test-policies test-vitest conformance conformance-workers ## Run every test
 
 test-vitest: deps tools build
 	$(NODE_BIN)/vitest run
@@ -143,6 +143,10 @@ CONFORMANCE_REPORT ?= .tenantgate/conformance-report.json
 conformance: deps build ## Gateway API HTTPRoute conformance (../shared/conformance) against the proxy
 	@mkdir -p .tenantgate
 	$(NODE) ../shared/conformance/run.mjs --report $(CONFORMANCE_REPORT)
+
+conformance-workers: deps build ## The same conformance suite against a proxy of 2 worker processes
+	@mkdir -p .tenantgate
+	TENANTGATE_PROXY_WORKERS=2 $(NODE) ../shared/conformance/run.mjs --report .tenantgate/conformance-report-workers.json
 
 lint: deps ## ESLint and Prettier
 	$(NODE_BIN)/eslint .
