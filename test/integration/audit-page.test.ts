@@ -142,7 +142,8 @@ describe('auditors web page in headless Chromium', () => {
   const reload = async (page: Page, action: () => Promise<void>) => {
     const before = await page.getAttribute('body', 'data-loaded');
     await action();
-    await page.waitForFunction(`document.body.dataset.loaded !== ${JSON.stringify(before)}`);
+    // a selector, not waitForFunction: a string predicate is eval'd in the page, which its CSP refuses
+    await page.waitForSelector(`body[data-loaded]:not([data-loaded=${JSON.stringify(before ?? '')}])`);
   };
   const rows = (page: Page) =>
     page.$$eval('#records tbody tr', (trs) =>
