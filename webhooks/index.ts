@@ -15,14 +15,10 @@ import { EventRecorder } from '../kube/events.ts';
 import { InformerFactory } from '../kube/informer-factory.ts';
 import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
+import type { ConfigMap } from '../api/kubernetes.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
 import { componentLogger } from '../lib/logger.ts';
-import {
-  watchBundles,
-  type BundleRefusal,
-  type BundleWatcher,
-  type ConfigMapCache,
-} from '../policies/bundle-sources.ts';
+import { watchBundles, type BundleRefusal, type BundleWatcher } from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
 import { PolicyEngine } from '../policies/engine.ts';
 import { AUDIT_LOG_ENV } from './audit-log.ts';
@@ -158,7 +154,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     });
     cleanup.push(() => counts.stop());
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
-      ? informers.informer(KINDS.ConfigMap)
+      ? informers.informer<ConfigMap>(KINDS.ConfigMap)
       : undefined;
     if (!options.informers) {
       informers.start();
@@ -174,7 +170,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     if (configMaps) await configMaps.waitForSync({ timeoutMs: 60_000 });
     const watchers: BundleWatcher[] = watchBundles(policyConfig.bundles, {
       engine,
-      ...(configMaps ? { configMaps: configMaps as unknown as ConfigMapCache } : {}),
+      ...(configMaps ? { configMaps } : {}),
       onRefused: (r) => recordRefusal(recorder, r, policyConfig),
     });
     cleanup.push(() => watchers.forEach((w) => w.stop()));

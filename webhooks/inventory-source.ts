@@ -40,7 +40,8 @@ export interface InventorySync {
 export function startInventorySync(options: InventorySyncOptions): InventorySync {
   const log = options.logger ?? componentLogger('webhook-inventory');
   const informers = INVENTORY_KINDS.map((k) => options.informers.informer(k));
-  const [tenants, namespaces, httpRoutes, grpcRoutes, gateways] = informers;
+  const [, namespaces, httpRoutes, grpcRoutes, gateways] = informers;
+  const tenants = options.informers.informer<Tenant>(KINDS.Tenant); // the same informer, typed
   let timer: NodeJS.Timeout | undefined;
   let synced = false;
 
@@ -49,7 +50,7 @@ export function startInventorySync(options: InventorySyncOptions): InventorySync
     timer = undefined;
     options.engine.setData(
       buildInventory({
-        tenants: tenants!.list() as unknown as Tenant[],
+        tenants: tenants.list(),
         namespaces: namespaces!.list(),
         routes: [...httpRoutes!.list(), ...grpcRoutes!.list()],
         gateways: gateways!.list(),

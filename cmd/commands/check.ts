@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
   const manifests = values.filename.flatMap((f) => readManifests(f));
   const data = (values.data ?? []).flatMap((f) => readManifests(f)).map((m) => m.object);
   const inventory = buildInventory({
-    tenants: data.filter((o) => o.kind === 'Tenant') as unknown as Tenant[],
+    tenants: data.filter((o): o is Manifest & Tenant => o.kind === 'Tenant'),
     namespaces: data.filter((o) => o.kind === 'Namespace'),
     routes: data.filter(
       (o) => o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute',
