@@ -70,6 +70,12 @@ export interface StartWebhookOptions {
   /** default $TENANTGATE_POLICY_CONFIG; deny for every policy and no custom bundles without one */
   policyConfigPath?: string;
   policyConfig?: PolicyConfig;
+  /**
+   * the process's shared policy engine (cmd/shared-services.ts), which the proxy also evaluates
+   * AccessPolicies with; the webhook owns its configuration: it sets the enforcement and loads the bundles.
+   * Default: an engine of its own.
+   */
+  engine?: PolicyEngine;
   /** the JSON-lines file (an extra sink); default $TENANTGATE_AUDIT_LOG, under stateDir with `local`, else none */
   auditLogPath?: string;
   auditMaxSizeBytes?: number;
@@ -119,7 +125,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
   try {
     const namespace = options.namespace ?? operatorNamespace();
     const policyConfig = resolvePolicyConfig(options);
-    const engine = await PolicyEngine.create({ enforcement: policyConfig.enforcement });
+    const engine = options.engine ?? (await PolicyEngine.create({ enforcement: policyConfig.enforcement }));
+    if (options.engine) engine.setEnforcement(policyConfig.enforcement);
 
     const client =
       options.client ??
