@@ -45,6 +45,12 @@ import {
 import { startWebhookServer, VALIDATE_PATH } from './server.ts';
 import { ViolationEvents } from './violation-events.ts';
 import { operatorNamespace } from '../kube/config.ts';
+import { defineError } from '../lib/errors.ts';
+
+export const WebhookClusterMissingError = defineError(
+  'TG_WEBHOOK_NO_CLUSTER',
+  'startWebhook needs a cluster to read and register with: pass options.kubeConfig or options.client',
+);
 
 export interface StartWebhookOptions {
   kubeConfig?: KubeConfig;
@@ -303,7 +309,7 @@ function resolvePolicyConfig(options: StartWebhookOptions): PolicyConfig {
 }
 
 function requireKubeConfig(options: StartWebhookOptions): KubeConfig {
-  if (!options.kubeConfig) throw new Error('startWebhook needs a kubeConfig or a client');
+  if (!options.kubeConfig) throw new WebhookClusterMissingError();
   return options.kubeConfig;
 }
 

@@ -9,6 +9,9 @@ import {
   type ProxyPolicyOptions,
 } from '../../proxy/policy-settings.ts';
 import { requestTargetFromFlags } from '../../proxy/request-target-settings.ts';
+import { defineError } from '../../lib/errors.ts';
+
+export const InvalidFlagError = defineError('TG_CLI_INVALID_FLAG', '%s: expected %s');
 
 const usage = `usage: tenantgate proxy --from-files DIR [options]
 
@@ -101,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   const num = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} ${v}: expected a positive integer`);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidFlagError([`${flag} ${v}`, 'a positive integer']);
     return n;
   };
   let limits;
@@ -153,24 +156,25 @@ function policyOptions(values: Record<string, unknown>): ProxyPolicyOptions {
   const redis = values['rate-limit-redis'] as string | undefined;
   if (redis !== undefined) {
     if (!/^rediss?:\/\/[^/\s]+/.test(redis))
-      throw new Error(`--rate-limit-redis ${redis}: expected redis://HOST:PORT[/DB] or rediss://...`);
+      throw new InvalidFlagError([`--rate-limit-redis ${redis}`, 'redis://HOST:PORT[/DB] or rediss://...']);
     o.rateLimitRedis = redis;
   }
   const mode = values['rate-limit-fail-mode'] as string | undefined;
   if (mode !== undefined) {
     o.rateLimitFailMode = parseFailMode(mode);
-    if (!o.rateLimitFailMode) throw new Error(`--rate-limit-fail-mode ${mode}: expected open or closed`);
+    if (!o.rateLimitFailMode)
+      throw new InvalidFlagError([`--rate-limit-fail-mode ${mode}`, 'open or closed']);
   }
   const headers = values['rate-limit-headers'] as string | undefined;
   if (headers !== undefined) {
     o.rateLimitHeaders = parseBoolean(headers);
     if (o.rateLimitHeaders === undefined)
-      throw new Error(`--rate-limit-headers=${headers}: expected true or false`);
+      throw new InvalidFlagError([`--rate-limit-headers=${headers}`, 'true or false']);
   }
   const scope = values['gateway-limit-scope'] as string | undefined;
   if (scope !== undefined) {
     if (!parseGatewayLimitScope(scope))
-      throw new Error(`--gateway-limit-scope ${scope}: expected per-route or shared`);
+      throw new InvalidFlagError([`--gateway-limit-scope ${scope}`, 'per-route or shared']);
     o.gatewayLimitScope = scope as 'per-route' | 'shared';
   }
   const config = values['policy-config'] as string | undefined;
