@@ -96,7 +96,9 @@ POLICY_OUT         := dist/policies
 POLICY_SOURCES     := $(shell find policies -name '*.rego' ! -name '*_test.rego' 2>/dev/null)
 POLICY_ENTRYPOINTS := tenantgate/admission/violations tenantgate/admission/policies tenantgate/access/catalog \
   tenantgate/access/allow_cidrs/decision tenantgate/access/require_headers/decision \
-  tenantgate/access/methods/decision tenantgate/access/api_key/decision
+  tenantgate/access/methods/decision tenantgate/access/api_key/decision \
+  tenantgate/access/allow_cidrs/reads tenantgate/access/require_headers/reads \
+  tenantgate/access/methods/reads tenantgate/access/api_key/reads
 
 policies: $(POLICY_OUT)/bundle.tar.gz ## Compile the Rego policies to WebAssembly (dist/policies/bundle.tar.gz)
 

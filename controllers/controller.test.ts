@@ -1,17 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { componentLogger } from '../lib/logger.ts';
-import { Controller } from './controller.ts';
+import { Controller, stringKeys } from './controller.ts';
+import { tenantKey, tenantWorkKeys, type TenantWorkKey } from './tenant-keys.ts';
 
 const logger = componentLogger('test');
 
-/** Resolves once cond() holds (polling); fails after 5 s. */
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** Resolves once cond() holds (vi.waitFor polls it); fails after 5 s. */
+const until = (cond: () => boolean) =>
+  vi.waitFor(
+    () => {
+      if (!cond()) throw new Error('condition not reached');
+    },
+    { timeout: 5_000, interval: 2 },
+  );
 
 /** A reconcile that blocks until released, recording concurrency. */
 function gated() {
@@ -31,7 +32,13 @@ function gated() {
 describe('Controller', () => {
   it('never reconciles one key twice at once, and reconciles it again if it changed meanwhile', async () => {
     const g = gated();
-    const c = new Controller({ name: 'test-a', concurrency: 4, logger, reconcile: g.reconcile });
+    const c = new Controller({
+      keys: stringKeys,
+      name: 'test-a',
+      concurrency: 4,
+      logger,
+      reconcile: g.reconcile,
+    });
     c.start();
     c.enqueue('k');
     await until(() => g.waiting.length === 1);
@@ -47,7 +54,13 @@ describe('Controller', () => {
 
   it('runs different keys in parallel, up to the concurrency', async () => {
     const g = gated();
-    const c = new Controller({ name: 'test-b', concurrency: 3, logger, reconcile: g.reconcile });
+    const c = new Controller({
+      keys: stringKeys,
+      name: 'test-b',
+      concurrency: 3,
+      logger,
+      reconcile: g.reconcile,
+    });
     for (const k of ['a', 'b', 'c', 'd', 'e']) c.enqueue(k);
     c.start();
     await until(() => g.waiting.length === 3);
@@ -62,6 +75,7 @@ describe('Controller', () => {
   it('retries a failing key with backoff until it succeeds, then forgets its failures', async () => {
     let attempts = 0;
     const c = new Controller({
+      keys: stringKeys,
       name: 'test-c',
       baseDelayMs: 1,
       logger,
@@ -78,7 +92,12 @@ describe('Controller', () => {
 
   it('keeps queued keys while stopped and works them off when started again', async () => {
     const seen: string[] = [];
-    const c = new Controller({ name: 'test-d', logger, reconcile: async (k) => void seen.push(k) });
+    const c = new Controller({
+      keys: stringKeys,
+      name: 'test-d',
+      logger,
+      reconcile: async (k) => void seen.push(k),
+    });
     c.start();
     await c.stopWorkers();
     c.enqueue('later');
@@ -92,6 +111,7 @@ describe('Controller', () => {
   it('requeues a key that asks for it', async () => {
     let calls = 0;
     const c = new Controller({
+      keys: stringKeys,
       name: 'test-e',
       logger,
       reconcile: async () => (++calls < 3 ? { requeueAfterMs: 1 } : undefined),
@@ -99,6 +119,22 @@ describe('Controller', () => {
     c.start();
     c.enqueue('k');
     await until(() => calls === 3);
+    await c.shutDown();
+  });
+
+  it('hands typed keys to reconcile, and drops a queue entry that is no key of its own', async () => {
+    const seen: TenantWorkKey[] = [];
+    const c = new Controller<TenantWorkKey>({
+      keys: tenantWorkKeys,
+      name: 'test-typed',
+      logger,
+      reconcile: async (k) => void seen.push(k),
+    });
+    c.queue.add('not-a-key');
+    c.enqueue(tenantKey('acme'));
+    c.start();
+    await until(() => seen.length === 1 && c.queue.length === 0);
+    expect(seen).toEqual([{ kind: 'Tenant', name: 'acme' }]);
     await c.shutDown();
   });
 });

@@ -1,4 +1,6 @@
 // The controller runtime: a work queue drained by a bounded pool of workers that call `reconcile(key)`.
+// Keys are typed (a controller's own union, e.g. tenant-keys.ts); their string form, from `keys.encode`,
+// is only the queue's identity, as client-go's keys are comparable values.
 // Informer handlers call enqueue(); keys accumulate while the workers are stopped (a standby replica) and
 // are worked off when they start (this replica became the leader). One key is reconciled by at most one
 // worker at a time; a failure requeues it with per-key exponential backoff; a result may ask for a
@@ -14,11 +16,22 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-export type Reconcile = (key: string) => Promise<ReconcileResult | void>;
+export type Reconcile<K> = (key: K) => Promise<ReconcileResult | void>;
 
-export interface ControllerOptions {
+/** A controller's keys and their string form in the queue: decode(encode(k)) is k. */
+export interface WorkKeys<K> {
+  encode(key: K): string;
+  /** undefined: not a key of this controller (dropped with a warning) */
+  decode(text: string): K | undefined;
+}
+
+/** Plain string keys (tests, and controllers whose key is just a name). */
+export const stringKeys: WorkKeys<string> = { encode: (k) => k, decode: (k) => k };
+
+export interface ControllerOptions<K> {
   name: string;
-  reconcile: Reconcile;
+  keys: WorkKeys<K>;
+  reconcile: Reconcile<K>;
   /** parallel reconciles of different keys; default 4 */
   concurrency?: number;
   baseDelayMs?: number;
@@ -46,15 +59,15 @@ const queueDepth = new Gauge({
   registers: [registry],
 });
 
-export class Controller {
+export class Controller<K> {
   readonly name: string;
   readonly queue: WorkQueue;
-  readonly #options: ControllerOptions;
+  readonly #options: ControllerOptions<K>;
   #workers: Promise<void>[] = [];
   #running = false;
   readonly #inflight = new Set<string>();
 
-  constructor(options: ControllerOptions) {
+  constructor(options: ControllerOptions<K>) {
     this.name = options.name;
     this.#options = options;
     this.queue = new WorkQueue({
@@ -64,8 +77,8 @@ export class Controller {
     });
   }
 
-  enqueue(key: string): void {
-    this.queue.add(key);
+  enqueue(key: K): void {
+    this.queue.add(this.#options.keys.encode(key));
   }
 
   get running(): boolean {
@@ -110,11 +123,18 @@ export class Controller {
   }
 
   async #process(key: string): Promise<void> {
-    const { logger, reconcile, name } = this.#options;
+    const { logger, reconcile, name, keys } = this.#options;
+    const typed = keys.decode(key);
+    if (typed === undefined) {
+      logger.warn('ignoring an unknown work-queue key', { controller: name, key });
+      this.queue.forget(key);
+      this.queue.done(key);
+      return;
+    }
     const end = reconcileSeconds.startTimer({ controller: name });
     this.#inflight.add(key);
     try {
-      const result = await reconcile(key);
+      const result = await reconcile(typed);
       this.queue.forget(key);
       if (result?.requeueAfterMs !== undefined) {
         reconciles.inc({ controller: name, result: 'requeue' });

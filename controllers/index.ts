@@ -10,30 +10,18 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Tenant } from '../api/tenant.ts';
-import { createObject } from '../kube/apply.ts';
 import { isAlreadyExists, isForbidden, KubeClient } from '../kube/client.ts';
+import { operatorNamespace } from '../kube/config.ts';
 import { EventRecorder } from '../kube/events.ts';
-import type { InformerHandlers } from '../kube/informer.ts';
 import { InformerFactory } from '../kube/informer-factory.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { KINDS, type KindRef } from '../kube/resources.ts';
-import type { KubeObject } from '../kube/types.ts';
+import { WriteThrough } from '../kube/write-through.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
 import { defineError, errorMessage } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
-import { Controller } from './controller.ts';
-import { OWNER_CLUSTER_ROLE } from './labels.ts';
-import { tenantNamesOf, tenantOwnerRefs } from './ownership.ts';
-import {
-  CLUSTER_ROLE_KEY,
-  Indexes,
-  tenantKey,
-  TenantReconciler,
-  type TenantInformers,
-} from './tenant-reconciler.ts';
-import type { ClusterRole, Gateway, Namespace, ReferenceGrant, RoleBinding } from './types.ts';
-import { operatorNamespace } from '../kube/config.ts';
+import { setupTenantController } from './tenant-controller.ts';
+import { TENANT_CONTROLLER_KINDS } from './tenant-informers.ts';
 
 export const InvalidSelectorError = defineError(
   'TG_OPERATOR_SELECTOR',
@@ -85,25 +73,14 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** The kinds the operator watches (Gateway API CRDs must be installed for it to become ready). */
-export const OPERATOR_KINDS: KindRef[] = [
-  KINDS.Tenant,
-  KINDS.Namespace,
-  KINDS.RoleBinding,
-  KINDS.ReferenceGrant,
-  KINDS.ClusterRole,
-  KINDS.Gateway,
-  KINDS.HTTPRoute,
-  KINDS.GRPCRoute,
-];
+/** The kinds the operator watches: its controllers' (Gateway API CRDs must be installed to be ready). */
+export const OPERATOR_KINDS: KindRef[] = [...TENANT_CONTROLLER_KINDS];
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const log = options.logger ?? componentLogger('operator');
   const client =
     options.client ?? new KubeClient({ kubeConfig: options.kubeConfig, userAgent: 'tenantgate-operator' });
   const factory = options.informers ?? new InformerFactory({ client });
-  const informers = operatorInformers(factory);
-  addIndexes(informers);
 
   const le = options.leaderElection === false ? undefined : (options.leaderElection ?? {});
   const identity =
@@ -117,19 +94,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     reportingInstance: identity,
     logger: log,
   });
-  const reconciler = new TenantReconciler({ client, informers, recorder, logger: log, tenantSelector });
-  const controller = new Controller({
-    name: 'tenant',
-    reconcile: (key) => reconciler.reconcile(key),
-    concurrency: options.concurrency ?? (Number(process.env.TENANTGATE_OPERATOR_CONCURRENCY) || 4),
+  // one writer for the process's informers: what a pass writes, the next pass reads back from the cache
+  const writes = new WriteThrough({ client, informers: factory });
+  const tenants = setupTenantController({
+    informers: factory,
+    writes,
+    recorder,
     logger: log,
+    tenantSelector,
+    concurrency: options.concurrency ?? (Number(process.env.TENANTGATE_OPERATOR_CONCURRENCY) || 4),
+    resyncPeriodMs: options.resyncPeriodMs ?? (Number(process.env.TENANTGATE_RESYNC_PERIOD_MS) || 600_000),
   });
-  const enqueueAll = () => enqueueEverything(controller, informers);
-  const offs = watchForChanges(
-    informers,
-    controller,
-    options.resyncPeriodMs ?? (Number(process.env.TENANTGATE_RESYNC_PERIOD_MS) || 600_000),
-  );
+  const { controller } = tenants;
+  const enqueueAll = () => tenants.enqueueAll();
   factory.start();
   options.admin?.addReadinessCheck(
     'operator',
@@ -144,13 +121,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }
     enqueueAll();
     controller.start();
-    log.info('reconciling', { tenants: informers.tenants.list().length });
+    log.info('reconciling', { tenants: tenants.informers.tenants.list().length });
   };
 
   let elector: LeaderElector | undefined;
   if (le) {
     const namespace = le.namespace ?? operatorNamespace();
-    await ensureNamespace(client, namespace, log);
+    await ensureNamespace(writes, namespace, log);
     elector = new LeaderElector({
       client,
       namespace,
@@ -178,7 +155,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     stop: () =>
       (stopping ??= (async () => {
         log.info('stopping the operator');
-        for (const off of offs) off();
+        tenants.removeWatches();
         await elector?.stop();
         await controller.shutDown();
         await recorder.close();
@@ -186,80 +163,6 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         if (!options.client) await client.close();
       })()),
   };
-}
-
-function operatorInformers(factory: InformerFactory): TenantInformers {
-  return {
-    tenants: factory.informer<Tenant>(KINDS.Tenant),
-    namespaces: factory.informer<Namespace>(KINDS.Namespace),
-    roleBindings: factory.informer<RoleBinding>(KINDS.RoleBinding),
-    referenceGrants: factory.informer<ReferenceGrant>(KINDS.ReferenceGrant),
-    clusterRoles: factory.informer<ClusterRole>(KINDS.ClusterRole),
-    gateways: factory.informer<Gateway>(KINDS.Gateway),
-    httpRoutes: factory.informer<KubeObject>(KINDS.HTTPRoute),
-    grpcRoutes: factory.informer<KubeObject>(KINDS.GRPCRoute),
-  };
-}
-
-function addIndexes(inf: TenantInformers): void {
-  const ownerUids = (obj: KubeObject) => tenantOwnerRefs(obj).map((r) => r.uid);
-  for (const owned of [inf.namespaces, inf.roleBindings, inf.referenceGrants] as const) {
-    owned.addIndex(Indexes.ownerUid, ownerUids);
-    owned.addIndex(Indexes.tenantName, tenantNamesOf);
-  }
-  inf.tenants.addIndex(Indexes.specNamespace, (t) => (t.spec?.namespaces ?? []).map((n) => n.name));
-  inf.tenants.addIndex(Indexes.specGateway, (t) =>
-    (t.spec?.gateways ?? []).map((g) => `${g.namespace}/${g.name}`),
-  );
-}
-
-/** Informer handlers: every change maps to the keys of the Tenants it concerns. */
-function watchForChanges(
-  inf: TenantInformers,
-  controller: Controller,
-  resyncPeriodMs: number,
-): (() => void)[] {
-  const enqueueTenants = (names: Iterable<string>) => {
-    for (const name of names) controller.enqueue(tenantKey(name));
-  };
-  const on = <T extends KubeObject>(keys: (obj: T) => Iterable<string>): InformerHandlers<T> => ({
-    onAdd: (obj) => enqueueTenants(keys(obj)),
-    onUpdate: (obj, old) => {
-      enqueueTenants(keys(obj));
-      if (old !== obj) enqueueTenants(keys(old));
-    },
-    onDelete: (obj) => enqueueTenants(keys(obj)),
-  });
-  const listing = (namespace: string | undefined) =>
-    namespace ? inf.tenants.byIndex(Indexes.specNamespace, namespace).map((t) => t.metadata.name) : [];
-  return [
-    inf.tenants.addHandlers(
-      on((t) => [t.metadata.name]),
-      { resyncPeriodMs },
-    ),
-    inf.namespaces.addHandlers(on((ns) => [...tenantNamesOf(ns), ...listing(ns.metadata?.name)])),
-    inf.roleBindings.addHandlers(on(tenantNamesOf)),
-    inf.referenceGrants.addHandlers(on(tenantNamesOf)),
-    inf.gateways.addHandlers(
-      on((gw) =>
-        inf.tenants
-          .byIndex(Indexes.specGateway, `${gw.metadata?.namespace}/${gw.metadata?.name}`)
-          .map((t) => t.metadata.name),
-      ),
-    ),
-    inf.httpRoutes.addHandlers(on((r) => listing(r.metadata?.namespace))),
-    inf.grpcRoutes.addHandlers(on((r) => listing(r.metadata?.namespace))),
-    inf.clusterRoles.addHandlers({
-      onAdd: (cr) => cr.metadata?.name === OWNER_CLUSTER_ROLE && controller.enqueue(CLUSTER_ROLE_KEY),
-      onUpdate: (cr) => cr.metadata?.name === OWNER_CLUSTER_ROLE && controller.enqueue(CLUSTER_ROLE_KEY),
-      onDelete: (cr) => cr.metadata?.name === OWNER_CLUSTER_ROLE && controller.enqueue(CLUSTER_ROLE_KEY),
-    }),
-  ];
-}
-
-function enqueueEverything(controller: Controller, inf: TenantInformers): void {
-  controller.enqueue(CLUSTER_ROLE_KEY);
-  for (const tenant of inf.tenants.list()) controller.enqueue(tenantKey(tenant.metadata.name));
 }
 
 /** "k=v,k2=v2" -> { k: 'v', k2: 'v2' }; equality only. */
@@ -277,10 +180,10 @@ export function parseSelector(text: string | undefined): Record<string, string> 
   return out;
 }
 
-async function ensureNamespace(client: KubeClient, name: string, log: Logger): Promise<void> {
+async function ensureNamespace(writes: WriteThrough, name: string, log: Logger): Promise<void> {
   try {
-    if (await client.get(KINDS.Namespace, { name })) return;
-    await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (await writes.client.get(KINDS.Namespace, { name })) return;
+    await writes.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     log.info('created the namespace for the leader Lease', { namespace: name });
   } catch (err) {
     if (isAlreadyExists(err)) return;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tenant } from '../api/tenant.ts';
 import { ADOPT_ANNOTATION, TENANT_LABEL } from './labels.ts';
 import { adoptableBy, describeForeignNamespace, isOwnedBy, tenantNamesOf } from './ownership.ts';
-import { adoptionPatch, namespacePatch } from './tenant-reconciler.ts';
+import { adoptionPatch, namespacePatch } from './tenant-namespaces.ts';
 
 const tenant: Tenant = {
   apiVersion: 'tenantgate.io/v1alpha1',

@@ -26,10 +26,11 @@ import type { Gateway, Namespace, RbacSubject, ReferenceGrant, RoleBinding } fro
 
 type Named<T> = T & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 export type NamespacedChild = Named<RoleBinding> | Named<ReferenceGrant>;
+export type DesiredNamespace = Named<Namespace>;
 
 export interface DesiredTenant {
   /** by namespace name, in spec order */
-  namespaces: Map<string, Named<Namespace>>;
+  namespaces: Map<string, DesiredNamespace>;
   /** shared Gateways that were not found or whose selectors cannot be satisfied by labels */
   gatewayProblems: string[];
 }

@@ -7,6 +7,8 @@
 //   ... queue.forget(key) on success | queue.addRateLimited(key) on failure ...
 //   queue.done(key)
 
+import { Backoff } from '../lib/async.ts';
+
 export interface WorkQueueOptions {
   /** first retry delay; doubles per consecutive failure of a key; default 200 ms */
   baseDelayMs?: number;
@@ -23,7 +25,8 @@ export class WorkQueue {
   readonly #queued = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #dirty = new Set<string>();
-  readonly #failures = new Map<string, number>();
+  /** per failing key: how often it failed in a row, and its backoff (lib/async.ts) */
+  readonly #failures = new Map<string, { count: number; backoff: Backoff }>();
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
   #shutDown = false;
@@ -81,10 +84,18 @@ export class WorkQueue {
 
   /** The backoff the next addRateLimited(key) will use (and counts the failure). */
   nextDelay(key: string): number {
-    const failures = (this.#failures.get(key) ?? 0) + 1;
-    this.#failures.set(key, failures);
-    const base = this.#options.baseDelayMs ?? 200;
-    return Math.min(base * 2 ** Math.min(failures - 1, 30), this.#options.maxDelayMs ?? 120_000);
+    let failing = this.#failures.get(key);
+    if (!failing) {
+      // no jitter: the delays of one key are what spaces its retries, not many clients colliding
+      const backoff = new Backoff({
+        initialMs: this.#options.baseDelayMs ?? 200,
+        maxMs: this.#options.maxDelayMs ?? 120_000,
+        jitter: 0,
+      });
+      this.#failures.set(key, (failing = { count: 0, backoff }));
+    }
+    failing.count++;
+    return failing.backoff.next();
   }
 
   /** Clears the key's failure count (call after a success). */
@@ -93,7 +104,7 @@ export class WorkQueue {
   }
 
   failures(key: string): number {
-    return this.#failures.get(key) ?? 0;
+    return this.#failures.get(key)?.count ?? 0;
   }
 
   /** The next key, once there is one; undefined after shutDown(). */

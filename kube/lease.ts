@@ -18,6 +18,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Gauge } from 'prom-client';
+import { sleep, withJitter } from '../lib/async.ts';
 import type { Logger } from '../lib/logger.ts';
 import { componentLogger } from '../lib/logger.ts';
 import { defineError, errorMessage } from '../lib/errors.ts';
@@ -139,7 +140,8 @@ export class LeaderElector {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
       if (!(await this.#tryAcquireOrRenew(stop))) {
-        await sleep(this.#o.retryPeriodMs * (1 + Math.random() * 0.2), stop);
+        // one-sided jitter, as client-go's candidates: between 1 and 1.2 retry periods
+        await sleep(this.#o.retryPeriodMs + withJitter(this.#o.retryPeriodMs * 0.1, 1), stop);
         continue;
       }
       await this.#lead(stop);
@@ -270,17 +272,4 @@ export class LeaderElector {
       this.#log.warn('could not release the lease; it will expire', { error: errorMessage(err) });
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -102,6 +102,12 @@ function readCatalog(name: string, policy: LoadedPolicy, entrypoints: Record<str
         `catalog entry '${rule}' needs an entrypoint (string) and a schema (object)`,
       ]);
     }
+    if (entry.reads !== undefined && (typeof entry.reads !== 'string' || !(entry.reads in entrypoints))) {
+      throw new BundleError([
+        name,
+        `catalog entry '${rule}' names reads ${JSON.stringify(entry.reads)}, which is not an entrypoint of the module (add -e for it, or leave reads out)`,
+      ]);
+    }
     if (!(entry.entrypoint in entrypoints)) {
       throw new BundleError([
         name,
@@ -112,6 +118,7 @@ function readCatalog(name: string, policy: LoadedPolicy, entrypoints: Record<str
       name: rule,
       bundle: name,
       entrypoint: entry.entrypoint,
+      ...(typeof entry.reads === 'string' ? { reads: entry.reads } : {}),
       description: typeof entry.description === 'string' ? entry.description : '',
       schema: entry.schema,
     };

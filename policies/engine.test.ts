@@ -241,4 +241,43 @@ violations contains {"policy": "p", "msg": http.send({"method": "GET", "url": "h
       expect.objectContaining({ policy: BUNDLE_ERROR_POLICY, bundle: 'failing', action: 'deny' }),
     ]);
   });
+
+  it('answers what a rule declares it reads, and moves its generation when anything it answers may change', async () => {
+    const e = await engine();
+    expect(e.accessReads('allow-cidrs', { cidrs: ['10.0.0.0/8'] })).toEqual({
+      fields: ['source_ip'],
+      headers: [],
+    });
+    expect(e.accessReads('require-headers', { headers: [{ name: 'X-B' }, { name: 'x-a' }] })).toEqual({
+      fields: [],
+      headers: ['x-a', 'x-b'],
+    });
+    expect(e.accessReads('methods', { methods: ['GET'] })).toEqual({ fields: ['method'], headers: [] });
+    expect(e.accessReads('nope', {})).toBeUndefined();
+    await e.setBundle('team-rules', custom);
+    expect(e.accessReads('team-header', { team: 'blue' })).toBeUndefined(); // declares nothing: not cached
+
+    const generations = [e.generation];
+    await e.setBundle('team-rules', custom);
+    generations.push(e.generation);
+    e.setData(inventory);
+    generations.push(e.generation);
+    e.removeBundle('team-rules');
+    generations.push(e.generation);
+    expect(new Set(generations).size).toBe(4);
+
+    // a declaration of the wrong shape is no declaration; one naming an entrypoint not built is refused
+    const module = (reads: string) => ({
+      'r.rego': `package tenantgate.access
+catalog := {"odd": {"entrypoint": "tenantgate/access/d", "reads": "tenantgate/access/reads", "schema": {}}}
+d := {"allow": true}
+reads := ${reads}`,
+    });
+    const entrypoints = ['tenantgate/access/catalog', 'tenantgate/access/d', 'tenantgate/access/reads'];
+    await e.setBundle('odd', buildBundle(module('{"fields": ["cookie_jar"]}'), entrypoints));
+    expect(e.accessReads('odd', {})).toBeUndefined();
+    await expect(e.setBundle('odd2', buildBundle(module('{}'), entrypoints.slice(0, 2)))).rejects.toThrow(
+      /names reads "tenantgate\/access\/reads", which is not an entrypoint of the module/,
+    );
+  });
 });

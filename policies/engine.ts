@@ -25,9 +25,12 @@ import {
 import { actionFor, BUILTIN_BUNDLE, type EnforcementConfig } from './config.ts';
 import { bundleLoads, evaluationErrors, evaluationSeconds } from './metrics.ts';
 import {
+  ACCESS_READ_FIELDS,
   emptyInventory,
   type AccessDecision,
   type AccessInput,
+  type AccessReadField,
+  type AccessReads,
   type AccessRule,
   type AdmissionEvaluation,
   type AdmissionRequest,
@@ -76,6 +79,7 @@ export class PolicyEngine {
   #enforcement: EnforcementConfig;
   #inventory: Inventory = emptyInventory();
   #rules = new Map<string, AccessRule>();
+  #generation = 0;
 
   private constructor(options: PolicyEngineOptions) {
     this.#log = options.logger ?? componentLogger('policy-engine');
@@ -101,6 +105,15 @@ export class PolicyEngine {
   setData(inventory: Inventory): void {
     this.#inventory = inventory;
     this.#pushData([...this.#bundles.values()]);
+    this.#generation++;
+  }
+
+  /**
+   * Changes whenever what a rule may answer can have changed: a bundle loaded, replaced or removed, or
+   * new data. Whoever keeps decisions (the proxy's decision caches) drops them when it moves.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   get inventory(): Inventory {
@@ -131,6 +144,7 @@ export class PolicyEngine {
     this.#bundles.set(name, bundle);
     this.#rebuildRules();
     this.#pushData([...this.#bundles.values()]);
+    this.#generation++;
     bundleLoads.inc({ bundle: name, result: 'loaded' });
     this.#log.info('policy bundle loaded', {
       bundle: name,
@@ -145,6 +159,7 @@ export class PolicyEngine {
     if (name === BUILTIN_BUNDLE || !this.#bundles.delete(name)) return false;
     this.#rebuildRules();
     this.#pushData([...this.#bundles.values()]);
+    this.#generation++;
     this.#log.info('policy bundle removed', { bundle: name });
     return true;
   }
@@ -217,6 +232,37 @@ export class PolicyEngine {
     }
   }
 
+  /**
+   * What `rule` declares it reads of a request with these parameters (its catalog entry's `reads`
+   * entrypoint), or undefined when it declares nothing or the declaration is unusable: then every request
+   * must be evaluated. Asked once per policy and engine generation, never per request.
+   */
+  accessReads(rule: string, parameters: Record<string, unknown>): AccessReads | undefined {
+    const found = this.#rules.get(rule);
+    if (!found?.reads) return undefined;
+    let result: unknown;
+    try {
+      result = resultOf(this.#bundles.get(found.bundle)!.policy, { parameters }, found.reads);
+    } catch (err) {
+      this.#log.warn("a rule's reads declaration failed to evaluate; its decisions are not cached", {
+        rule,
+        bundle: found.bundle,
+        err: wasmError(err),
+      });
+      return undefined;
+    }
+    const reads = parseReads(result);
+    if (!reads) {
+      this.#log.warn("a rule's reads declaration is not {fields, headers}; its decisions are not cached", {
+        rule,
+        bundle: found.bundle,
+        entrypoint: found.reads,
+        answer: JSON.stringify(result)?.slice(0, 200),
+      });
+    }
+    return reads;
+  }
+
   #violationsOf(bundle: LoadedBundle, input: ArrayBuffer): Omit<Decision, 'action'>[] {
     let result: unknown;
     try {
@@ -282,6 +328,22 @@ export class PolicyEngine {
     const data = toJsonBuffer({ inventory: this.#inventory, access_rules: accessRules });
     for (const bundle of bundles) bundle.policy.setData(data);
   }
+}
+
+const READ_FIELDS: ReadonlySet<string> = new Set(ACCESS_READ_FIELDS);
+
+/** {fields: [known field names], headers: [header names]}, both optional lists; anything else: undefined. */
+function parseReads(value: unknown): AccessReads | undefined {
+  if (!isRecord(value)) return undefined;
+  const fields = value.fields ?? [];
+  const headers = value.headers ?? [];
+  if (!Array.isArray(fields) || !fields.every((f) => typeof f === 'string' && READ_FIELDS.has(f)))
+    return undefined;
+  if (!Array.isArray(headers) || !headers.every((h) => typeof h === 'string' && h !== '')) return undefined;
+  return {
+    fields: [...new Set(fields as AccessReadField[])],
+    headers: [...new Set((headers as string[]).map((h) => h.toLowerCase()))],
+  };
 }
 
 function bundleFailure(bundle: string, why: string): string {

@@ -72,11 +72,26 @@ export interface AccessDecision {
   reason: string;
 }
 
+/**
+ * What a data-path rule declares it reads of a request, for given parameters: its decision is the same for
+ * any two requests equal in these fields and headers (the parameters, fixed per policy, come on top).
+ */
+export interface AccessReads {
+  fields: readonly AccessReadField[];
+  /** lower-cased header names */
+  headers: readonly string[];
+}
+
+export const ACCESS_READ_FIELDS = ['method', 'path', 'host', 'source_ip', 'route', 'tenant'] as const;
+export type AccessReadField = (typeof ACCESS_READ_FIELDS)[number];
+
 /** A data-path rule a bundle provides (from its tenantgate/access/catalog). */
 export interface AccessRule {
   name: string;
   bundle: string;
   entrypoint: string;
+  /** the entrypoint declaring which request fields the decision depends on (see AccessReads) */
+  reads?: string;
   description: string;
   /** JSON schema of the AccessPolicy parameters the rule takes */
   schema: Record<string, unknown>;

@@ -7,7 +7,8 @@
 // proxy without access rules never pays for it. When the engine's set of data-path rules changes (a
 // custom bundle loaded, replaced or removed), `onRulesChanged` asks the proxy to recompile, so policies
 // naming those rules become valid or invalid without a restart. A bundle that only changes a rule's
-// behaviour needs no recompile: requests ask the engine for the rule by name each time.
+// behaviour needs no recompile: requests ask the engine for the rule by name each time, and the policies'
+// decision caches empty themselves when the engine's generation moves (access/decision-cache.ts).
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { watchBundles, type BundleWatcher, type ConfigMapCache } from '../policies/bundle-sources.ts';
@@ -50,6 +51,8 @@ const NO_RULES_ENGINE: AccessEngine = {
   bundles: () => [],
   evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
   evaluateAccess: () => ({ allow: false, status: 500, reason: 'no policy bundle is loaded' }),
+  generation: 0,
+  accessReads: () => undefined,
 };
 
 export class PolicyRuntime {
@@ -135,13 +138,17 @@ export class PolicyRuntime {
   }
 
   #buildStore(): RateLimitStore {
-    const { rateLimitRedis, rateLimitFailMode, localMaxKeys } = this.#settings;
+    const { rateLimitRedis, rateLimitFailMode, rateLimitRedisTimeoutMs, localMaxKeys } = this.#settings;
     if (!rateLimitRedis) return createLocalStore({ maxKeys: localMaxKeys });
     this.#log.info('rate-limit counters in Redis', {
       redis: redactUrl(rateLimitRedis),
       failMode: rateLimitFailMode,
     });
-    return createRedisStore({ url: rateLimitRedis, failMode: rateLimitFailMode });
+    return createRedisStore({
+      url: rateLimitRedis,
+      failMode: rateLimitFailMode,
+      commandTimeoutMs: rateLimitRedisTimeoutMs,
+    });
   }
 
   async #loadEngine(): Promise<void> {

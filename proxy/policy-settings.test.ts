@@ -17,6 +17,7 @@ describe('resolvePolicySettings', () => {
     const env = {
       TENANTGATE_RATE_LIMIT_REDIS: 'redis://:secret@redis.infra:6379/2',
       TENANTGATE_RATE_LIMIT_FAIL_MODE: 'closed',
+      TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS: '1500',
       TENANTGATE_RATE_LIMIT_HEADERS: 'false',
       TENANTGATE_GATEWAY_LIMIT_SCOPE: 'shared',
       TENANTGATE_RATE_LIMIT_LOCAL_MAX_KEYS: '5000',
@@ -25,6 +26,7 @@ describe('resolvePolicySettings', () => {
     expect(resolvePolicySettings({}, env)).toEqual({
       rateLimitRedis: 'redis://:secret@redis.infra:6379/2',
       rateLimitFailMode: 'closed',
+      rateLimitRedisTimeoutMs: 1500,
       rateLimitHeaders: false,
       gatewayLimitScope: 'Shared',
       localMaxKeys: 5000,
@@ -54,6 +56,9 @@ describe('resolvePolicySettings', () => {
     expect(bad({ TENANTGATE_RATE_LIMIT_HEADERS: 'nope' })).toThrow(/must be true or false/);
     expect(bad({ TENANTGATE_GATEWAY_LIMIT_SCOPE: 'PerRoute' })).toThrow(/must be per-route or shared/);
     expect(bad({ TENANTGATE_RATE_LIMIT_LOCAL_MAX_KEYS: '1' })).toThrow(/must be an integer of at least 2/);
+    expect(bad({ TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS: '2s' })).toThrow(
+      /TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS: '2s' must be an integer of at least 2/,
+    );
     expect(bad({}, { gatewayLimitScope: 'global' })).toThrow(/option gatewayLimitScope/);
     expect(bad({ TENANTGATE_RATE_LIMIT_FAIL_MODE: 'x' })).toThrow(PolicySettingError);
   });

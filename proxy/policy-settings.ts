@@ -6,6 +6,7 @@
 //   option               environment                          default
 //   rateLimitRedis       TENANTGATE_RATE_LIMIT_REDIS          (unset: in-process counters)
 //   rateLimitFailMode    TENANTGATE_RATE_LIMIT_FAIL_MODE      open
+//   rateLimitRedisTimeoutMs TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS 250
 //   rateLimitHeaders     TENANTGATE_RATE_LIMIT_HEADERS        true
 //   gatewayLimitScope    TENANTGATE_GATEWAY_LIMIT_SCOPE       per-route
 //   localMaxKeys         TENANTGATE_RATE_LIMIT_LOCAL_MAX_KEYS 100000
@@ -21,6 +22,7 @@ export const PolicySettingError = defineError('TG_PROXY_POLICY_SETTING', 'proxy 
 export const POLICY_ENV = {
   rateLimitRedis: 'TENANTGATE_RATE_LIMIT_REDIS',
   rateLimitFailMode: 'TENANTGATE_RATE_LIMIT_FAIL_MODE',
+  rateLimitRedisTimeoutMs: 'TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS',
   rateLimitHeaders: 'TENANTGATE_RATE_LIMIT_HEADERS',
   gatewayLimitScope: 'TENANTGATE_GATEWAY_LIMIT_SCOPE',
   localMaxKeys: 'TENANTGATE_RATE_LIMIT_LOCAL_MAX_KEYS',
@@ -35,6 +37,8 @@ export interface ProxyPolicyOptions {
   rateLimitRedis?: string;
   /** when Redis cannot answer: 'open' allows (counted, logged), 'closed' refuses with 503 */
   rateLimitFailMode?: FailMode;
+  /** how long a Redis command may take before the fail mode answers (default 250 ms) */
+  rateLimitRedisTimeoutMs?: number;
   /** X-RateLimit-Limit/-Remaining/-Reset on responses (Retry-After is always sent with a 429) */
   rateLimitHeaders?: boolean;
   /** Gateway-level limits: one set of counters per route ('per-route') or one for all its routes */
@@ -52,6 +56,7 @@ export interface ProxyPolicyOptions {
 export interface PolicySettings {
   rateLimitRedis: string | undefined;
   rateLimitFailMode: FailMode;
+  rateLimitRedisTimeoutMs: number | undefined;
   rateLimitHeaders: boolean;
   gatewayLimitScope: GatewayLimitScope;
   localMaxKeys: number | undefined;
@@ -74,6 +79,7 @@ export function resolvePolicySettings(
   return {
     rateLimitRedis: redisUrl(pick('rateLimitRedis')),
     rateLimitFailMode: failMode(pick('rateLimitFailMode')),
+    rateLimitRedisTimeoutMs: positiveInteger(pick('rateLimitRedisTimeoutMs')),
     rateLimitHeaders: boolean(pick('rateLimitHeaders'), true),
     gatewayLimitScope: scope(pick('gatewayLimitScope')),
     localMaxKeys: positiveInteger(pick('localMaxKeys')),

@@ -7,7 +7,8 @@
 // through Service <namespace>/tenantgate-webhook. With `local` (tenantgate local) or `url`: the API server
 // calls https://127.0.0.1:<port>/validate with an in-memory CA. Settings not passed as options come from
 // the environment: TENANTGATE_WEBHOOK_ADDRESS, POD_NAMESPACE, TENANTGATE_POLICY_CONFIG, TENANTGATE_AUDIT_LOG,
-// TENANTGATE_WEBHOOK_CERT_DIR (certificates from cert-manager instead of self-managed ones).
+// TENANTGATE_WEBHOOK_CERT_DIR (certificates from cert-manager instead of self-managed ones),
+// TENANTGATE_WEBHOOK_DEADLINE_MS (how long one review may take).
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../kube/client.ts';
@@ -17,6 +18,7 @@ import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { ConfigMap } from '../api/kubernetes.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
+import { defineError } from '../lib/errors.ts';
 import { componentLogger } from '../lib/logger.ts';
 import { watchBundles, type BundleRefusal, type BundleWatcher } from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
@@ -32,6 +34,7 @@ import {
 import { createAdoptionGate } from './adoption-gate.ts';
 import { createAdmissionHandler } from './handler.ts';
 import { startInventorySync } from './inventory-source.ts';
+import { reportTenantRoutes } from './metrics.ts';
 import { DEFAULT_RESERVATION_TTL_MS, QuotaReserver, type QuotaReserverOptions } from './quota.ts';
 import { COUNT_LIMITS } from './quota-limits.ts';
 import { ConfigMapLedgerStore } from './quota-store.ts';
@@ -39,13 +42,13 @@ import { InformerCounts } from './quota-view.ts';
 import {
   DEFAULT_SERVICE_NAME,
   registerWebhook,
+  WEBHOOK_TIMEOUT_SECONDS,
   type ClientConfig,
   type RegistrationOptions,
 } from './registration.ts';
 import { startWebhookServer, VALIDATE_PATH } from './server.ts';
 import { ViolationEvents } from './violation-events.ts';
 import { operatorNamespace } from '../kube/config.ts';
-import { defineError } from '../lib/errors.ts';
 
 export const WebhookClusterMissingError = defineError(
   'TG_WEBHOOK_NO_CLUSTER',
@@ -65,6 +68,8 @@ export interface StartWebhookOptions {
   /** the operator's namespace (Secret, Service, exempt from the webhook); default operatorNamespace(): $TENANTGATE_NAMESPACE, $POD_NAMESPACE or tenantgate-system */
   namespace?: string;
   serviceName?: string;
+  /** the Service port the API server calls (clientConfig.service.port); default 443 */
+  servicePort?: number;
   secretName?: string;
   /** register with this URL instead of the Service; "{port}" is replaced by the bound port */
   url?: string;
@@ -130,6 +135,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
   };
   try {
     const namespace = options.namespace ?? operatorNamespace();
+    const deadlineMs = options.deadlineMs ?? deadlineFromEnv();
     const policyConfig = resolvePolicyConfig(options);
     const engine = options.engine ?? (await PolicyEngine.create({ enforcement: policyConfig.enforcement }));
     if (options.engine) engine.setEnforcement(policyConfig.enforcement);
@@ -162,10 +168,11 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
       inventory: () => engine.inventory,
       ttlMs,
       settleMs: options.quota?.settleMs,
-      timeoutMs: options.quota?.timeoutMs ?? Math.max(500, (options.deadlineMs ?? 3000) - 1000),
+      timeoutMs: options.quota?.timeoutMs ?? Math.max(500, deadlineMs - 1000),
       maxAttempts: options.quota?.maxAttempts,
     });
     cleanup.push(() => counts.stop());
+    cleanup.push(reportTenantRoutes(() => engine.inventory.route_counts));
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
       ? informers.informer<ConfigMap>(KINDS.ConfigMap)
       : undefined;
@@ -227,7 +234,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
         options.address ?? process.env.TENANTGATE_WEBHOOK_ADDRESS ?? (byUrl ? '127.0.0.1:0' : '0.0.0.0:9443'),
       certPem: certs.certPem,
       keyPem: certs.keyPem,
-      deadlineMs: options.deadlineMs,
+      deadlineMs,
       bodyLimitBytes: options.bodyLimitBytes,
     });
     cleanup.push(() => server.close());
@@ -247,7 +254,13 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
             String(server.port),
           ),
         }
-      : { service: { namespace, name: serviceName } };
+      : {
+          service: {
+            namespace,
+            name: serviceName,
+            ...(options.servicePort ? { port: options.servicePort } : {}),
+          },
+        };
     const register = async () => {
       if (options.register === false || (certDir && options.register !== true)) return;
       await registerWebhook(client, {
@@ -337,4 +350,19 @@ function recordRefusal(recorder: EventRecorder, refusal: BundleRefusal, config: 
     action: 'LoadBundle',
     note: `policy bundle '${refusal.bundle}' refused; the last good version stays in force: ${refusal.reason}`,
   });
+}
+
+export const InvalidDeadlineError = defineError(
+  'TG_WEBHOOK_DEADLINE',
+  "TENANTGATE_WEBHOOK_DEADLINE_MS=%s is not a whole number of milliseconds from 500 to %s (the registration's timeoutSeconds less 0.5 s, so that the API server still gets the answer): set it within that range, or unset it for the default 3000",
+);
+
+/** $TENANTGATE_WEBHOOK_DEADLINE_MS, default 3000: inside the registration's timeout, or the API server gives up first. */
+export function deadlineFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.TENANTGATE_WEBHOOK_DEADLINE_MS;
+  if (!text) return 3000;
+  const ms = Number(text);
+  const max = WEBHOOK_TIMEOUT_SECONDS * 1000 - 500;
+  if (!Number.isInteger(ms) || ms < 500 || ms > max) throw new InvalidDeadlineError([text, max]);
+  return ms;
 }

@@ -4,6 +4,7 @@
 import type { Tenant } from '../api/index.ts';
 import type { InformerFactory } from '../kube/informer-factory.ts';
 import { KINDS } from '../kube/resources.ts';
+import { debounce } from '../lib/async.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import type { PolicyEngine } from '../policies/engine.ts';
 import { buildInventory } from '../policies/inventory.ts';
@@ -21,7 +22,7 @@ const REQUIRED_KINDS = [KINDS.Tenant, KINDS.Namespace];
 export interface InventorySyncOptions {
   informers: InformerFactory;
   engine: PolicyEngine;
-  /** wait this long after a change for more before rebuilding; default 50 ms */
+  /** rebuild this long after the first change of a burst (the rest of the burst joins it); default 50 ms */
   debounceMs?: number;
   /** how long to wait for the first list of each kind; default 60 s */
   syncTimeoutMs?: number;
@@ -42,12 +43,10 @@ export function startInventorySync(options: InventorySyncOptions): InventorySync
   const informers = INVENTORY_KINDS.map((k) => options.informers.informer(k));
   const [, namespaces, httpRoutes, grpcRoutes, gateways] = informers;
   const tenants = options.informers.informer<Tenant>(KINDS.Tenant); // the same informer, typed
-  let timer: NodeJS.Timeout | undefined;
   let synced = false;
 
   const rebuild = () => {
-    clearTimeout(timer);
-    timer = undefined;
+    scheduled.cancel();
     options.engine.setData(
       buildInventory({
         tenants: tenants.list(),
@@ -57,8 +56,12 @@ export function startInventorySync(options: InventorySyncOptions): InventorySync
       }),
     );
   };
+  // at most one rebuild per debounceMs while changes keep coming: a steady stream of watch events must
+  // not postpone the policies' view of them indefinitely
+  const debounceMs = options.debounceMs ?? 50;
+  const scheduled = debounce(() => rebuild(), debounceMs, { maxWaitMs: debounceMs });
   const schedule = () => {
-    if (synced && !timer) timer = setTimeout(rebuild, options.debounceMs ?? 50);
+    if (synced) scheduled();
   };
   const offs = informers.map((i) =>
     i.addHandlers({ onAdd: schedule, onUpdate: (obj, old) => obj !== old && schedule(), onDelete: schedule }),
@@ -83,7 +86,7 @@ export function startInventorySync(options: InventorySyncOptions): InventorySync
     hasSynced: () => synced,
     rebuild,
     stop: () => {
-      clearTimeout(timer);
+      scheduled.cancel();
       for (const off of offs) off();
     },
   };

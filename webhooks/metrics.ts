@@ -1,6 +1,6 @@
 // Admission webhook metrics, on the process-wide registry. Policy evaluation time is the engine's
 // tenantgate_policy_evaluation_seconds{kind="admission"}.
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { registry } from '../lib/metrics.ts';
 
 export const decisionsTotal = new Counter({
@@ -50,4 +50,29 @@ export const quotaBatchSize = new Histogram({
   help: 'Claims decided by one ledger read-modify-write (concurrent reviews of one tenant share one write)',
   buckets: [1, 2, 5, 10, 20, 50, 100],
   registers: [registry],
+});
+
+/** Where the per-tenant route counts come from: each running webhook's policy engine (tests run several). */
+const routeCountSources = new Set<() => Readonly<Record<string, number>>>();
+
+/**
+ * Reports a webhook's route counts (its policies' inventory) as tenantgate_tenant_routes until the
+ * returned function is called.
+ */
+export function reportTenantRoutes(source: () => Readonly<Record<string, number>>): () => void {
+  routeCountSources.add(source);
+  return () => routeCountSources.delete(source);
+}
+
+export const tenantRoutes = new Gauge({
+  name: 'tenantgate_tenant_routes',
+  help: "HTTPRoutes + GRPCRoutes of each Tenant as this replica's policies count them (what spec.limits.maxRoutes is checked against)",
+  labelNames: ['tenant'] as const,
+  registers: [registry],
+  collect() {
+    // read at scrape time: the inventory is rebuilt on every change, a copy would only lag behind it
+    this.reset();
+    for (const source of routeCountSources)
+      for (const [tenant, count] of Object.entries(source())) this.set({ tenant }, count);
+  },
 });

@@ -8,6 +8,7 @@
 // Concurrent reviews of one tenant in one process queue up and share one read and one write (a batch),
 // so conflicts happen only between replicas. Dry runs are answered from the ledger and write nothing.
 // When the ledger cannot be read or written in time, the CREATE is refused (fail closed).
+import { sleep, withJitter } from '../lib/async.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import { isConflict, KubeApiError, KubeRequestError } from '../kube/client.ts';
@@ -247,15 +248,16 @@ export class QuotaReserver {
         if (isConflict(err) && attempt < maxAttempts) {
           quotaLedgerWritesTotal.inc({ result: 'conflict' });
           // another replica wrote first: read again after a short, random pause so the two do not collide
-          // in step again
-          await sleep(Math.random() * Math.min(5 * attempt, 50));
+          // in step again (anywhere from 0 to 5 ms per attempt so far, at most 50 ms)
+          const spreadMs = Math.min(5 * attempt, 50) / 2;
+          await sleep(withJitter(spreadMs, 1), signal);
           continue;
         }
         if (isTransientFailure(err) && !signal.aborted && attempt < maxAttempts) {
           // a dropped connection or a 5xx may be gone on the next try; the budget still bounds it
           lastFailure = errorMessage(err);
           this.#log.debug('quota ledger request failed; retrying', { tenant, attempt, err: lastFailure });
-          await sleep(20 + Math.random() * 80);
+          await sleep(withJitter(60, 2 / 3), signal); // 20 to 100 ms
           continue;
         }
         const reason = isConflict(err)
@@ -294,8 +296,4 @@ function failureMessage(create: CountedCreate, store: LedgerStore, reason: strin
     `${create.tenant} (${store.describe(create.tenant)}): ${reason}. The change is not let through — retry; ` +
     `if this persists, the webhook cannot reach the API server or update that ConfigMap (see its logs)`
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,11 +1,14 @@
 // Micro-benchmark of the rate-limit engine: ns per operation for local evaluation and for the Redis round
 // trip, each beside a baseline measured in the same run (printed as a ratio, since absolute figures depend
-// on the machine). Run: node_modules/.bin/node bench/ratelimit/micro.ts  (REDIS_URL=... to use a running
+// on the machine). Local evaluation runs in interleaved rounds (ROUNDS, default 3; every round printed),
+// with Distinct header keys named both ways: by a SHA-256 digest (what Redis counters use, and what local
+// ones used before) and by the length-prefixed values themselves (local counters now; selectors.ts). Run: node_modules/.bin/node bench/ratelimit/micro.ts  (REDIS_URL=... to use a running
 // Redis; otherwise a throwaway redis-server is started).
 import { Redis } from 'ioredis';
 import type { RequestContext, RequestPolicy } from '../../proxy/request-policy.ts';
 import { LocalStore } from '../../proxy/ratelimit/local-store.ts';
 import { RateLimitRequestPolicy } from '../../proxy/ratelimit/policy.ts';
+import type { ClientKeying } from '../../proxy/ratelimit/selectors.ts';
 import { RedisStore } from '../../proxy/ratelimit/redis-store.ts';
 import type { RateLimitStore } from '../../proxy/ratelimit/store.ts';
 import { rateLimitPolicy, request } from '../../test/helpers/ratelimit.ts';
@@ -16,7 +19,13 @@ const contexts: RequestContext[] = Array.from({ length: KEYS }, (_, i) =>
   request({ headers: { 'x-api-key': `key-${i}-${'k'.repeat(32)}` }, sourceIp: `10.0.${i >> 8}.${i & 255}` }),
 );
 
-function makePolicy(store: RateLimitStore, selector: 'header' | 'ip' | 'none'): RequestPolicy {
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+
+function makePolicy(
+  store: RateLimitStore,
+  selector: 'header' | 'ip' | 'none',
+  keying?: ClientKeying,
+): RequestPolicy {
   const clientSelectors =
     selector === 'header'
       ? [{ headers: [{ name: 'x-api-key', type: 'Distinct' as const }] }]
@@ -36,6 +45,7 @@ function makePolicy(store: RateLimitStore, selector: 'header' | 'ip' | 'none'): 
     policy: rateLimitPolicy({ name: `bench-${selector}`, limits }),
     scope: 'HTTPRoute/team/api',
     store,
+    ...(keying ? { keying } : {}),
   });
 }
 
@@ -81,18 +91,33 @@ function row(name: string, ns: number, baseline?: { name: string; ns: number }):
 async function main(): Promise<void> {
   const N = 200_000;
   const noop: RequestPolicy = { name: 'noop', kind: 'RateLimitPolicy', evaluate: () => ({ allow: true }) };
-  const base = { name: 'no-op policy', ns: nsPerOpSync((i) => noop.evaluate(contexts[i % KEYS]!), N * 5) };
-  row('local: no-op policy (baseline)', base.ns);
   const local = new LocalStore();
-  for (const sel of ['none', 'ip', 'header'] as const) {
-    const p = makePolicy(local, sel);
-    row(
-      `local: evaluate, ${sel === 'none' ? 'one shared counter' : `Distinct ${sel}`} (${KEYS} clients)`,
-      nsPerOpSync((i) => p.evaluate(contexts[i % KEYS]!), N),
-      base,
-    );
+  const cases: { label: string; policy: RequestPolicy }[] = [
+    { label: 'one shared counter', policy: makePolicy(local, 'none') },
+    { label: 'Distinct ip', policy: makePolicy(local, 'ip') },
+    { label: 'Distinct header, digest key (before)', policy: makePolicy(local, 'header', 'digest') },
+    { label: 'Distinct header, verbatim key (now)', policy: makePolicy(local, 'header', 'verbatim') },
+  ];
+  const perRound: number[][] = cases.map(() => []);
+  for (let round = 1; round <= ROUNDS; round++) {
+    const base = { name: 'no-op policy', ns: nsPerOpSync((i) => noop.evaluate(contexts[i % KEYS]!), N * 5) };
+    row(`round ${round}: local: no-op policy (baseline)`, base.ns);
+    cases.forEach((c, i) => {
+      const ns = nsPerOpSync((j) => c.policy.evaluate(contexts[j % KEYS]!), N);
+      perRound[i]!.push(ns - base.ns);
+      row(`  local: evaluate, ${c.label} (${KEYS} clients)`, ns, base);
+    });
   }
+  console.log(`local: median of ${ROUNDS} rounds, ns per request over the no-op baseline (every round):`);
+  cases.forEach((c, i) => {
+    const sorted = [...perRound[i]!].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    console.log(
+      `  ${c.label.padEnd(40)} ${median.toFixed(0).padStart(6)} ns   rounds: ${perRound[i]!.map((n) => n.toFixed(0)).join(', ')}`,
+    );
+  });
   await local.close();
+  if (process.env.LOCAL_ONLY) return;
 
   const own = process.env.REDIS_URL ? undefined : await startRedis();
   const url = process.env.REDIS_URL ?? own!.url;

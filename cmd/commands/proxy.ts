@@ -42,6 +42,8 @@ flag is not given:
                               proxy using it; default: in-process ($TENANTGATE_RATE_LIMIT_REDIS)
   --rate-limit-fail-mode M    open (allow, counted and logged) or closed (refuse with 503) when Redis
                               cannot answer (default open; $TENANTGATE_RATE_LIMIT_FAIL_MODE)
+  --rate-limit-redis-timeout-ms N  how long a Redis command may take before the fail mode answers
+                              (default 250; $TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS)
   --rate-limit-headers=false  no X-RateLimit-Limit/-Remaining/-Reset headers (Retry-After stays on 429)
                               (default true; $TENANTGATE_RATE_LIMIT_HEADERS)
   --gateway-limit-scope S     per-route: a Gateway-level limit counts each route apart; shared: all its
@@ -74,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
         'escaped-slashes': { type: 'string' },
         'rate-limit-redis': { type: 'string' },
         'rate-limit-fail-mode': { type: 'string' },
+        'rate-limit-redis-timeout-ms': { type: 'string' },
         'rate-limit-headers': { type: 'string' },
         'gateway-limit-scope': { type: 'string' },
         'policy-config': { type: 'string' },
@@ -164,6 +167,12 @@ function policyOptions(values: Record<string, unknown>): ProxyPolicyOptions {
     o.rateLimitFailMode = parseFailMode(mode);
     if (!o.rateLimitFailMode)
       throw new InvalidFlagError([`--rate-limit-fail-mode ${mode}`, 'open or closed']);
+  }
+  const timeout = values['rate-limit-redis-timeout-ms'] as string | undefined;
+  if (timeout !== undefined) {
+    o.rateLimitRedisTimeoutMs = Number(timeout);
+    if (!Number.isInteger(o.rateLimitRedisTimeoutMs) || o.rateLimitRedisTimeoutMs < 2)
+      throw new InvalidFlagError([`--rate-limit-redis-timeout-ms ${timeout}`, 'an integer of at least 2']);
   }
   const headers = values['rate-limit-headers'] as string | undefined;
   if (headers !== undefined) {

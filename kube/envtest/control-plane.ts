@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { sleep } from '../../lib/async.ts';
 import { createCertificateAuthority, createKeyPair, issueCertificate } from '../../lib/certs.ts';
 import { defineError, errorMessage } from '../../lib/errors.ts';
 import { ContentType, KubeClient } from '../client.ts';
@@ -335,9 +336,6 @@ async function launchApiServer(o: {
       '--authorization-mode=RBAC',
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
-      // webhooks registered by Service are called at the Service's EndpointSlice address, not its
-      // cluster IP: there is no kube-proxy here to route a cluster IP (see webhook-in-cluster tests)
-      '--enable-aggregator-routing=true',
       '--v=1',
     ],
     logFile: join(o.dir, 'kube-apiserver.log'),
@@ -405,7 +403,7 @@ async function waitUntil(
   while (Date.now() < deadline) {
     if (!proc.running) throw proc.exitError(await proc.whenExited());
     if (await ready()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   await proc.stop();
   throw new StartTimeoutError([proc.name, seconds, proc.logFile, proc.lastLines()]);
@@ -506,7 +504,7 @@ export async function installCrds(kc: KubeConfig, paths: string[], timeoutSecond
         });
         if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
         if (Date.now() > deadline) throw new CrdInstallError([name, 'not Established in time']);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
   } finally {

@@ -122,3 +122,21 @@ test_schemas_refuse_wrong_shapes if {
 	count(schema.errors({"methods": ["FETCH"]}, access.catalog.methods.schema, "p")) > 0
 	count(schema.errors({"sha256": ["secret-1"]}, access.catalog["api-key"].schema, "p")) > 0
 }
+
+# what each rule declares it reads (the proxy caches decisions by these)
+
+test_reads_declarations if {
+	access.allow_cidrs.reads == {"fields": ["source_ip"], "headers": []}
+	access.methods.reads == {"fields": ["method"], "headers": []}
+	access.require_headers.reads == {"fields": [], "headers": ["x-request-id", "x-tenant"]} with input as {"parameters": {"headers": [{"name": "X-Tenant"}, {"name": "x-request-id", "pattern": "^a"}]}}
+	access.api_key.reads == {"fields": [], "headers": ["x-api-key"]}
+	access.api_key.reads == {"fields": [], "headers": ["authorization-key"]} with input as {"parameters": {"header": "Authorization-Key"}}
+	every rule in access.catalog {
+		rule.reads
+	}
+}
+
+test_require_headers_pattern_is_a_search if {
+	access.require_headers.decision.allow with input as request({"parameters": {"headers": [{"name": "x-tenant", "pattern": "cm"}]}})
+	not access.require_headers.decision.allow with input as request({"parameters": {"headers": [{"name": "x-tenant", "pattern": "^cm"}]}})
+}

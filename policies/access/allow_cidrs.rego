@@ -17,6 +17,9 @@ parameters_schema := {
 	}},
 }
 
+# the decision depends on the client address only (and the parameters)
+reads := access.reads(["source_ip"], [])
+
 default decision := {"allow": false, "status": 403, "reason": "source address is not in an allowed range"}
 
 decision := access.allow("source address in an allowed range") if {

@@ -34,6 +34,11 @@ parameters_schema := {
 
 header_name := object.get(access.parameters, "header", "x-api-key")
 
+# the decision depends on the key header only (and the parameters); the proxy reduces that header to the
+# outcome of its constant-time comparison before asking (proxy/access/api-key.ts), so it caches decisions
+# by that outcome and never keeps a presented key
+reads := access.reads([], [lower(header_name)])
+
 default decision := {"allow": false, "status": 403, "reason": "missing API key"}
 
 decision := access.allow("API key accepted") if {

@@ -19,6 +19,9 @@ parameters_schema := {
 	}},
 }
 
+# the decision depends on the method only (and the parameters)
+reads := access.reads(["method"], [])
+
 default decision := {"allow": false, "status": 403, "reason": "method not allowed"}
 
 decision := access.allow("method allowed") if upper(input.method) in access.parameters.methods

@@ -26,5 +26,11 @@ default parameters := {}
 
 parameters := input.parameters
 
+# What a rule's `reads` entrypoint answers (see tenantgate.access catalog): the only request fields its
+# decision depends on, so the proxy may reuse a decision for requests equal in those. `fields` lists any
+# of method, path, host, source_ip, route, tenant; `headers` lower-cased header names. The parameters are
+# always part of it. A rule that publishes no `reads` is evaluated on every request.
+reads(fields, headers) := {"fields": fields, "headers": headers}
+
 # header(name): the request header's value (input.headers has lower-cased names).
 header(name) := input.headers[lower(name)]

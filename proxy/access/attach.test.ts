@@ -25,6 +25,9 @@ function recording(): { engine: AccessEngine; inputs: AccessInput[] } {
       accessRules: () => engine.accessRules(),
       evaluateAdmission: (req) => engine.evaluateAdmission(req),
       bundles: () => engine.bundles(),
+      // every request reaches the rule (and is recorded): no rule declares its reads here
+      generation: 0,
+      accessReads: () => undefined,
     },
   };
 }

@@ -1,7 +1,8 @@
 // AccessPolicy objects → the route-table compiler's AttachPolicies hook. Called once per snapshot: the
 // policies are checked against the rules the engine has loaded and the snapshot's Secrets, indexed by the
 // shared precedence (rule > route > listener > Gateway; the older policy wins a tie), and each (policy,
-// route) pair gets one RequestPolicy. Invalid policies govern too ('govern'), refusing with 500.
+// route) pair gets one RequestPolicy. Invalid policies govern too ('govern'), refusing with 500. The pairs
+// of one policy section share one decision cache (decision-cache.ts), new with every compile.
 // At a point, every Gateway/listener override runs first (Gateway-wide, then the listener's), then the
 // governing default: all must allow, and the first refusal answers, so a tenant's route policy can add a
 // rule but never take a platform override away.
@@ -19,6 +20,7 @@ import { sectionsOf } from '../policy-attachment/sections.ts';
 import { policyId } from '../policy-attachment/targets.ts';
 import type { AttachPolicies, PolicyAttachmentPoint, RequestPolicy } from '../request-policy.ts';
 import { indexSecrets } from './api-key.ts';
+import { DecisionCache } from './decision-cache.ts';
 import type { AccessEngine } from './engine.ts';
 import { admissionParameterCheck, type ParameterCheck } from './parameters.ts';
 import { AccessRequestPolicy, InvalidAccessPolicy } from './policy.ts';
@@ -36,6 +38,8 @@ export interface AccessCompileOptions {
   logger?: Logger;
   /** how parameters are checked against the rule's schema; default: the engine's admission policy */
   checkParameters?: ParameterCheck;
+  /** most decisions each policy section keeps (decision-cache.ts); 0 turns caching off */
+  maxCachedDecisions?: number;
 }
 
 export interface CompiledAccessPolicies {
@@ -69,6 +73,23 @@ export function compileAccessPolicies(
   });
   const tenants = tenantsByNamespace(options.namespaces);
   const instances = new Map<string, RequestPolicy>();
+  const caches = new Map<string, DecisionCache>();
+  const cacheOf = (a: Attachment<AccessPolicy>, p: PreparedAccessPolicy): DecisionCache | undefined => {
+    if (options.maxCachedDecisions === 0) return undefined;
+    const key = `${a.id}\u0000${a.at}`;
+    let cache = caches.get(key);
+    if (!cache) {
+      cache = new DecisionCache({
+        engine,
+        rule: p.rule,
+        parameters: p.parameters,
+        policy: a.id,
+        max: options.maxCachedDecisions,
+      });
+      caches.set(key, cache);
+    }
+    return cache;
+  };
   const lists = new Map<string, readonly RequestPolicy[]>();
   const instance = (a: Attachment<AccessPolicy>, route: PolicyAttachmentPoint['route']) => {
     const key = `${a.id}\u0000${a.at}\u0000${route.kind}/${route.namespace}/${route.name}`;
@@ -84,6 +105,7 @@ export function compileAccessPolicies(
             route,
             tenant: tenants.get(route.namespace),
             engine,
+            cache: cacheOf(a, p),
             logger: options.logger,
           })
         : new InvalidAccessPolicy(a.id);

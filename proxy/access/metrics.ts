@@ -13,3 +13,15 @@ export type AccessTally = DecisionCounts<'allowed' | 'denied' | 'error'>;
 export const accessTally = (policy: string): AccessTally => decisions.tally(policy);
 
 export const accessDecisionsTotal = decisions.counter;
+
+const cacheLookups = decisionCounter({
+  name: 'tenantgate_access_decision_cache_total',
+  help: 'AccessPolicy decision-cache lookups by policy (namespace/name) and outcome (decision: hit, the cached decision answered; miss, the rule was evaluated and its answer kept; uncached, the rule declares no reads or the key was too long)',
+  decisions: ['hit', 'miss', 'uncached'] as const,
+});
+
+export type CacheTally = DecisionCounts<'hit' | 'miss' | 'uncached'>;
+
+export const cacheTally = (policy: string): CacheTally => cacheLookups.tally(policy);
+
+export const accessDecisionCacheTotal = cacheLookups.counter;

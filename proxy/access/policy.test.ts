@@ -69,6 +69,8 @@ describe('AccessRequestPolicy', () => {
       accessRules: () => [],
       evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
       bundles: () => [],
+      generation: 0,
+      accessReads: () => undefined,
     });
     const answer = (status: number) =>
       new AccessRequestPolicy({

@@ -7,6 +7,8 @@ import { componentLogger, type Logger } from '../../lib/logger.ts';
 import type { AccessDecision, AccessInput } from '../../policies/types.ts';
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../request-policy.ts';
 import { matchApiKey, type ApiKeyConfig } from './api-key.ts';
+import type { DecisionCache } from './decision-cache.ts';
+import type { KeyContext } from './decision-key.ts';
 import type { AccessEngine } from './engine.ts';
 import { accessTally, type AccessTally } from './metrics.ts';
 import { redactHeaders } from './redact.ts';
@@ -22,6 +24,8 @@ export interface AccessRequestPolicyOptions {
   /** the `tenantgate.io/tenant` label of the route's namespace */
   tenant?: string;
   engine: AccessEngine;
+  /** decisions shared by every route the policy section governs; none: evaluate every request */
+  cache?: DecisionCache;
   logger?: Logger;
 }
 
@@ -41,6 +45,7 @@ export class AccessRequestPolicy implements RequestPolicy {
   private readonly noKeyMatched: Record<string, unknown> | undefined;
   private readonly sensitive: ReadonlySet<string> | undefined;
   private readonly tally: AccessTally;
+  private readonly cache: DecisionCache | undefined;
   private readonly log: Logger;
   private lastErrorLog = -Infinity;
 
@@ -55,29 +60,67 @@ export class AccessRequestPolicy implements RequestPolicy {
     this.noKeyMatched = options.apiKey ? { header: options.apiKey.header, sha256: [] } : undefined;
     this.sensitive = options.apiKey ? new Set([options.apiKey.header]) : undefined;
     this.tally = accessTally(options.name);
+    this.cache = options.cache;
     this.log = options.logger ?? componentLogger('proxy-access');
   }
 
   evaluate(ctx: RequestContext): PolicyVerdict {
-    const input: AccessInput = {
-      method: ctx.method,
-      path: ctx.path,
-      host: hostname(ctx.host),
-      headers: ctx.headers as Record<string, string>,
-      source_ip: ctx.sourceIp,
-      route: this.route,
-      tenant: this.tenant,
-      parameters: this.apiKey ? this.apiKeyParameters(ctx) : this.parameters,
-    };
-    let decision: AccessDecision;
+    const host = hostname(ctx.host);
+    const matched = this.apiKey
+      ? matchApiKey(ctx.headers[this.apiKey.header], this.apiKey.digests)
+      : undefined;
+    const cache = this.cache;
+    const keyFn = cache?.keyFn();
+    let key: string | undefined;
+    let decision: AccessDecision | undefined;
+    if (keyFn) {
+      key = keyFn(ctx, this.keyContext(ctx, host, matched));
+      if (key === undefined) cache!.tally.uncached++;
+      else decision = cache!.get(key);
+    } else if (cache) cache.tally.uncached++;
+    if (!decision) {
+      const input: AccessInput = {
+        method: ctx.method,
+        path: ctx.path,
+        host,
+        headers: ctx.headers as Record<string, string>,
+        source_ip: ctx.sourceIp,
+        route: this.route,
+        tenant: this.tenant,
+        parameters: this.apiKey ? this.apiKeyParameters(matched) : this.parameters,
+      };
+      const answered = this.ask(input);
+      if (!answered) {
+        return { allow: false, status: 500, reason: `access rule '${this.rule}' is not available` };
+      }
+      decision = answered;
+      if (key !== undefined) cache!.set(key, decision);
+    }
+    return this.verdict(ctx, decision);
+  }
+
+  private keyContext(ctx: RequestContext, host: string, matched: string | undefined): KeyContext {
+    const about: KeyContext = { route: this.route, tenant: this.tenant, host };
+    if (this.apiKey) {
+      const presented = ctx.headers[this.apiKey.header] !== undefined;
+      about.apiKey = { header: this.apiKey.header, outcome: presented ? (matched ?? '') : undefined };
+    }
+    return about;
+  }
+
+  /** The rule's decision, or undefined when it cannot be asked at all (counted and logged). */
+  private ask(input: AccessInput): AccessDecision | undefined {
     try {
-      decision = this.engine.evaluateAccess(this.rule, input);
+      return this.engine.evaluateAccess(this.rule, input);
     } catch (err) {
       // e.g. the bundle providing the rule was removed since the route table was compiled: fail closed
       this.tally.error++;
       this.logError(err);
-      return { allow: false, status: 500, reason: `access rule '${this.rule}' is not available` };
+      return undefined;
     }
+  }
+
+  private verdict(ctx: RequestContext, decision: AccessDecision): PolicyVerdict {
     if (decision.allow) {
       this.tally.allowed++;
       return ALLOW;
@@ -91,10 +134,8 @@ export class AccessRequestPolicy implements RequestPolicy {
   }
 
   /** The rule sees the comparison's outcome only; see api-key.ts for why. */
-  private apiKeyParameters(ctx: RequestContext): Record<string, unknown> {
-    const config = this.apiKey!;
-    const matched = matchApiKey(ctx.headers[config.header], config.digests);
-    return matched === undefined ? this.noKeyMatched! : { header: config.header, sha256: [matched] };
+  private apiKeyParameters(matched: string | undefined): Record<string, unknown> {
+    return matched === undefined ? this.noKeyMatched! : { header: this.apiKey!.header, sha256: [matched] };
   }
 
   private logRefusal(ctx: RequestContext, status: number, reason: string): void {

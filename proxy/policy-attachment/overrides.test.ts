@@ -303,6 +303,8 @@ describe('policiesInForceConditions', () => {
         bundles: () => [],
         evaluateAdmission: () => ({ decisions: [], denied: false, seconds: 0 }),
         evaluateAccess: () => ({ allow: true, status: 200, reason: '' }),
+        generation: 0,
+        accessReads: () => undefined,
       },
       secrets: [],
       namespaces: [],

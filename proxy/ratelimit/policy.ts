@@ -5,7 +5,7 @@ import type { RateLimit, RateLimitPolicy } from '../../api/ratelimitpolicy.ts';
 import type { PolicyVerdict, RequestContext, RequestPolicy } from '../request-policy.ts';
 import { gcraLimit, UNIT_MS, type CounterState, type GcraLimit } from './gcra.ts';
 import { decisionTally, type DecisionTally } from './metrics.ts';
-import { compileClientSelectors, type ClientKeyFn } from './selectors.ts';
+import { compileClientSelectors, type ClientKeyFn, type ClientKeying } from './selectors.ts';
 import type { ConsumeResult, CounterCheck, RateLimitStore } from './store.ts';
 
 /** Which responses carry X-RateLimit-Limit/-Remaining/-Reset. Retry-After is always sent with a 429. */
@@ -39,6 +39,8 @@ export interface RateLimitRequestPolicyOptions {
   scope: string;
   store: RateLimitStore;
   headers?: RateLimitHeaderOptions;
+  /** how Distinct values name counters (selectors.ts); default: verbatim for the local store, digest for Redis */
+  keying?: ClientKeying;
 }
 
 const ALLOW: PolicyVerdict = { allow: true };
@@ -61,12 +63,14 @@ export class RateLimitRequestPolicy implements RequestPolicy {
     this.onAllowed = options.headers?.onAllowed ?? true;
     // The hash tag keeps all counters of one request in one Redis Cluster slot (one script call).
     const base = `{${this.name}}:${scope}:`;
+    // in-process counters are named by the values themselves; Redis ones by a digest (selectors.ts)
+    const keying = options.keying ?? (store.kind === 'local' ? 'verbatim' : 'digest');
     this.limits = limits.map((l) => ({
       name: l.name,
       requests: l.requests,
       unit: l.unit,
       gcra: gcraLimit(l.requests, UNIT_MS[l.unit]),
-      clientKey: compileClientSelectors(l.clientSelectors),
+      clientKey: compileClientSelectors(l.clientSelectors, keying),
       keyPrefix: `${base}${l.name}:`,
       refusal: `rate limit ${l.name} of RateLimitPolicy ${this.name} exceeded (${l.requests} per ${l.unit.toLowerCase()})`,
     }));

@@ -1,6 +1,15 @@
 // clientSelectors → a function from a request to the client part of a counter key, or undefined when the
 // limit does not apply to that request. Every selector, and every part of a selector, must match.
 // Exact parts only gate; Distinct parts also name the counter (one counter per distinct value).
+//
+// How Distinct header values name a counter depends on where it lives:
+// - 'verbatim' (the in-process store): the values themselves, each as `<length>:<value>`, so two clients
+//   never share a counter (a value cannot pass for a boundary) and no hash is computed per request. Values
+//   longer than MAX_VERBATIM together are named by a digest instead (`#` + 22 base64url characters, which
+//   no verbatim key starts with), so no key grows with what a client sends.
+// - 'digest' (Redis): a SHA-256 digest, as before: header values can be secrets (API keys) and must not be
+//   written to a shared server, and the Redis round trip dwarfs the hash. The key format is unchanged, so
+//   counters in a running Redis carry over an upgrade.
 import { hash } from 'node:crypto';
 import type { ClientSelector } from '../../api/ratelimitpolicy.ts';
 import type { RequestContext } from '../request-policy.ts';
@@ -8,6 +17,11 @@ import { canonicalIp, cidrContains, parseCidr, parseIp, type Cidr, type ParsedIp
 
 /** '' when the limit has no Distinct part (one shared counter); undefined when it does not apply. */
 export type ClientKeyFn = (ctx: RequestContext) => string | undefined;
+
+export type ClientKeying = 'verbatim' | 'digest';
+
+/** Distinct header values longer than this (together, with their length prefixes) are digested. */
+export const MAX_VERBATIM = 64;
 
 interface HeaderPart {
   readonly name: string;
@@ -21,7 +35,10 @@ interface CidrPart {
 }
 
 /** Assumes selectors passed validate.ts (CIDRs parse, Exact headers have values). */
-export function compileClientSelectors(selectors: readonly ClientSelector[] | undefined): ClientKeyFn {
+export function compileClientSelectors(
+  selectors: readonly ClientSelector[] | undefined,
+  keying: ClientKeying = 'digest',
+): ClientKeyFn {
   const headers: HeaderPart[] = [];
   const cidrs: CidrPart[] = [];
   for (const s of selectors ?? []) {
@@ -33,6 +50,7 @@ export function compileClientSelectors(selectors: readonly ClientSelector[] | un
   }
   if (headers.length === 0 && cidrs.length === 0) return () => '';
   const distinctHeaders = headers.some((h) => h.distinct);
+  const verbatim = keying === 'verbatim';
   return (ctx) => {
     let headerKey = '';
     for (const h of headers) {
@@ -41,7 +59,7 @@ export function compileClientSelectors(selectors: readonly ClientSelector[] | un
       if (!h.distinct) {
         if (v !== h.value) return undefined;
       } else {
-        headerKey += `${h.name}\u0000${v}\u0000`;
+        headerKey += verbatim ? `${v.length}:${v}` : `${h.name}\u0000${v}\u0000`;
       }
     }
     let ipKey = '';
@@ -53,9 +71,15 @@ export function compileClientSelectors(selectors: readonly ClientSelector[] | un
         if (c.distinct && !ipKey) ipKey = canonicalIp(ip);
       }
     }
-    // Header values can be secrets (API keys) and arbitrarily long: counters are named by a digest, which
-    // also keeps every key the same small size in memory and in Redis.
-    const h = distinctHeaders ? hash('sha256', headerKey, 'base64url').slice(0, 22) : '';
+    if (verbatim) {
+      const h = headerKey.length > MAX_VERBATIM ? `#${digest(headerKey)}` : headerKey;
+      return ipKey ? `${h}@${ipKey}` : h;
+    }
+    const h = distinctHeaders ? digest(headerKey) : '';
     return ipKey && h ? `${h}|${ipKey}` : ipKey || h;
   };
+}
+
+function digest(text: string): string {
+  return hash('sha256', text, 'base64url').slice(0, 22);
 }

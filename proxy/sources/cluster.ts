@@ -1,12 +1,14 @@
 // The in-cluster input source: the process's shared informers (kube/) for every kind the proxy reads,
 // turned into one ProxyInputs snapshot after each burst of watch events. The kinds a proxy cannot work
-// without must sync before the first snapshot; optional ones (GRPCRoute and our policy CRDs, which a
-// cluster may not have installed) join when they sync and never hold the proxy back.
+// without must sync before the first snapshot. Optional ones (GRPCRoute and our policy CRDs, which a
+// cluster may not have installed) must sync first too when the API server serves them: a route served
+// before the AccessPolicies attached to it have been read would be served without them (fail open).
+// Only a kind the API server does not serve at all joins later, when its CRD is installed.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { componentLogger } from '../../lib/logger.ts';
-import { KubeClient } from '../../kube/client.ts';
+import { isNotFound, KubeClient } from '../../kube/client.ts';
 import { InformerFactory } from '../../kube/informer-factory.ts';
-import { KINDS, type KindRef } from '../../kube/resources.ts';
+import { groupVersionPath, KINDS, knownResource, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { InputSource } from './source.ts';
@@ -91,8 +93,12 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
         );
       }
       informers.start();
+      const mustSync = [
+        ...Object.values(REQUIRED),
+        ...(await servedKinds(informers.client, Object.values(OPTIONAL))),
+      ];
       try {
-        await informers.waitForSync(Object.values(REQUIRED), { timeoutMs: options.syncTimeoutMs ?? 120_000 });
+        await informers.waitForSync(mustSync, { timeoutMs: options.syncTimeoutMs ?? 120_000 });
       } catch (err) {
         log.error('the proxy cannot start without its informers', { pending: informers.pending(), err });
         throw err;
@@ -112,4 +118,33 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
       if (owned) await informers?.stop();
     },
   };
+}
+
+/**
+ * The kinds among `kinds` that the API server serves (discovery of their group-version). A kind whose
+ * group-version is not found is not served; any other failure counts as served, so the proxy waits for
+ * it rather than starting without it.
+ */
+export async function servedKinds(client: KubeClient, kinds: readonly KindRef[]): Promise<KindRef[]> {
+  const served: KindRef[] = [];
+  for (const kind of kinds) {
+    const plural = knownResource(kind)?.plural;
+    try {
+      const list = await client.request<{ resources?: { name: string }[] }>({
+        method: 'GET',
+        path: groupVersionPath(kind.apiVersion),
+        verb: 'discovery',
+      });
+      if (list.resources?.some((r) => r.name === plural)) served.push(kind);
+    } catch (err) {
+      if (!isNotFound(err)) {
+        log.warn('could not tell whether the API server serves a kind; waiting for it', {
+          kind: kind.kind,
+          err,
+        });
+        served.push(kind);
+      }
+    }
+  }
+  return served;
 }

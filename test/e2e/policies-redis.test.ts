@@ -39,7 +39,9 @@ beforeAll(async () => {
       routeYaml(NS, 'small', 'small.test') +
       rateLimitYaml(NS, 'two-per-hour', 'small', '[{name: all, requests: 2, unit: Hour}]'),
   );
-  const flags = ['--rate-limit-redis', redis.url];
+  // a generous command timeout: on a loaded machine a 250 ms Redis answer can be late, and the fail-open
+  // proxy would then admit past the limit; this test is about the shared count, not the fail mode
+  const flags = ['--rate-limit-redis', redis.url, '--rate-limit-redis-timeout-ms', '5000'];
   [a, b, closed] = await Promise.all([
     spawnProxy({ dir: files.dir, bindAddress: '127.0.0.1', args: flags }),
     spawnProxy({
@@ -50,7 +52,11 @@ beforeAll(async () => {
     spawnProxy({
       dir: files.dir,
       bindAddress: '127.0.0.3',
-      env: { TENANTGATE_RATE_LIMIT_REDIS: redis.url, TENANTGATE_RATE_LIMIT_FAIL_MODE: 'closed' },
+      env: {
+        TENANTGATE_RATE_LIMIT_REDIS: redis.url,
+        TENANTGATE_RATE_LIMIT_FAIL_MODE: 'closed',
+        TENANTGATE_RATE_LIMIT_REDIS_TIMEOUT_MS: '5000',
+      },
     }),
   ]);
 });

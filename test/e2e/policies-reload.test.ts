@@ -14,6 +14,7 @@ import {
   accessYaml,
   baseManifests,
   manifestDir,
+  metricValue,
   rateLimitYaml,
   routeYaml,
   spawnProxy,
@@ -187,6 +188,50 @@ decision := {"allow": true, "status": 200, "reason": "ok"} if {
     expect(refused.status).toBe(401);
     expect(refused.body).toMatch(/^wrong tenant/);
     expect(proxy.output()).toMatch(/policy rules changed; recompiling the route table/);
+  });
+
+  it("serves a replaced bundle's answers at once, though the rule's decisions are cached", async () => {
+    // A new bundle version makes new caches (the proxy recompiles) and, until the new table serves, the
+    // engine's generation empties the old ones (proxy/access/decision-cache.test.ts tests that alone).
+    const version = (answer: string) =>
+      buildBundle(
+        {
+          'catalog.rego': `package tenantgate.access
+catalog := {"same-tenant": {"entrypoint": "tenantgate/access/same_tenant/decision", "reads": "tenantgate/access/same_tenant/reads", "description": "x-tenant and the route's tenant", "schema": {"type": "object"}}}`,
+          'same_tenant.rego': `package tenantgate.access.same_tenant
+reads := {"fields": ["tenant"], "headers": ["x-tenant"]}
+default decision := {"allow": false, "status": 403, "reason": "wrong tenant"}
+decision := {"allow": true, "status": 200, "reason": "ok"} if ${answer}`,
+        },
+        [
+          'tenantgate/access/catalog',
+          'tenantgate/access/same_tenant/decision',
+          'tenantgate/access/same_tenant/reads',
+        ],
+      );
+    const hits = async () =>
+      metricValue(await proxy.metrics(), 'tenantgate_access_decision_cache_total', {
+        policy: `${NS}/same-tenant`,
+        decision: 'hit',
+      });
+    bundleDir.write('team-rules.tar.gz', version('input.headers["x-tenant"] == input.tenant'));
+    const before = await hits();
+    await eventually(async () => {
+      // the same request again and again: once the new version serves, the repeats are cache hits
+      for (let i = 0; i < 3; i++)
+        if ((await status('custom.test', { headers: { 'x-tenant': 'acme' } })) !== 200) return false;
+      return (await hits()) > before;
+    }, 20_000);
+    expect(await status('custom.test', { headers: { 'x-tenant': 'globex' } })).toBe(403);
+
+    // the opposite answer: a cached 200 for acme must not outlive the version that gave it
+    bundleDir.write('team-rules.tar.gz', version('input.headers["x-tenant"] != input.tenant'));
+    await eventually(
+      async () => (await status('custom.test', { headers: { 'x-tenant': 'acme' } })) === 403,
+      20_000,
+    );
+    expect(await status('custom.test', { headers: { 'x-tenant': 'globex' } })).toBe(200);
+    expect(await status('custom.test', { headers: { 'x-tenant': 'acme' } })).toBe(403);
   });
 
   it('did all of it in the one process it started with', () => {

@@ -3,12 +3,14 @@
 // with its own operator; a tenant selector keeps them off each other's Tenants), and polling helpers.
 import type { ChildProcess } from 'node:child_process';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { vi } from 'vitest';
 import type { Tenant, TenantSpec } from '../../api/tenant.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../controllers/index.ts';
 import { applyObject, deleteObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
+import { errorMessage } from '../../lib/errors.ts';
 import { uniqueName } from '../env/names.ts';
 import { spawnOperatorProcess } from '../env/operator-process.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
@@ -67,28 +69,35 @@ export function fixture(): Fixture {
   };
 }
 
-/** Polls `probe` until it returns a value that is not undefined/false; fails with the last value seen. */
+/**
+ * Polls `probe` (vi.waitFor, every 100 ms) until it returns a value that is not undefined/false; fails with
+ * the last value seen.
+ */
 export async function eventually<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   options: { timeoutMs?: number; what?: string } = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value as T;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${options.what ?? 'a condition'}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return vi.waitFor(
+    async () => {
+      let value: T | undefined | false;
+      try {
+        value = await probe();
+      } catch (err) {
+        throw new Error(
+          `timed out waiting for ${options.what ?? 'a condition'}; last: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      if (value === undefined || value === false)
+        throw new Error(
+          `timed out waiting for ${options.what ?? 'a condition'}; last: ${JSON.stringify(value)}`,
+        );
+      return value;
+    },
+    { timeout: options.timeoutMs ?? 20_000, interval: 100 },
+  );
 }
 
 export function get<T extends KubeObject = KubeObject>(

@@ -1,22 +1,25 @@
 // The webhook as it runs in a cluster: registered by Service (clientConfig.service), so the real API server
-// finds it through the Service's EndpointSlice (the test control plane runs with
-// --enable-aggregator-routing: no kube-proxy routes cluster IPs here) and checks its certificate against
-// the caBundle under the Service's DNS name. Certificates rotate without a restart:
+// resolves it through the Service and checks its certificate against the caBundle under the Service's DNS
+// name (<service>.<namespace>.svc). Certificates rotate without a restart:
 // - self-managed (Secret): a renewal stored by another replica reaches this one's rotation loop, which
 //   serves the new certificate and patches the caBundle; the API server keeps calling it;
 // - cert-manager (mounted directory): a renewed Secret, swapped in the way the kubelet updates a mount, is
 //   served at once, while cert-manager's CA injector (played by the test) owns the caBundle.
 //
-// The EndpointSlice must carry an address the API server may dial and the API server refuses loopback
-// endpoints, so the webhook listens on this machine's first non-loopback IPv4 address.
+// Test traffic stays on loopback. The API server refuses loopback EndpointSlice addresses, and there is no
+// kube-proxy to route a cluster IP, so the Service is `type: ExternalName` with `externalName: localhost`:
+// kube-apiserver's service resolver (ResolveCluster, the default without --enable-aggregator-routing)
+// sends webhook calls for such a Service to externalName:<clientConfig.service.port>. The webhook listens on
+// 127.0.0.1 and is registered with its own port as the Service port.
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObject, deleteObject } from '../../kube/apply.ts';
 import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { freePort } from '../../kube/envtest/ports.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { createCertificateAuthority, issueCertificate } from '../../lib/certs.ts';
@@ -32,16 +35,6 @@ const run = uniqueName('whc');
 const namespace = uniqueName('tg-incluster');
 const DAY = 24 * 60 * 60 * 1000;
 
-function hostAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  throw new Error(
-    'no non-loopback IPv4 address on this machine: the API server refuses loopback EndpointSlice addresses, ' +
-      'so an in-cluster webhook cannot be reached (give the machine a network interface)',
-  );
-}
-
 const serviceHosts = (service: string) => [
   `${service}.${namespace}.svc`,
   `${service}.${namespace}.svc.cluster.local`,
@@ -50,26 +43,21 @@ const serviceHosts = (service: string) => [
 ];
 
 const admin = new KubeClient({ kubeConfig: testKubeConfig(), userAgent: 'tenantgate-tests' });
-const address = hostAddress();
+const LOOPBACK = '127.0.0.1';
 const webhooks: RunningWebhook[] = [];
 const registrations: string[] = [];
 const dirs: string[] = [];
 
-/** A Service without selector and an EndpointSlice that points at the webhook, as a Deployment's would. */
+/**
+ * The Service the registration names: an ExternalName for localhost, which the API server's service
+ * resolver turns into localhost:<clientConfig.service.port>, i.e. the webhook's loopback port.
+ */
 async function publish(service: string, port: number): Promise<void> {
   await createObject(admin, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: service, namespace },
-    spec: { ports: [{ name: 'https', port: 443, targetPort: port }] },
-  });
-  await createObject(admin, {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${service}-1`, namespace, labels: { 'kubernetes.io/service-name': service } },
-    addressType: 'IPv4',
-    ports: [{ name: 'https', port, protocol: 'TCP' }],
-    endpoints: [{ addresses: [address], conditions: { ready: true } }],
+    spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port }] },
   });
 }
 
@@ -102,7 +90,7 @@ const refusedByWebhook = (message: string) =>
 /** The certificate the webhook serves, by a TLS handshake under the Service's name, verified with `caPem`. */
 function servedCertificate(port: number, servername: string, caPem: string): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: address, port, servername, ca: caPem }, () => {
+    const socket = tls.connect({ host: LOOPBACK, port, servername, ca: caPem }, () => {
       const cert = socket.getPeerX509Certificate();
       socket.end();
       if (cert) resolve(cert);
@@ -146,12 +134,15 @@ describe('the webhook registered by Service', () => {
     const registration = uniqueName('tg-incluster-secret');
     registrations.push(registration);
     const label = `${run}-secret`;
+    // the port is registered before the server starts (the registration is the webhook's own), so pick it
+    const port = await freePort(LOOPBACK);
     const webhook = await startWebhook({
       kubeConfig: testKubeConfig(),
       namespace,
       serviceName: service,
       secretName: 'webhook-tls',
-      address: `${address}:0`,
+      address: `${LOOPBACK}:${port}`,
+      servicePort: port,
       registrationName: registration,
       objectSelector: { matchLabels: { [TEST_LABEL]: label } },
       auditLogPath: join(tmpdir(), `${uniqueName('audit')}.jsonl`),
@@ -237,7 +228,7 @@ describe('the webhook registered by Service', () => {
       kubeConfig: testKubeConfig(),
       namespace,
       serviceName: service,
-      address: `${address}:0`,
+      address: `${LOOPBACK}:0`,
       certDir: dir,
       auditLogPath: join(tmpdir(), `${uniqueName('audit')}.jsonl`),
       certCheckIntervalMs: 200,
@@ -249,7 +240,7 @@ describe('the webhook registered by Service', () => {
     // cert-manager's CA injector
     await registerWebhook(admin, {
       name: registration,
-      clientConfig: { service: { namespace, name: service } },
+      clientConfig: { service: { namespace, name: service, port: webhook.port } },
       caBundlePem: ca.certPem,
       operatorNamespace: namespace,
       objectSelector: { matchLabels: { [TEST_LABEL]: label } },

@@ -73,6 +73,9 @@ async function startWebhookProcess(name: string, certDir: string, stateDir: stri
       TENANTGATE_WEBHOOK_CERT_DIR: certDir,
       TENANTGATE_AUDIT_LOG: auditLog,
       TENANTGATE_LOG_LEVEL: 'info',
+      // the longest deadline the registration's 5 s allows (ledger timeout 3.5 s): a burst of 100 on a
+      // loaded machine must meet the limit, not the fail-closed timeout, for the refusals to be exact
+      TENANTGATE_WEBHOOK_DEADLINE_MS: '4500',
     },
     stderr: 'pipe',
   });
@@ -112,6 +115,15 @@ function counter(metrics: string, name: string, match: Record<string, string> = 
   return sum;
 }
 
+/** A gauge's value for exactly these labels, or undefined when the sample is not there. */
+function gauge(metrics: string, name: string, labels: Record<string, string>): number | undefined {
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
+  const m = metrics.match(new RegExp(`^${name}\\{${want}\\} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The refusal message of a write, or undefined when it went through. */
 async function refusal(write: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -148,9 +160,18 @@ describe('exact route limits with two webhook processes', () => {
     return out;
   }
 
+  /**
+   * Deletes the tenant's routes and waits until both processes count none: the API server showing them
+   * gone says nothing about the webhooks' informers, which would still count the old routes (and refuse a
+   * burst that the limit allows) until their watches deliver the deletions.
+   */
   async function deleteAllRoutes(): Promise<void> {
     await Promise.all((await routes()).map((r) => deleteObject(admin, r)));
     await eventually(async () => (await routes()).length === 0, { what: 'every route gone' });
+    for (const p of procs)
+      await eventually(async () => gauge(await p.metrics(), 'tenantgate_tenant_routes', { tenant }) === 0, {
+        what: `webhook ${p.name} counting no routes of ${tenant}`,
+      });
   }
 
   async function ledgerVersion(): Promise<string | undefined> {
