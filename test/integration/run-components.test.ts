@@ -15,14 +15,10 @@ import { startControlPlane, type ControlPlane } from '../../kube/envtest/control
 import { crdPaths } from '../../kube/envtest/paths.ts';
 import { freePorts } from '../../kube/envtest/ports.ts';
 import { KINDS } from '../../kube/resources.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import type { Lease } from '../../kube/lease.ts';
 import { ephemeralCertificates } from '../../webhooks/certs.ts';
 import { spawnOperatorProcess } from '../env/operator-process.ts';
 import { eventually, uniqueName } from './tenant-fixtures.ts';
-
-interface Lease extends KubeObject {
-  spec?: { holderIdentity?: string; acquireTime?: string; renewTime?: string };
-}
 
 /**
  * How long the operator has held its Lease, by the Lease's own clock. A second elector started with the
