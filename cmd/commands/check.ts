@@ -18,7 +18,7 @@ import { formatViolation } from '../../webhooks/review.ts';
 
 export const ManifestError = defineError(
   'TG_CLI_MANIFEST',
-  '%s document %s: %s (fix the YAML or JSON there; every object needs apiVersion, kind and metadata)',
+  '%s document %s: %s (fix that document and run the check again)',
 );
 
 const usage = `usage: tenantgate check -f FILE [options]
