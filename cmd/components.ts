@@ -1,16 +1,16 @@
 // The components one tenantgate process can run, and how `run` and `local` start them. Each loads
 // lazily so a process only imports what it runs (the proxy never loads the controllers).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '../kube/client.ts';
-import { InformerFactory } from '../kube/informer-factory.ts';
-import { LeaderElector } from '../kube/lease.ts';
-import type { PolicyEngine } from '../policies/engine.ts';
-import { startAdminServer, type AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
-import { operatorNamespace } from '../kube/config.ts';
+import {
+  buildSharedServices,
+  OPERATOR_LEASE,
+  type ComponentName,
+  type SharedServices,
+} from './shared-services.ts';
 
-export const COMPONENT_NAMES = ['operator', 'webhook', 'proxy'] as const;
-export type ComponentName = (typeof COMPONENT_NAMES)[number];
+export const COMPONENT_NAMES = ['operator', 'webhook', 'proxy'] as const satisfies readonly ComponentName[];
+export type { ComponentName };
 
 export const UnknownComponentError = defineError(
   'TG_UNKNOWN_COMPONENT',
@@ -41,42 +41,36 @@ export interface RunningComponent {
   stop(): Promise<void>;
 }
 
-/** What the process shares between its components: one admin server, one API client, and one
- *  informer factory, so the process holds one watch per kind whoever asks. */
+/** A component gets the context and the process's shared services (built before any component starts). */
 interface StartArgs extends ComponentContext {
-  admin: AdminServer;
-  client: KubeClient;
-  informers: InformerFactory;
-  /** what earlier components offer later ones: the operator's Lease also decides who writes proxy status;
-   *  the webhook's policy engine serves the proxy's AccessPolicies too (one engine, one set of bundles) */
-  shared: { isLeader?: () => boolean; engine?: PolicyEngine };
+  shared: SharedServices;
 }
 
 type Starter = (args: StartArgs) => Promise<RunningComponent>;
 
 const starters: Record<ComponentName, Starter> = {
-  operator: async ({ kubeConfig, admin, client, informers, shared, local }) => {
+  operator: async ({ kubeConfig, shared }) => {
     const { startOperator } = await import('../controllers/index.ts');
     const running = await startOperator({
       kubeConfig,
-      admin,
-      client,
-      informers,
-      ...(local?.identity ? { leaderElection: { identity: local.identity } } : {}),
+      admin: shared.admin,
+      client: shared.client,
+      informers: shared.informers,
+      leaderElection: { name: OPERATOR_LEASE, identity: shared.leadership.identity },
     });
-    shared.isLeader = () => running.isLeader();
+    shared.leadership.operatorStarted(running);
     return { name: 'operator', stop: () => running.stop() };
   },
-  webhook: async ({ kubeConfig, admin, client, informers, local, shared }) => {
+  webhook: async ({ kubeConfig, local, shared }) => {
     const { startWebhook } = await import('../webhooks/index.ts');
     const running = await startWebhook({
       kubeConfig,
-      admin,
-      client,
-      informers,
+      admin: shared.admin,
+      client: shared.client,
+      informers: shared.informers,
+      ...(shared.engine ? { engine: shared.engine } : {}),
       ...(local ? { local: { stateDir: local.stateDir, caPem: local.caPem } } : {}),
     });
-    shared.engine = running.engine;
     return {
       name: 'webhook',
       hints: [
@@ -86,16 +80,14 @@ const starters: Record<ComponentName, Starter> = {
       stop: () => running.stop(),
     };
   },
-  proxy: async ({ admin, client, informers, shared, local, proxyWorkers }) => {
+  proxy: async ({ local, shared, proxyWorkers }) => {
     const { startProxy } = await import('../proxy/index.ts');
-    // Every replica serves traffic, but only one writes Gateway API and policy status: the operator's
-    // leader when the operator runs here, else the holder of a Lease of the proxies' own.
-    const election = shared.isLeader ? undefined : proxyStatusElection(client, local?.identity);
-    const isLeader = shared.isLeader ?? (() => election!.isLeader());
+    // Every replica serves traffic, but only the holder of the status Lease writes Gateway API and policy
+    // status (the operator's when it runs here, else the proxies' own: see planSharedServices)
     const running = await startProxy({
-      source: { kind: 'cluster', informers, endpointAddressMap: local?.endpointAddressMap },
-      admin,
-      writeStatus: { client, isLeader },
+      source: { kind: 'cluster', informers: shared.informers, endpointAddressMap: local?.endpointAddressMap },
+      admin: shared.admin,
+      writeStatus: { client: shared.client, isLeader: () => shared.leadership.isLeader() },
       workers: proxyWorkers ?? 1,
       // workers load their own engine: the webhook's cannot be shared across processes
       ...(shared.engine && (proxyWorkers ?? 1) <= 1 ? { policies: { engine: shared.engine } } : {}),
@@ -103,26 +95,10 @@ const starters: Record<ComponentName, Starter> = {
     return {
       name: 'proxy',
       hints: ['curl -H "Host: acme.example.com" http://127.0.0.1:10080/hello   # the sample route'],
-      stop: async () => {
-        await running.stop();
-        await election?.stop();
-      },
+      stop: () => running.stop(),
     };
   },
 };
-
-function proxyStatusElection(client: KubeClient, identity: string | undefined): LeaderElector {
-  const elector = new LeaderElector({
-    client,
-    ...(identity ? { identity } : {}),
-    namespace: operatorNamespace(),
-    name: 'tenantgate-proxy-status',
-    onStartedLeading: () => {},
-    onStoppedLeading: () => {},
-  });
-  elector.start();
-  return elector;
-}
 
 export function parseComponents(list: string): ComponentName[] {
   const names = list
@@ -137,27 +113,22 @@ export function parseComponents(list: string): ComponentName[] {
 }
 
 /**
- * Starts the shared parts, then each component in order; on a failure stops what had started. The result
- * is in start order: stop it in reverse.
+ * Builds the shared services for the whole set of components, then starts each component in order (the
+ * order changes nothing they share); on a failure stops what had started. The result is in start order:
+ * stop it in reverse.
  */
 export async function startComponents(
   names: ComponentName[],
   ctx: ComponentContext,
 ): Promise<RunningComponent[]> {
-  const admin = await startAdminServer({ address: ctx.adminAddress });
-  const client = new KubeClient({ kubeConfig: ctx.kubeConfig });
-  const informers = new InformerFactory({ client });
-  const running: RunningComponent[] = [
-    { name: 'admin server', stop: () => admin.close() },
-    { name: 'kube client', stop: () => client.close() },
-    { name: 'informers', stop: () => informers.stop() },
-  ];
+  const shared = await buildSharedServices(names, {
+    kubeConfig: ctx.kubeConfig,
+    adminAddress: ctx.adminAddress,
+    ...(ctx.local?.identity ? { identity: ctx.local.identity } : {}),
+  });
+  const running: RunningComponent[] = [{ name: 'shared services', stop: () => shared.stop() }];
   try {
-    // started first: informers asked for later start at once, so a component may wait for its caches
-    informers.start();
-    const shared = {};
-    for (const name of names)
-      running.push(await starters[name]({ ...ctx, admin, client, informers, shared }));
+    for (const name of names) running.push(await starters[name]({ ...ctx, shared }));
   } catch (err) {
     for (const c of running.reverse()) await c.stop().catch(() => {});
     throw err;

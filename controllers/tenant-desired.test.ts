@@ -16,12 +16,14 @@ const tenant = (spec: Partial<Tenant['spec']> = {}): Tenant => ({
   spec: { namespaces: [{ name: 'acme-web' }, { name: 'acme-api' }], ...spec },
 });
 
-const gateway = (listeners: Gateway['spec']): Gateway => ({
+const gateway = (spec: Omit<Gateway['spec'], 'gatewayClassName'>): Gateway => ({
   metadata: { name: 'shared', namespace: 'infra' },
-  spec: listeners,
+  spec: { gatewayClassName: 'tenantgate', ...spec },
 });
 const selectorListener = (name: string, selector: object) => ({
   name,
+  port: 80,
+  protocol: 'HTTP',
   allowedRoutes: { namespaces: { from: 'Selector' as const, selector } },
 });
 
@@ -141,7 +143,7 @@ describe('gatewaySelectorLabels', () => {
           ],
         }),
         selectorListener('admin', { matchLabels: { admin: 'yes' } }),
-        { name: 'open', allowedRoutes: { namespaces: { from: 'All' } } },
+        { name: 'open', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
       ],
     });
     const t = tenant({ gateways: [{ name: 'shared', namespace: 'infra', sectionNames: ['http', 'open'] }] });

@@ -21,11 +21,16 @@ import { Gauge } from 'prom-client';
 import { sleep, withJitter } from '../lib/async.ts';
 import type { Logger } from '../lib/logger.ts';
 import { componentLogger } from '../lib/logger.ts';
-import { errorMessage } from '../lib/errors.ts';
+import { defineError, errorMessage } from '../lib/errors.ts';
 import { registry } from '../lib/metrics.ts';
 import { createObject, replaceObject } from './apply.ts';
 import { isConflict, type KubeClient } from './client.ts';
 import { microTime } from './events.ts';
+
+export const LeaderElectionTimingError = defineError(
+  'TG_LEADER_ELECTION_TIMING',
+  'leader election on Lease %s: %s (%s ms) must be shorter than %s (%s ms); lower the first or raise the second',
+);
 import { KINDS } from './resources.ts';
 import type { ObjectMeta } from './types.ts';
 
@@ -91,10 +96,23 @@ export class LeaderElector {
       renewDeadlineMs: options.renewDeadlineMs ?? 10_000,
       retryPeriodMs: options.retryPeriodMs ?? 2_000,
     };
+    const lease = `${options.namespace}/${options.name}`;
     if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs)
-      throw new Error('leader election: renew deadline must be shorter than the lease duration');
+      throw new LeaderElectionTimingError([
+        lease,
+        'renewDeadlineMs',
+        this.#o.renewDeadlineMs,
+        'leaseDurationMs',
+        this.#o.leaseDurationMs,
+      ]);
     if (this.#o.retryPeriodMs >= this.#o.renewDeadlineMs)
-      throw new Error('leader election: retry period must be shorter than the renew deadline');
+      throw new LeaderElectionTimingError([
+        lease,
+        'retryPeriodMs',
+        this.#o.retryPeriodMs,
+        'renewDeadlineMs',
+        this.#o.renewDeadlineMs,
+      ]);
     this.#log =
       options.logger ?? componentLogger('leader-election', { lease: `${options.namespace}/${options.name}` });
   }

@@ -1,16 +1,11 @@
 // The minimal shape every Kubernetes object has, as JSON comes off the wire (timestamps are strings).
 // Kind-specific types (api/, or client-node's V1* models used as plain types) extend it.
 
-// One definition of object metadata, in api/ (which must not import kube/).
-import type { WireObjectMeta as ObjectMeta } from '../api/common.ts';
+// One definition of object metadata and of the object itself, in api/ (which must not import kube/).
+import type { KubeObject } from '../api/kubernetes.ts';
 
 export type { ManagedFieldsEntry, OwnerReference, WireObjectMeta as ObjectMeta } from '../api/common.ts';
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
-}
+export type { KubeObject } from '../api/kubernetes.ts';
 
 export interface KubeList<T extends KubeObject = KubeObject> {
   apiVersion?: string;

@@ -5,10 +5,15 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
-import { errorMessage } from '../lib/errors.ts';
+import { defineError, errorMessage } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import type { BundleSourceSpec } from './config.ts';
 import type { PolicyEngine } from './engine.ts';
+
+export const BundleKeyMissingError = defineError(
+  'TG_POLICY_BUNDLE_KEY',
+  "the ConfigMap has no key '%s' (it has: %s); put the bundle under binaryData.%s",
+);
 
 export interface BundleRefusal {
   bundle: string;
@@ -150,9 +155,7 @@ function configMapBytes(cm: ConfigMapLike, key: string): Uint8Array {
   const text = cm.data?.[key];
   if (text !== undefined) return Buffer.from(text, 'utf8');
   const keys = [...Object.keys(cm.binaryData ?? {}), ...Object.keys(cm.data ?? {})];
-  throw new Error(
-    `the ConfigMap has no key '${key}' (it has: ${keys.join(', ') || 'none'}); put the bundle under binaryData.${key}`,
-  );
+  throw new BundleKeyMissingError([key, keys.join(', ') || 'none', key]);
 }
 
 /** Starts a watcher for each configured bundle; ConfigMap sources need `configMaps`. */

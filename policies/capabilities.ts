@@ -5,7 +5,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { defineError } from '../lib/errors.ts';
 import { customBuiltins } from './builtins.ts';
+
+export const OpaBuiltinsMissingError = defineError(
+  'TG_POLICY_OPA_BUILTINS',
+  '%s does not declare the builtins %s: the policies need an opa that has them; run `make tools` to build the one versions.mk pins',
+);
 
 interface Capabilities {
   builtins: { name: string }[];
@@ -22,7 +28,7 @@ export function wasmCapabilities(opa: string): Capabilities {
   const sdk = JSON.parse(readFileSync(sdkPath, 'utf8')) as Capabilities;
   const extra = current.builtins.filter((b) => b.name in customBuiltins);
   const missing = Object.keys(customBuiltins).filter((name) => !extra.some((b) => b.name === name));
-  if (missing.length) throw new Error(`opa does not declare the builtins ${missing.join(', ')}`);
+  if (missing.length) throw new OpaBuiltinsMissingError([opa, missing.join(', ')]);
   return { ...current, builtins: [...sdk.builtins, ...extra], wasm_abi_versions: sdk.wasm_abi_versions };
 }
 

@@ -42,6 +42,10 @@ export const BuiltinBundleMissingError = defineError(
   'TG_POLICY_BUILTIN_MISSING',
   'the built-in policy bundle is not at %s — run `make policies` (or set TENANTGATE_POLICY_BUNDLE)',
 );
+export const AccessRuleAnswerError = defineError(
+  'TG_POLICY_RULE_ANSWER',
+  '%s answered %s, not {allow, status, reason}: make the rule return an object with a boolean allow',
+);
 export const UnknownAccessRuleError = defineError(
   'TG_POLICY_UNKNOWN_RULE',
   "no loaded policy bundle provides data-path rule '%s'",
@@ -208,9 +212,7 @@ export class PolicyEngine {
     try {
       const result = resultOf(bundle.policy, input, found.entrypoint);
       if (!isRecord(result) || typeof result.allow !== 'boolean') {
-        throw new Error(
-          `${found.entrypoint} answered ${JSON.stringify(result)}, not {allow, status, reason}`,
-        );
+        throw new AccessRuleAnswerError([found.entrypoint, JSON.stringify(result)]);
       }
       return {
         allow: result.allow,

@@ -67,7 +67,7 @@ function addTenant(inv: Inventory, t: Tenant): void {
   const name = t.metadata.name;
   inv.tenants[name] = {
     uid: t.metadata.uid ?? '',
-    spec: (t.spec ?? {}) as unknown as Record<string, unknown>,
+    spec: { ...t.spec },
   };
   inv.route_counts[name] = 0;
   for (const ns of t.spec?.namespaces ?? []) inv.namespace_tenants[ns.name] ??= name;

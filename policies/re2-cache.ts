@@ -6,10 +6,16 @@
 // a client's header) and reused until evicted. Bounded: at most `max` patterns (lib/bounded-map.ts).
 import { RE2JS } from 're2js';
 import { BoundedMap } from '../lib/bounded-map.ts';
+import { defineError } from '../lib/errors.ts';
+
+export const InvalidPatternError = defineError(
+  'TG_POLICY_INVALID_REGEX',
+  'invalid regular expression %s: %s (policies use RE2 syntax: no backreferences or lookaround)',
+);
 
 export const DEFAULT_MAX_PATTERNS = 512;
 
-type Compiled = { ok: true; re: RE2JS } | { ok: false; error: string };
+type Compiled = { ok: true; re: RE2JS } | { ok: false; pattern: string; error: string };
 
 export class Re2Cache {
   readonly #entries: BoundedMap<string, Compiled>;
@@ -39,7 +45,7 @@ export class Re2Cache {
       entry = this.#compile(pattern);
       this.#entries.set(pattern, entry);
     }
-    if (!entry.ok) throw new Error(entry.error);
+    if (!entry.ok) throw new InvalidPatternError([JSON.stringify(entry.pattern), entry.error]);
     return entry.re;
   }
 
@@ -48,7 +54,7 @@ export class Re2Cache {
     try {
       return { ok: true, re: RE2JS.compile(pattern) };
     } catch (err) {
-      return { ok: false, error: `invalid regular expression ${JSON.stringify(pattern)}: ${String(err)}` };
+      return { ok: false, pattern, error: String(err) };
     }
   }
 }

@@ -17,7 +17,15 @@ import {
   loadCertificateAuthority,
   type CertificateAuthority,
 } from '../lib/certs.ts';
+import { defineError } from '../lib/errors.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
+
+export const CertificateStoreRaceError = defineError(
+  'TG_WEBHOOK_CERT_STORE_RACE',
+  'could not store webhook certificates in Secret %s: another writer changed it first %s times in a row; check that no other controller rewrites this Secret; two webhook Deployments in one namespace need different secretName options',
+);
+/** reads and writes of the Secret before giving up on a race with other replicas */
+const STORE_ATTEMPTS = 5;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -69,7 +77,7 @@ export async function ensureSecretCertificates(
   options: SecretCertificateOptions,
 ): Promise<ServingCertificates> {
   const log = options.logger ?? componentLogger('webhook-certs');
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
     const secret = await options.client.get<SecretObject>(KINDS.Secret, {
       name: options.secretName,
       namespace: options.namespace,
@@ -107,9 +115,7 @@ export async function ensureSecretCertificates(
       // another replica wrote first: use (or renew) what it stored
     }
   }
-  throw new Error(
-    `could not store webhook certificates in Secret ${options.namespace}/${options.secretName}: kept losing write races`,
-  );
+  throw new CertificateStoreRaceError([`${options.namespace}/${options.secretName}`, STORE_ATTEMPTS]);
 }
 
 /** The certificates to hold next: `stored` itself when nothing is due. Pure apart from key generation. */

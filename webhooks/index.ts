@@ -16,15 +16,11 @@ import { EventRecorder } from '../kube/events.ts';
 import { InformerFactory } from '../kube/informer-factory.ts';
 import { KINDS } from '../kube/resources.ts';
 import type { KubeObject } from '../kube/types.ts';
+import type { ConfigMap } from '../api/kubernetes.ts';
 import type { AdminServer } from '../lib/admin-server.ts';
 import { defineError } from '../lib/errors.ts';
 import { componentLogger } from '../lib/logger.ts';
-import {
-  watchBundles,
-  type BundleRefusal,
-  type BundleWatcher,
-  type ConfigMapCache,
-} from '../policies/bundle-sources.ts';
+import { watchBundles, type BundleRefusal, type BundleWatcher } from '../policies/bundle-sources.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../policies/config.ts';
 import { PolicyEngine } from '../policies/engine.ts';
 import { AUDIT_LOG_ENV } from './audit-log.ts';
@@ -54,6 +50,11 @@ import { startWebhookServer, VALIDATE_PATH } from './server.ts';
 import { ViolationEvents } from './violation-events.ts';
 import { operatorNamespace } from '../kube/config.ts';
 
+export const WebhookClusterMissingError = defineError(
+  'TG_WEBHOOK_NO_CLUSTER',
+  'startWebhook needs a cluster to read and register with: pass options.kubeConfig or options.client',
+);
+
 export interface StartWebhookOptions {
   kubeConfig?: KubeConfig;
   /** share the process's client and informers (one watch per kind); created and owned here otherwise */
@@ -80,6 +81,12 @@ export interface StartWebhookOptions {
   /** default $TENANTGATE_POLICY_CONFIG; deny for every policy and no custom bundles without one */
   policyConfigPath?: string;
   policyConfig?: PolicyConfig;
+  /**
+   * the process's shared policy engine (cmd/shared-services.ts), which the proxy also evaluates
+   * AccessPolicies with; the webhook owns its configuration: it sets the enforcement and loads the bundles.
+   * Default: an engine of its own.
+   */
+  engine?: PolicyEngine;
   /** the JSON-lines file (an extra sink); default $TENANTGATE_AUDIT_LOG, under stateDir with `local`, else none */
   auditLogPath?: string;
   auditMaxSizeBytes?: number;
@@ -130,7 +137,8 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     const namespace = options.namespace ?? operatorNamespace();
     const deadlineMs = options.deadlineMs ?? deadlineFromEnv();
     const policyConfig = resolvePolicyConfig(options);
-    const engine = await PolicyEngine.create({ enforcement: policyConfig.enforcement });
+    const engine = options.engine ?? (await PolicyEngine.create({ enforcement: policyConfig.enforcement }));
+    if (options.engine) engine.setEnforcement(policyConfig.enforcement);
 
     const client =
       options.client ??
@@ -166,7 +174,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     cleanup.push(() => counts.stop());
     cleanup.push(reportTenantRoutes(() => engine.inventory.route_counts));
     const configMaps = policyConfig.bundles.some((b) => 'configMap' in b)
-      ? informers.informer(KINDS.ConfigMap)
+      ? informers.informer<ConfigMap>(KINDS.ConfigMap)
       : undefined;
     if (!options.informers) {
       informers.start();
@@ -182,7 +190,7 @@ export async function startWebhook(options: StartWebhookOptions): Promise<Runnin
     if (configMaps) await configMaps.waitForSync({ timeoutMs: 60_000 });
     const watchers: BundleWatcher[] = watchBundles(policyConfig.bundles, {
       engine,
-      ...(configMaps ? { configMaps: configMaps as unknown as ConfigMapCache } : {}),
+      ...(configMaps ? { configMaps } : {}),
       onRefused: (r) => recordRefusal(recorder, r, policyConfig),
     });
     cleanup.push(() => watchers.forEach((w) => w.stop()));
@@ -314,7 +322,7 @@ function resolvePolicyConfig(options: StartWebhookOptions): PolicyConfig {
 }
 
 function requireKubeConfig(options: StartWebhookOptions): KubeConfig {
-  if (!options.kubeConfig) throw new Error('startWebhook needs a kubeConfig or a client');
+  if (!options.kubeConfig) throw new WebhookClusterMissingError();
   return options.kubeConfig;
 }
 

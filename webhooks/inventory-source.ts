@@ -41,14 +41,15 @@ export interface InventorySync {
 export function startInventorySync(options: InventorySyncOptions): InventorySync {
   const log = options.logger ?? componentLogger('webhook-inventory');
   const informers = INVENTORY_KINDS.map((k) => options.informers.informer(k));
-  const [tenants, namespaces, httpRoutes, grpcRoutes, gateways] = informers;
+  const [, namespaces, httpRoutes, grpcRoutes, gateways] = informers;
+  const tenants = options.informers.informer<Tenant>(KINDS.Tenant); // the same informer, typed
   let synced = false;
 
   const rebuild = () => {
     scheduled.cancel();
     options.engine.setData(
       buildInventory({
-        tenants: tenants!.list() as unknown as Tenant[],
+        tenants: tenants.list(),
         namespaces: namespaces!.list(),
         routes: [...httpRoutes!.list(), ...grpcRoutes!.list()],
         gateways: gateways!.list(),

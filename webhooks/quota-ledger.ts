@@ -56,23 +56,30 @@ export function parseLedger(data: Record<string, string> | undefined): ParsedLed
   const ledger: Ledger = new Map();
   const malformed: string[] = [];
   for (const [field, text] of Object.entries(data ?? {})) {
-    const entries = new Map<string, Reservation>();
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
-      for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-        const v = value as { uid?: unknown; at?: unknown } | null;
-        const at = typeof v?.at === 'string' ? Date.parse(v.at) : NaN;
-        if (Number.isNaN(at)) throw new Error();
-        entries.set(key, { ...(typeof v?.uid === 'string' ? { uid: v.uid } : {}), at });
-      }
-    } catch {
-      malformed.push(field);
-      entries.clear();
-    }
-    ledger.set(field, entries);
+    const entries = parseLedgerField(text);
+    if (!entries) malformed.push(field);
+    ledger.set(field, entries ?? new Map());
   }
   return { ledger, malformed };
+}
+
+/** One field's reservations, or undefined when the field is not a JSON object of {uid?, at} values. */
+function parseLedgerField(text: string): Map<string, Reservation> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const entries = new Map<string, Reservation>();
+  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const v = value as { uid?: unknown; at?: unknown } | null;
+    const at = typeof v?.at === 'string' ? Date.parse(v.at) : NaN;
+    if (Number.isNaN(at)) return undefined;
+    entries.set(key, { ...(typeof v?.uid === 'string' ? { uid: v.uid } : {}), at });
+  }
+  return entries;
 }
 
 /** Ledger -> ConfigMap data: one reservation a line, so that `kubectl get -o yaml` stays readable. */

@@ -9,12 +9,17 @@ import { parseArgs } from 'node:util';
 import winston from 'winston';
 import { parseAllDocuments } from 'yaml';
 import type { Tenant } from '../../api/index.ts';
-import { errorMessage } from '../../lib/errors.ts';
+import { defineError, errorMessage } from '../../lib/errors.ts';
 import { defaultPolicyConfig, loadPolicyConfigFile, type PolicyConfig } from '../../policies/config.ts';
 import { PolicyEngine } from '../../policies/engine.ts';
 import { buildInventory, type InventorySources, type ObjectLike } from '../../policies/inventory.ts';
 import type { AdmissionRequest, Decision, UserInfo } from '../../policies/types.ts';
 import { formatViolation } from '../../webhooks/review.ts';
+
+export const ManifestError = defineError(
+  'TG_CLI_MANIFEST',
+  '%s document %s: %s (fix that document and run the check again)',
+);
 
 const usage = `usage: tenantgate check -f FILE [options]
 
@@ -92,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   const manifests = values.filename.flatMap((f) => readManifests(f));
   const data = (values.data ?? []).flatMap((f) => readManifests(f)).map((m) => m.object);
   const inventory = buildInventory({
-    tenants: data.filter((o) => o.kind === 'Tenant') as unknown as Tenant[],
+    tenants: data.filter((o): o is Manifest & Tenant => o.kind === 'Tenant'),
     namespaces: data.filter((o) => o.kind === 'Namespace'),
     routes: data.filter(
       (o) => o.kind === 'HTTPRoute' || o.kind === 'GRPCRoute',
@@ -154,13 +159,13 @@ export function readManifests(path: string): { object: Manifest; source: string 
   const text = readFileSync(path === '-' ? 0 : path, 'utf8');
   const out: { object: Manifest; source: string }[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
-    if (doc.errors.length) throw new Error(`${path} document ${i + 1}: ${doc.errors[0]!.message}`);
+    if (doc.errors.length) throw new ManifestError([path, i + 1, doc.errors[0]!.message]);
     const value = doc.toJS() as Manifest | null;
     if (!value) return;
     const items = value.kind?.endsWith('List') && Array.isArray(value.items) ? value.items : [value];
     items.forEach((object, j) => {
       if (!object.kind || !object.apiVersion)
-        throw new Error(`${path} document ${i + 1}: an object needs apiVersion and kind`);
+        throw new ManifestError([path, i + 1, 'an object needs apiVersion and kind']);
       out.push({ object, source: `${path}#${i + 1}${items.length > 1 ? `.${j + 1}` : ''}` });
     });
   });

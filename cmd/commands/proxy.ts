@@ -10,6 +10,9 @@ import {
 } from '../../proxy/policy-settings.ts';
 import { requestTargetFromFlags } from '../../proxy/request-target-settings.ts';
 import { parseWorkers, WORKERS_ENV } from '../../proxy/workers/count.ts';
+import { defineError } from '../../lib/errors.ts';
+
+export const InvalidFlagError = defineError('TG_CLI_INVALID_FLAG', '%s: expected %s');
 
 const usage = `usage: tenantgate proxy --from-files DIR [options]
 
@@ -108,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   const num = (flag: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} ${v}: expected a positive integer`);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidFlagError([`${flag} ${v}`, 'a positive integer']);
     return n;
   };
   let limits;
@@ -171,30 +174,31 @@ function policyOptions(values: Record<string, unknown>): ProxyPolicyOptions {
   const redis = values['rate-limit-redis'] as string | undefined;
   if (redis !== undefined) {
     if (!/^rediss?:\/\/[^/\s]+/.test(redis))
-      throw new Error(`--rate-limit-redis ${redis}: expected redis://HOST:PORT[/DB] or rediss://...`);
+      throw new InvalidFlagError([`--rate-limit-redis ${redis}`, 'redis://HOST:PORT[/DB] or rediss://...']);
     o.rateLimitRedis = redis;
   }
   const mode = values['rate-limit-fail-mode'] as string | undefined;
   if (mode !== undefined) {
     o.rateLimitFailMode = parseFailMode(mode);
-    if (!o.rateLimitFailMode) throw new Error(`--rate-limit-fail-mode ${mode}: expected open or closed`);
+    if (!o.rateLimitFailMode)
+      throw new InvalidFlagError([`--rate-limit-fail-mode ${mode}`, 'open or closed']);
   }
   const timeout = values['rate-limit-redis-timeout-ms'] as string | undefined;
   if (timeout !== undefined) {
     o.rateLimitRedisTimeoutMs = Number(timeout);
     if (!Number.isInteger(o.rateLimitRedisTimeoutMs) || o.rateLimitRedisTimeoutMs < 2)
-      throw new Error(`--rate-limit-redis-timeout-ms ${timeout}: expected an integer of at least 2`);
+      throw new InvalidFlagError([`--rate-limit-redis-timeout-ms ${timeout}`, 'an integer of at least 2']);
   }
   const headers = values['rate-limit-headers'] as string | undefined;
   if (headers !== undefined) {
     o.rateLimitHeaders = parseBoolean(headers);
     if (o.rateLimitHeaders === undefined)
-      throw new Error(`--rate-limit-headers=${headers}: expected true or false`);
+      throw new InvalidFlagError([`--rate-limit-headers=${headers}`, 'true or false']);
   }
   const scope = values['gateway-limit-scope'] as string | undefined;
   if (scope !== undefined) {
     if (!parseGatewayLimitScope(scope))
-      throw new Error(`--gateway-limit-scope ${scope}: expected per-route or shared`);
+      throw new InvalidFlagError([`--gateway-limit-scope ${scope}`, 'per-route or shared']);
     o.gatewayLimitScope = scope as 'per-route' | 'shared';
   }
   const config = values['policy-config'] as string | undefined;

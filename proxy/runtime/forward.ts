@@ -8,6 +8,10 @@ import { cleanResponseHeaders, modifyResponseHeaders, type ResponseHeaders } fro
 import { replyText, type ClientResponse } from './replies.ts';
 import type { CompiledBackend, CompiledRule, UpstreamEndpoint } from '../table/types.ts';
 import type { UpstreamRegistry } from './upstreams.ts';
+import { defineError } from '../../lib/errors.ts';
+
+/** Why an upstream exchange was cut short (an abort reason, never shown to a client). */
+const ExchangeAbortedError = defineError('TG_PROXY_EXCHANGE_ABORTED', 'upstream exchange aborted: %s');
 
 type Controller = Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestStart']>>[0];
 
@@ -85,7 +89,10 @@ const EXCHANGE = Symbol('tenantgate.exchange');
 function onClientClose(this: ClientResponse & { [EXCHANGE]?: Exchange }): void {
   const ex = this[EXCHANGE];
   if (ex !== undefined && !ex.finished)
-    ex.finish({ status: 499, error: 'client closed the connection' }, new Error('client closed'));
+    ex.finish(
+      { status: 499, error: 'client closed the connection' },
+      new ExchangeAbortedError(['client closed']),
+    );
 }
 
 function onClientDrain(this: ClientResponse & { [EXCHANGE]?: Exchange }): void {
@@ -222,7 +229,7 @@ export class Exchange {
     this.status = statusCode;
     const res = this.o.res;
     if (res.headersSent || this.finished) {
-      controller.abort(new Error('client response already started'));
+      controller.abort(new ExchangeAbortedError(['client response already started']));
       return;
     }
     cleanResponseHeaders(headers);

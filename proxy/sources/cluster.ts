@@ -14,6 +14,12 @@ import type { ProxyInputs } from '../model/inputs.ts';
 import type { InputSource } from './source.ts';
 import { mapEndpointAddresses, type EndpointAddressMap } from './address-map.ts';
 import { onlyStatusChanged } from './status-only.ts';
+import { defineError } from '../../lib/errors.ts';
+
+const ClusterSourceConfigError = defineError(
+  'TG_PROXY_CLUSTER_SOURCE',
+  'the cluster source needs informers or a kubeConfig (startProxy source: { kind: "cluster", ... })',
+);
 
 const log = componentLogger('proxy.cluster');
 
@@ -72,7 +78,7 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
     name: 'cluster',
     async start(emit) {
       if (!informers) {
-        if (!options.kubeConfig) throw new Error('the cluster source needs informers or a kubeConfig');
+        if (!options.kubeConfig) throw new ClusterSourceConfigError();
         informers = new InformerFactory({
           client: new KubeClient({ kubeConfig: options.kubeConfig, userAgent: 'tenantgate-proxy' }),
         });

@@ -5,6 +5,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { KubeObject } from '../model/gateway-api.ts';
+import { defineError } from '../../lib/errors.ts';
+
+export const ManifestParseError = defineError('TG_PROXY_MANIFEST', 'not valid YAML: %s');
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
@@ -46,7 +49,7 @@ export function parseManifests(text: string, file: string): KubeObject[] {
     return out;
   }
   for (const doc of YAML.parseAllDocuments(text)) {
-    if (doc.errors.length) throw new Error(doc.errors[0]!.message);
+    if (doc.errors.length) throw new ManifestParseError([doc.errors[0]!.message]);
     flatten(doc.toJS(), out);
   }
   return out;

@@ -17,6 +17,9 @@ import type { BindProblem } from '../serving.ts';
 import type { RouteTableIR } from '../table/ir.ts';
 import { answerCounts } from './counter-owner.ts';
 import { WORKER_CONFIG_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './messages.ts';
+import { defineError } from '../../lib/errors.ts';
+
+const WorkerApplyError = defineError('TG_PROXY_WORKER_APPLY', 'a worker could not apply the route table: %s');
 
 export const liveWorkers = new Gauge({
   name: 'tenantgate_proxy_workers',
@@ -133,7 +136,7 @@ export class WorkerPool {
       ),
     );
     const errors = results.find((r) => r?.error && r.generation !== -1)?.error;
-    if (errors) throw new Error(`a worker could not apply the route table: ${errors}`);
+    if (errors) throw new WorkerApplyError([errors]);
     const problems = new Map<string, BindProblem>();
     for (const r of results) for (const p of r?.bindErrors ?? []) problems.set(p.key, p);
     this.#binds = ir.binds.map((b) => b.key).filter((k) => !problems.has(k));

@@ -37,10 +37,10 @@ export class DurableWriter {
       if (r.ok) p.resolve(r.result as never);
       else p.reject(new AuditWriteError([this.path, r.error]));
     });
-    this.#worker.on('error', (err) => this.#failAll(err));
+    this.#worker.on('error', (err) => this.#failAll(err.message, err));
     this.#exited = new Promise((resolve) =>
       this.#worker.once('exit', () => {
-        this.#failAll(new Error('the audit writer thread exited'));
+        this.#failAll('the audit writer thread exited');
         resolve();
       }),
     );
@@ -93,10 +93,10 @@ export class DurableWriter {
     return promise;
   }
 
-  #failAll(err: Error): void {
+  #failAll(reason: string, cause?: Error): void {
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
-      p.reject(new AuditWriteError([this.path, err.message], { cause: err }));
+      p.reject(new AuditWriteError([this.path, reason], cause ? { cause } : undefined));
     }
   }
 }
