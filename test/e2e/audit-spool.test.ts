@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.ts';
 import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { AuditSpool } from '../../webhooks/audit/spool.ts';
-import { freePortOutsideEphemeralRange } from '../env/redis.ts';
+import { freePortOutsideEphemeralRange } from '../env/server-process.ts';
 import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 import { sampleRecord } from './audit-fixtures.ts';
 
