@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -25,7 +25,7 @@ import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
 import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { GW, STAND_IN_ADDRESS, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
-import { eventually, get, uniqueName } from './tenant-fixtures.ts';
+import { deleteQuietly, eventually, get, refusal, uniqueName } from './tenant-fixtures.ts';
 
 const exec = promisify(execFile);
 const TG = 'tenantgate.io/v1alpha1';
@@ -121,16 +121,6 @@ function waitFor(read: () => Promise<Cond | undefined>, status: string, reason: 
     },
     { what: `${what} ${status}/${reason}` },
   );
-}
-
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
 }
 
 beforeAll(async () => {
@@ -327,13 +317,8 @@ afterAll(async () => {
       path: `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${registrationName}`,
     })
     .catch(() => {});
-  await deleteObject(admin, {
-    apiVersion: KINDS.Tenant.apiVersion,
-    kind: 'Tenant',
-    metadata: { name: acme },
-  }).catch(() => {});
-  for (const name of [infra, team, system])
-    await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+  await deleteQuietly(admin, KINDS.Tenant, acme);
+  for (const name of [infra, team, system]) await deleteQuietly(admin, KINDS.Namespace, name);
   await asAlice?.close();
   await admin?.close();
 });

@@ -7,7 +7,7 @@ import { vi } from 'vitest';
 import type { Tenant, TenantSpec } from '../../api/tenant.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../controllers/index.ts';
 import { applyObject, deleteObject } from '../../kube/apply.ts';
-import { KubeClient } from '../../kube/client.ts';
+import { KubeApiError, KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -126,11 +126,28 @@ export function readyCondition(t: Tenant | undefined) {
   return t?.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
+/** Deletes an object in a clean-up, where "already gone" (or any failure) must not fail the test. */
 export async function deleteQuietly(
   client: KubeClient,
-  obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+  kind: KindRef,
+  name: string,
+  namespace?: string,
 ): Promise<void> {
-  await deleteObject(client, obj).catch(() => undefined);
+  const metadata = namespace === undefined ? { name } : { name, namespace };
+  await deleteObject(client, { apiVersion: kind.apiVersion, kind: kind.kind, metadata }).catch(
+    () => undefined,
+  );
+}
+
+/** The refusal message of a write, or undefined when it went through. */
+export async function refusal(write: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await write;
+    return undefined;
+  } catch (err) {
+    if (err instanceof KubeApiError) return err.status.message ?? err.message;
+    throw err;
+  }
 }
 
 export { uniqueName };

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -21,6 +21,7 @@ import type { AuditRecord } from '../../webhooks/audit-log.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
+import { deleteQuietly, refusal } from './tenant-fixtures.ts';
 
 const exec = promisify(execFile);
 const TEST_LABEL = 'test.tenantgate.io/webhook';
@@ -67,17 +68,6 @@ const validSpec = () => ({
     },
   ],
 });
-
-/** The refusal message of a write, or undefined when it went through. */
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
-}
 
 describe('admission webhook in a real API server', () => {
   const kc = testKubeConfig();
@@ -159,14 +149,8 @@ describe('admission webhook in a real API server', () => {
         path: `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${registrationName}`,
       })
       .catch(() => {});
-    for (const name of [acme, globex])
-      await deleteObject(admin, {
-        apiVersion: KINDS.Tenant.apiVersion,
-        kind: 'Tenant',
-        metadata: { name },
-      }).catch(() => {});
-    for (const name of Object.values(ns))
-      await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+    for (const name of [acme, globex]) await deleteQuietly(admin, KINDS.Tenant, name);
+    for (const name of Object.values(ns)) await deleteQuietly(admin, KINDS.Namespace, name);
     await asAlice.close();
     await admin.close();
   });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { freePorts } from '../../kube/envtest/ports.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -21,7 +21,7 @@ import { ledgerName } from '../../webhooks/quota-store.ts';
 import { validatingWebhookConfiguration } from '../../webhooks/registration.ts';
 import { spawnOperatorProcess } from '../env/operator-process.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
-import { eventually, uniqueName } from './tenant-fixtures.ts';
+import { deleteQuietly, eventually, refusal, uniqueName } from './tenant-fixtures.ts';
 
 const TEST_LABEL = 'test.tenantgate.io/quota';
 const run = uniqueName('quota');
@@ -122,17 +122,6 @@ function gauge(metrics: string, name: string, labels: Record<string, string>): n
     .join(',');
   const m = metrics.match(new RegExp(`^${name}\\{${want}\\} (\\S+)$`, 'm'));
   return m ? Number(m[1]) : undefined;
-}
-
-/** The refusal message of a write, or undefined when it went through. */
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
 }
 
 describe('exact route limits with two webhook processes', () => {
@@ -256,19 +245,9 @@ describe('exact route limits with two webhook processes', () => {
   afterAll(async () => {
     for (const line of measured) process.stdout.write(`[quota] ${line}\n`);
     await Promise.all(procs.map((p) => p.stop()));
-    for (const name of registrations)
-      await deleteObject(admin, {
-        apiVersion: KINDS.ValidatingWebhookConfiguration.apiVersion,
-        kind: 'ValidatingWebhookConfiguration',
-        metadata: { name },
-      }).catch(() => {});
-    await deleteObject(admin, {
-      apiVersion: KINDS.Tenant.apiVersion,
-      kind: 'Tenant',
-      metadata: { name: tenant },
-    }).catch(() => {});
-    for (const name of [...namespaces, systemNs])
-      await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+    for (const name of registrations) await deleteQuietly(admin, KINDS.ValidatingWebhookConfiguration, name);
+    await deleteQuietly(admin, KINDS.Tenant, tenant);
+    for (const name of [...namespaces, systemNs]) await deleteQuietly(admin, KINDS.Namespace, name);
     await asOwner.close();
     await admin.close();
   });
