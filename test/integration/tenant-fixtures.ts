@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { vi } from 'vitest';
 import type { Tenant, TenantSpec } from '../../api/tenant.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../controllers/index.ts';
-import { applyObject, deleteObject } from '../../kube/apply.ts';
+import { applyObject, createObject, deleteObject, type Named } from '../../kube/apply.ts';
 import { KubeApiError, KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -137,6 +137,35 @@ export async function deleteQuietly(
   await deleteObject(client, { apiVersion: kind.apiVersion, kind: kind.kind, metadata }).catch(
     () => undefined,
   );
+}
+
+/**
+ * Lets `user` do what `rules` allow, as a platform admin would (no operator runs in these tests to grant
+ * it; admission comes after RBAC): a Role and RoleBinding `name` in `namespace`, or without a namespace a
+ * ClusterRole and ClusterRoleBinding.
+ */
+export async function grantUser(
+  client: KubeClient,
+  user: string,
+  grant: { name: string; namespace?: string; rules: object[] },
+): Promise<void> {
+  const rbac = 'rbac.authorization.k8s.io';
+  const roleKind = grant.namespace === undefined ? 'ClusterRole' : 'Role';
+  const metadata =
+    grant.namespace === undefined ? { name: grant.name } : { name: grant.name, namespace: grant.namespace };
+  await createObject(client, {
+    apiVersion: `${rbac}/v1`,
+    kind: roleKind,
+    metadata,
+    rules: grant.rules,
+  } as Named);
+  await createObject(client, {
+    apiVersion: `${rbac}/v1`,
+    kind: `${roleKind}Binding`,
+    metadata,
+    roleRef: { apiGroup: rbac, kind: roleKind, name: grant.name },
+    subjects: [{ apiGroup: rbac, kind: 'User', name: user }],
+  } as Named);
 }
 
 /** The refusal message of a write, or undefined when it went through. */

@@ -21,7 +21,7 @@ import type { AuditRecord } from '../../webhooks/audit-log.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
-import { deleteQuietly, refusal } from './tenant-fixtures.ts';
+import { deleteQuietly, grantUser, refusal } from './tenant-fixtures.ts';
 
 const exec = promisify(execFile);
 const TEST_LABEL = 'test.tenantgate.io/webhook';
@@ -105,19 +105,11 @@ describe('admission webhook in a real API server', () => {
       tenant(globex, { namespaces: [{ name: ns.other }], hostnames: [`${globex}.example.com`] }),
     );
     // alice may write routes in her namespace (no operator runs here to grant it): admission comes after RBAC
-    await createObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'routes', namespace: ns.web },
+    await grantUser(admin, alice, {
+      name: 'routes',
+      namespace: ns.web,
       rules: [{ apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['*'] }],
-    } as Obj);
-    await createObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'routes', namespace: ns.web },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'routes' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: alice }],
-    } as Obj);
+    });
 
     webhook = await startWebhook({
       kubeConfig: kc,

@@ -18,7 +18,7 @@ import { readAuditLog } from '../../webhooks/audit-log.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
-import { deleteQuietly, eventually, get, refusal } from './tenant-fixtures.ts';
+import { deleteQuietly, eventually, get, grantUser, refusal } from './tenant-fixtures.ts';
 
 const TEST_LABEL = 'test.tenantgate.io/adoption';
 const run = uniqueName('adopt');
@@ -51,22 +51,8 @@ let webhook: RunningWebhook | undefined;
 const nsRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 const handOver = (name: string, to: string) => ({ metadata: { annotations: { [ADOPT_ANNOTATION]: to } } });
 
-async function grant(user: string, rules: object[]): Promise<void> {
-  const name = `${user}-ns`;
-  await createObject(admin, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name },
-    rules,
-  } as Obj);
-  await createObject(admin, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-  } as Obj);
-}
+/** A ClusterRole `USER-ns` for `user` with `rules`. */
+const grant = (user: string, rules: object[]) => grantUser(admin, user, { name: `${user}-ns`, rules });
 
 const tenantObject = (namespaces: string[]): Obj => ({
   apiVersion: KINDS.Tenant.apiVersion,

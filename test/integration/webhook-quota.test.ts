@@ -21,7 +21,7 @@ import { ledgerName } from '../../webhooks/quota-store.ts';
 import { validatingWebhookConfiguration } from '../../webhooks/registration.ts';
 import { spawnOperatorProcess } from '../env/operator-process.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
-import { deleteQuietly, eventually, refusal, uniqueName } from './tenant-fixtures.ts';
+import { deleteQuietly, eventually, grantUser, refusal, uniqueName } from './tenant-fixtures.ts';
 
 const TEST_LABEL = 'test.tenantgate.io/quota';
 const run = uniqueName('quota');
@@ -184,20 +184,12 @@ describe('exact route limits with two webhook processes', () => {
     });
     // the owner may write routes (no operator runs here to grant it): admission comes after RBAC
     for (const namespace of namespaces) {
-      await createObject(admin, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'routes', namespace },
+      await grantUser(admin, owner, {
+        name: 'routes',
+        namespace,
         rules: [
           { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes', 'grpcroutes'], verbs: ['*'] },
         ],
-      });
-      await createObject(admin, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'routes', namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'routes' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: owner }],
       });
     }
 
