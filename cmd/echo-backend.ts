@@ -2,7 +2,7 @@
 // control plane has no kubelet to run Pods, so the sample's endpoints point here. It answers every request
 // with what it received, as JSON, like the Gateway API conformance echo backend.
 import http from 'node:http';
-import { listenOn } from '../lib/admin-server.ts';
+import { closeNow, listenOn } from '../lib/admin-server.ts';
 
 export interface EchoBackend {
   readonly address: string;
@@ -25,10 +25,6 @@ export async function startEchoBackend(address: string): Promise<EchoBackend> {
   });
   return {
     address: await listenOn(server, address),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeNow(server),
   };
 }

@@ -43,6 +43,17 @@ export async function listenOn(server: Server, address: string): Promise<string>
   return `${bound.address}:${bound.port}`;
 }
 
+/**
+ * Stops listening and ends open connections at once: a plain close() would wait for keep-alive clients
+ * (the API server, load generators) to go idle.
+ */
+export function closeNow(server: Server & { closeAllConnections(): void }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const checks = new Map<string, ReadinessCheck>(Object.entries(options.readiness ?? {}));
   const server = http.createServer((req, res) => {

@@ -7,7 +7,7 @@ import type { EnforcementConfig } from '../policies/config.ts';
 import type { AdmissionRequest, Decision, Inventory } from '../policies/types.ts';
 import { parseLedger, type CountView } from './quota-ledger.ts';
 import type { LedgerOwner, LedgerStore, StoredLedger } from './quota-store.ts';
-import { QuotaReserver, type QuotaOutcome } from './quota.ts';
+import { QuotaReserver, type QuotaOutcome, type QuotaReserverOptions } from './quota.ts';
 import { inventory as fixtureInventory, routeRequest } from '../test/helpers/admission.ts';
 
 /** An API server's view of one ConfigMap per tenant: every read and write takes a turn of the event loop. */
@@ -82,12 +82,21 @@ function limited(max: number): Inventory {
 
 const deny: EnforcementConfig = { default: 'deny', policies: {} };
 
-function replica(store: LedgerStore, inventory: Inventory, enforcement = deny, counts = new FakeCounts()) {
-  const reserver = new QuotaReserver({
+/** A reserver on `store` that denies over the limits of `inventory`; `options` change what a test varies. */
+function reserverOn(store: LedgerStore, inventory: Inventory, options: Partial<QuotaReserverOptions> = {}) {
+  return new QuotaReserver({
     store,
+    counts: new FakeCounts(),
+    enforcement: () => deny,
+    inventory: () => inventory,
+    ...options,
+  });
+}
+
+function replica(store: LedgerStore, inventory: Inventory, enforcement = deny, counts = new FakeCounts()) {
+  const reserver = reserverOn(store, inventory, {
     counts,
     enforcement: () => enforcement,
-    inventory: () => inventory,
     timeoutMs: 10_000,
   });
   return { reserver, counts };
@@ -150,13 +159,7 @@ describe('QuotaReserver', () => {
     const inv = limited(2);
     let now = Date.parse('2026-12-04T12:00:00Z');
     const counts = new FakeCounts();
-    const reserver = new QuotaReserver({
-      store,
-      counts,
-      enforcement: () => deny,
-      inventory: () => inv,
-      now: () => now,
-    });
+    const reserver = reserverOn(store, inv, { counts, now: () => now });
     expect(decisionsOf(await reserver.review(create('one'), [], inv))).toEqual([]);
     expect(decisionsOf(await reserver.review(create('two'), [], inv))).toEqual([]);
     expect(decisionsOf(await reserver.review(create('three'), [], inv))).toHaveLength(1);
@@ -215,13 +218,7 @@ describe('QuotaReserver', () => {
     store.failure = new KubeRequestError(['GET', '/ledger', 'connect ECONNREFUSED 127.0.0.1:6443']);
     const inv = limited(5);
     // retried while the budget lasts (or for maxAttempts), then refused
-    const reserver = new QuotaReserver({
-      store,
-      counts: new FakeCounts(),
-      enforcement: () => deny,
-      inventory: () => inv,
-      maxAttempts: 3,
-    });
+    const reserver = reserverOn(store, inv, { maxAttempts: 3 });
     const outcome = await reserver.review(create('x'), [], inv);
     expect(outcome).toEqual({
       kind: 'error',
@@ -249,13 +246,7 @@ describe('QuotaReserver', () => {
     const store = new MemoryStore();
     store.hang = true;
     const inv = limited(5);
-    const reserver = new QuotaReserver({
-      store,
-      counts: new FakeCounts(),
-      enforcement: () => deny,
-      inventory: () => inv,
-      timeoutMs: 50,
-    });
+    const reserver = reserverOn(store, inv, { timeoutMs: 50 });
     const outcome = await reserver.review(create('x'), [], inv);
     expect(outcome?.kind).toBe('error');
     expect(outcome?.kind === 'error' && outcome.message).toContain(
@@ -271,13 +262,7 @@ describe('QuotaReserver', () => {
       throw new KubeApiError('PUT', '/ledger', 409, { reason: 'Conflict', message: 'modified' });
     };
     const inv = limited(5);
-    const reserver = new QuotaReserver({
-      store,
-      counts: new FakeCounts(),
-      enforcement: () => deny,
-      inventory: () => inv,
-      maxAttempts: 4,
-    });
+    const reserver = reserverOn(store, inv, { maxAttempts: 4 });
     const outcome = await reserver.review(create('x'), [], inv);
     expect(store.conflicts).toBe(4);
     expect(outcome?.kind === 'error' && outcome.message).toContain('4 attempts in a row conflicted');

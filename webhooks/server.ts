@@ -7,7 +7,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { parseHostPort } from '../lib/admin-server.ts';
+import { closeNow, parseHostPort } from '../lib/admin-server.ts';
 import { componentLogger, type Logger } from '../lib/logger.ts';
 import type { AdmissionHandler } from './handler.ts';
 import { reviewSeconds, reviewsTotal } from './metrics.ts';
@@ -61,11 +61,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     port: bound.port,
     setCertificate: (certPem, keyPem) =>
       server.setSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeNow(server),
   };
 }
 

@@ -8,18 +8,16 @@
 // Target (issue 10): the store adds <= 1 ms to p99 at concurrency 2.
 //
 // Run: node_modules/.bin/node bench/admission/audit-store.ts [--seconds 4] [--rounds 2] [--concurrency 2]
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { PolicyEngine } from '../../policies/engine.ts';
-import { ephemeralCertificates } from '../../webhooks/certs.ts';
 import { createAdmissionHandler, type AdmissionHandler } from '../../webhooks/handler.ts';
 import { openAuditTrail, type AuditTrail } from '../../webhooks/audit/trail.ts';
-import { startWebhookServer } from '../../webhooks/server.ts';
 import { startPostgres } from '../../test/env/postgres.ts';
 import { benchInventory, benchReviews } from './fixtures.ts';
+import { loadDriver, type LoadResult } from './load-driver.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,19 +29,8 @@ const { values } = parseArgs({
 });
 const tenants = Number(values.tenants);
 
-interface LoadResult {
-  count: number;
-  errors: number;
-  seconds: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'tg-bench-audit-'));
-const certs = await ephemeralCertificates(['127.0.0.1']);
-const caFile = join(dir, 'ca.pem');
-writeFileSync(caFile, certs.caBundlePem);
+const driver = await loadDriver(dir);
 const all = benchReviews(tenants, 2000);
 const mixes = {
   'usual mix (20% refused)': all,
@@ -96,28 +83,7 @@ async function measure(
   seconds: number,
 ): Promise<LoadResult> {
   const handler = freshUids(createAdmissionHandler({ engine, ...(trail ? { audit: trail } : {}) }));
-  const server = await startWebhookServer({
-    handler,
-    address: '127.0.0.1:0',
-    certPem: certs.certPem,
-    keyPem: certs.keyPem,
-    deadlineMs: 3000,
-  });
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      join(import.meta.dirname, 'load.ts'),
-      `https://127.0.0.1:${server.port}/validate`,
-      caFile,
-      bodiesFile,
-      String(seconds),
-      values.concurrency,
-    ]);
-    const result = JSON.parse(stdout) as LoadResult;
-    if (result.errors) throw new Error(`${result.errors} reviews failed`);
-    return result;
-  } finally {
-    await server.close();
-  }
+  return driver.run(handler, bodiesFile, seconds, Number(values.concurrency));
 }
 
 const lines: string[] = [

@@ -7,19 +7,17 @@
 // Run: node_modules/.bin/node bench/admission/run.ts [--tenants 500] [--seconds 5] [--concurrency 8]
 // (needs dist/policies/bundle.tar.gz: make policies). The load generator runs as a separate process; the
 // server runs here, on the one core Node gives it.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { PolicyEngine } from '../../policies/engine.ts';
 import { evaluationSeconds } from '../../policies/metrics.ts';
-import { ephemeralCertificates } from '../../webhooks/certs.ts';
 import { AuditLog } from '../../webhooks/audit-log.ts';
 import { createAdmissionHandler, type AdmissionHandler } from '../../webhooks/handler.ts';
 import { parseAdmissionReview } from '../../webhooks/review.ts';
-import { startWebhookServer } from '../../webhooks/server.ts';
 import { benchInventory, benchReviews } from './fixtures.ts';
+import { loadDriver, type LoadResult, type LoadRun } from './load-driver.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,19 +29,8 @@ const { values } = parseArgs({
 });
 const tenants = Number(values.tenants);
 
-interface LoadResult {
-  count: number;
-  errors: number;
-  seconds: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'tg-bench-admission-'));
-const certs = await ephemeralCertificates(['127.0.0.1']);
-const caFile = join(dir, 'ca.pem');
-writeFileSync(caFile, certs.caBundlePem);
+const driver = await loadDriver(dir);
 const bodiesFile = join(dir, 'reviews.json');
 writeFileSync(bodiesFile, JSON.stringify(benchReviews(tenants, 2000)));
 
@@ -78,13 +65,11 @@ async function engineSeconds(): Promise<number> {
   );
 }
 
-interface Measured extends LoadResult {
+interface Measured extends LoadRun {
   /** time in the handler */
   evalSeconds: number;
   /** time in the policy engine */
   engineSeconds: number;
-  /** CPU time of this process, the server (the load generator is another process) */
-  cpuSeconds: number;
   reviews: number;
 }
 
@@ -99,36 +84,13 @@ async function measure(name: string, handler: AdmissionHandler, seconds: number)
     reviews++;
     return r;
   };
-  const server = await startWebhookServer({
-    handler: timed,
-    address: '127.0.0.1:0',
-    certPem: certs.certPem,
-    keyPem: certs.keyPem,
-    deadlineMs: 3000,
-  });
+  let result: LoadRun;
   try {
-    const cpu = process.cpuUsage();
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      join(import.meta.dirname, 'load.ts'),
-      `https://127.0.0.1:${server.port}/validate`,
-      caFile,
-      bodiesFile,
-      String(seconds),
-      values.concurrency,
-    ]);
-    const used = process.cpuUsage(cpu);
-    const result = JSON.parse(stdout) as LoadResult;
-    if (result.errors) throw new Error(`${name}: ${result.errors} reviews failed`);
-    return {
-      ...result,
-      evalSeconds,
-      engineSeconds: (await engineSeconds()) - engineBefore,
-      cpuSeconds: (used.user + used.system) / 1e6,
-      reviews,
-    };
-  } finally {
-    await server.close();
+    result = await driver.run(timed, bodiesFile, seconds, Number(values.concurrency));
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`, { cause: err });
   }
+  return { ...result, evalSeconds, engineSeconds: (await engineSeconds()) - engineBefore, reviews };
 }
 
 // warm up both (JIT, TLS session set-up), then alternate so that machine noise hits both alike

@@ -1,5 +1,11 @@
-// Audit records for the audit tests: a refused HTTPRoute by default, any field overridden.
+// Audit records for the audit tests: a refused HTTPRoute by default, any field overridden; and the real
+// PostgreSQL server and temp dir a test file's stores live in.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { AuditRecord } from '../../webhooks/audit-log.ts';
+import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 
 export function sampleRecord(overrides: Partial<AuditRecord> = {}): AuditRecord {
   const record: AuditRecord = {
@@ -35,4 +41,25 @@ export function sampleRecord(overrides: Partial<AuditRecord> = {}): AuditRecord 
     spec: { hostnames: ['shop.globex.example.com'] },
   };
   return record;
+}
+
+export interface AuditTestEnv {
+  /** a real PostgreSQL server (createDatabase gives each test its own database) */
+  readonly pg: PostgresServer;
+  /** a temp dir for SQLite files and spools */
+  readonly dir: string;
+}
+
+/** Starts PostgreSQL and makes a temp dir (prefix `dirPrefix`) before the file's tests; removes both after. */
+export function auditTestEnv(dirPrefix: string): AuditTestEnv {
+  const env = {} as { pg?: PostgresServer; dir?: string };
+  beforeAll(async () => {
+    env.dir = mkdtempSync(join(tmpdir(), dirPrefix));
+    env.pg = await startPostgres();
+  });
+  afterAll(async () => {
+    await env.pg?.stop();
+    if (env.dir) rmSync(env.dir, { recursive: true, force: true });
+  });
+  return env as AuditTestEnv;
 }

@@ -1,27 +1,15 @@
 // The spool in front of PostgreSQL (a real server): records appended while the database is unreachable
 // stay on disk and ship once it is back, a spool left behind by a stopped process ships on the next
 // start, and a batch shipped twice (a crash between the store's commit and the spool's delete) is stored once.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.ts';
 import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { AuditSpool } from '../../webhooks/audit/spool.ts';
-import { freePortOutsideEphemeralRange } from '../env/redis.ts';
-import { startPostgres, type PostgresServer } from '../env/postgres.ts';
-import { sampleRecord } from './audit-fixtures.ts';
+import { freePortOutsideEphemeralRange } from '../env/server-process.ts';
+import { auditTestEnv, sampleRecord } from './audit-fixtures.ts';
 
-let pg: PostgresServer;
-let dir: string;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tg-audit-spool-'));
-  pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const env = auditTestEnv('tg-audit-spool-');
 
 const records = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) =>
@@ -39,9 +27,9 @@ async function spoolDepthMetric(): Promise<number> {
 
 describe('audit spool in front of PostgreSQL', () => {
   it('ships what it spooled, in batches, and empties', async () => {
-    const store = new PostgresAuditStore({ dsn: await pg.createDatabase('spool_a') });
+    const store = new PostgresAuditStore({ dsn: await env.pg.createDatabase('spool_a') });
     await store.migrate();
-    const spool = new AuditSpool({ path: join(dir, 'a.db'), store, batchSize: 7 });
+    const spool = new AuditSpool({ path: join(env.dir, 'a.db'), store, batchSize: 7 });
     try {
       // appended concurrently: they share commits (group commit)
       await Promise.all(records('a', 50).map((r) => spool.append(r)));
@@ -55,7 +43,7 @@ describe('audit spool in front of PostgreSQL', () => {
   });
 
   it('keeps records while the database is unreachable, and the next start ships them, none twice', async () => {
-    const dsn = await pg.createDatabase('spool_b');
+    const dsn = await env.pg.createDatabase('spool_b');
     const good = new PostgresAuditStore({ dsn });
     await good.migrate();
     // a batch that was committed to the store, but whose spool delete never happened (crash in between)
@@ -63,7 +51,7 @@ describe('audit spool in front of PostgreSQL', () => {
     const down = new PostgresAuditStore({
       dsn: `postgres://tenantgate@127.0.0.1:${await freePortOutsideEphemeralRange()}/x`,
     });
-    const path = join(dir, 'b.db');
+    const path = join(env.dir, 'b.db');
     const first = new AuditSpool({ path, store: down, retryMs: 20 });
     await Promise.all(records('b', 20).map((r) => first.append(r)));
     // shipping fails (nothing listens); the records stay spooled

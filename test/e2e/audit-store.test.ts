@@ -2,8 +2,6 @@
 // PostgreSQL server started from a temp initdb'd directory (test/env/postgres.ts). Migrations from an empty
 // database and from the previous schema version, idempotent inserts, every filter, pagination, the
 // per-policy/per-tenant histogram, and retention by age and by count.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.ts';
@@ -12,21 +10,11 @@ import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { LATEST_SCHEMA_VERSION } from '../../webhooks/audit/schema.ts';
 import { SqliteAuditStore } from '../../webhooks/audit/sqlite-store.ts';
 import type { AuditQuery, AuditStore } from '../../webhooks/audit/store.ts';
-import { startPostgres, type PostgresServer } from '../env/postgres.ts';
-import { sampleRecord } from './audit-fixtures.ts';
+import { auditTestEnv, sampleRecord } from './audit-fixtures.ts';
 
-let pgServer: PostgresServer;
-let dir: string;
 let dbCount = 0;
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tg-audit-store-'));
-  pgServer = await startPostgres();
-});
-afterAll(async () => {
-  await pgServer?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const env = auditTestEnv('tg-audit-store-');
 
 type Open = (targetVersion?: number, reuse?: string) => Promise<{ store: AuditStore; id: string }>;
 
@@ -34,14 +22,14 @@ const backends: [string, Open][] = [
   [
     'sqlite',
     async (targetVersion, reuse) => {
-      const id = reuse ?? join(dir, `store-${++dbCount}.db`);
+      const id = reuse ?? join(env.dir, `store-${++dbCount}.db`);
       return { store: new SqliteAuditStore({ path: id, replica: 'pod-a', targetVersion }), id };
     },
   ],
   [
     'postgres',
     async (targetVersion, reuse) => {
-      const id = reuse ?? (await pgServer.createDatabase(`store_${++dbCount}`));
+      const id = reuse ?? (await env.pg.createDatabase(`store_${++dbCount}`));
       return { store: new PostgresAuditStore({ dsn: id, replica: 'pod-a', targetVersion }), id };
     },
   ],

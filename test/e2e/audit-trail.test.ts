@@ -2,25 +2,14 @@
 // resolves (SQLite: committed by the writer thread; PostgreSQL: spooled, then shipped), counted in
 // tenantgate_audit_refusals_total, written to the JSON-lines file when one is set, and retention prunes
 // through the writer.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.ts';
 import { openAuditTrail } from '../../webhooks/audit/trail.ts';
-import { startPostgres, type PostgresServer } from '../env/postgres.ts';
-import { sampleRecord } from './audit-fixtures.ts';
+import { auditTestEnv, sampleRecord } from './audit-fixtures.ts';
 
-let pg: PostgresServer;
-let dir: string;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tg-audit-trail-'));
-  pg = await startPostgres();
-});
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const env = auditTestEnv('tg-audit-trail-');
 
 async function refusals(tenant: string): Promise<number> {
   const m = await registry.getSingleMetric('tenantgate_audit_refusals_total')!.get();
@@ -29,9 +18,9 @@ async function refusals(tenant: string): Promise<number> {
 
 describe('audit trail', () => {
   it('sqlite: stored and committed when record() resolves; file and metrics too; prunes', async () => {
-    const filePath = join(dir, 'admission.jsonl');
+    const filePath = join(env.dir, 'admission.jsonl');
     const trail = await openAuditTrail({
-      store: { backend: 'sqlite', path: join(dir, 'audit.db') },
+      store: { backend: 'sqlite', path: join(env.dir, 'audit.db') },
       filePath,
     });
     try {
@@ -53,7 +42,7 @@ describe('audit trail', () => {
       await trail.close();
     }
     const again = await openAuditTrail({
-      store: { backend: 'sqlite', path: join(dir, 'audit.db') },
+      store: { backend: 'sqlite', path: join(env.dir, 'audit.db') },
       retention: { maxAgeMs: 30 * 86_400_000 },
     });
     try {
@@ -66,7 +55,11 @@ describe('audit trail', () => {
 
   it('postgres: spooled when record() resolves, in PostgreSQL once shipped', async () => {
     const trail = await openAuditTrail({
-      store: { backend: 'postgres', dsn: await pg.createDatabase('trail'), spoolPath: join(dir, 'spool.db') },
+      store: {
+        backend: 'postgres',
+        dsn: await env.pg.createDatabase('trail'),
+        spoolPath: join(env.dir, 'spool.db'),
+      },
     });
     try {
       await Promise.all(

@@ -154,6 +154,16 @@ spec:
   namespaces: [{name: mon-guarded-web}]
 `;
 
+/** An HTTPRoute `name` on the shared Gateway for mon.example.com/`name`, to Service `backend`. */
+const monRoute = (name: string, backend: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: mon-web}
+spec:
+  parentRefs: [{name: shared, namespace: infra, sectionName: http}]
+  hostnames: [mon.example.com]
+  rules: [{matches: [{path: {type: PathPrefix, value: /${name}}}], backendRefs: [{name: ${backend}, port: 80}]}]
+`;
+
 // What the tenant's owner applies: routes answered 200/429 (rate limited), 403 (AccessPolicy) and 503
 // (a Service without endpoints).
 const tenantManifests = `
@@ -167,30 +177,9 @@ kind: Service
 metadata: {name: nobody, namespace: mon-web}
 spec: {ports: [{name: http, port: 80}]}
 ---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: hello, namespace: mon-web}
-spec:
-  parentRefs: [{name: shared, namespace: infra, sectionName: http}]
-  hostnames: [mon.example.com]
-  rules: [{matches: [{path: {type: PathPrefix, value: /hello}}], backendRefs: [{name: hello, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: private, namespace: mon-web}
-spec:
-  parentRefs: [{name: shared, namespace: infra, sectionName: http}]
-  hostnames: [mon.example.com]
-  rules: [{matches: [{path: {type: PathPrefix, value: /private}}], backendRefs: [{name: hello, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: broken, namespace: mon-web}
-spec:
-  parentRefs: [{name: shared, namespace: infra, sectionName: http}]
-  hostnames: [mon.example.com]
-  rules: [{matches: [{path: {type: PathPrefix, value: /broken}}], backendRefs: [{name: nobody, port: 80}]}]
----
+${monRoute('hello', 'hello')}---
+${monRoute('private', 'hello')}---
+${monRoute('broken', 'nobody')}---
 apiVersion: tenantgate.io/v1alpha1
 kind: RateLimitPolicy
 metadata: {name: hello-limit, namespace: mon-web}

@@ -110,37 +110,69 @@ export function manifestDir(): {
   };
 }
 
-/** GatewayClass, a Gateway with one HTTP listener on `port` (no addresses: --bind-address), a Service `echo`. */
-export function baseManifests(o: { namespace: string; port: number; backendPort: number }): string {
-  return `
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${o.namespace}, labels: {tenantgate.io/tenant: acme}}
----
+/** YAML documents as one stream (each document's surrounding blank lines dropped). */
+export function yamlDocuments(...documents: string[]): string {
+  return `\n${documents.map((d) => d.trim()).join('\n---\n')}\n`;
+}
+
+/** The GatewayClass of the proxy's default controllerName. */
+export const GATEWAY_CLASS_YAML = `
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: tenantgate}
 spec: {controllerName: tenantgate.io/gateway-controller}
----
+`;
+
+/**
+ * A Gateway with one HTTP listener on `port` (no addresses: --bind-address); `allowedRoutes` is the
+ * listener's allowedRoutes as a YAML flow mapping.
+ */
+export function gatewayYaml(o: {
+  name: string;
+  namespace: string;
+  port: number;
+  allowedRoutes?: string;
+}): string {
+  const allowedRoutes = o.allowedRoutes ? `, allowedRoutes: ${o.allowedRoutes}` : '';
+  return `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
-metadata: {name: gw, namespace: ${o.namespace}}
+metadata: {name: ${o.name}, namespace: ${o.namespace}}
 spec:
   gatewayClassName: tenantgate
-  listeners: [{name: http, port: ${o.port}, protocol: HTTP}]
----
+  listeners: [{name: http, port: ${o.port}, protocol: HTTP${allowedRoutes}}]
+`;
+}
+
+/** Service `echo` (port 80) whose one endpoint is the echo backend on 127.0.0.1:`backendPort`. */
+export function echoServiceYaml(namespace: string, backendPort: number): string {
+  return `
 apiVersion: v1
 kind: Service
-metadata: {name: echo, namespace: ${o.namespace}}
+metadata: {name: echo, namespace: ${namespace}}
 spec: {ports: [{name: http, port: 80}]}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: {name: echo-1, namespace: ${o.namespace}, labels: {kubernetes.io/service-name: echo}}
+metadata: {name: echo-1, namespace: ${namespace}, labels: {kubernetes.io/service-name: echo}}
 addressType: IPv4
 endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-ports: [{name: http, port: ${o.backendPort}}]
+ports: [{name: http, port: ${backendPort}}]
 `;
+}
+
+/** GatewayClass, a Gateway `gw` with one HTTP listener on `port`, a Service `echo`. */
+export function baseManifests(o: { namespace: string; port: number; backendPort: number }): string {
+  return yamlDocuments(
+    `
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${o.namespace}, labels: {tenantgate.io/tenant: acme}}
+`,
+    GATEWAY_CLASS_YAML,
+    gatewayYaml({ name: 'gw', namespace: o.namespace, port: o.port }),
+    echoServiceYaml(o.namespace, o.backendPort),
+  );
 }
 
 /** An HTTPRoute `name` for host `host` to the echo Service. */

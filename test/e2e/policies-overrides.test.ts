@@ -8,9 +8,18 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, request, startEcho, type EchoBackend, type RequestOptions } from './proxy-harness.ts';
-import { manifestDir, spawnProxy, type ProxyProcess } from './policies-harness.ts';
+import {
+  echoServiceYaml,
+  GATEWAY_CLASS_YAML,
+  gatewayYaml,
+  manifestDir,
+  spawnProxy,
+  yamlDocuments,
+  type ProxyProcess,
+} from './policies-harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const ALL_NAMESPACES = '{namespaces: {from: All}}';
 let backend: EchoBackend;
 let files: ReturnType<typeof manifestDir>;
 let accessPort: number;
@@ -56,7 +65,8 @@ beforeAll(async () => {
   files = manifestDir();
   files.write(
     'all.yaml',
-    `
+    yamlDocuments(
+      `
 apiVersion: v1
 kind: Namespace
 metadata: {name: infra}
@@ -64,38 +74,12 @@ metadata: {name: infra}
 apiVersion: v1
 kind: Namespace
 metadata: {name: team, labels: {tenantgate.io/tenant: acme}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: tenantgate}
-spec: {controllerName: tenantgate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: guarded, namespace: infra}
-spec:
-  gatewayClassName: tenantgate
-  listeners: [{name: http, port: ${accessPort}, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: metered, namespace: infra}
-spec:
-  gatewayClassName: tenantgate
-  listeners: [{name: http, port: ${limitPort}, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: team}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: echo-1, namespace: team, labels: {kubernetes.io/service-name: echo}}
-addressType: IPv4
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-ports: [{name: http, port: ${backend.port}}]
-` +
+`,
+      GATEWAY_CLASS_YAML,
+      gatewayYaml({ name: 'guarded', namespace: 'infra', port: accessPort, allowedRoutes: ALL_NAMESPACES }),
+      gatewayYaml({ name: 'metered', namespace: 'infra', port: limitPort, allowedRoutes: ALL_NAMESPACES }),
+      echoServiceYaml('team', backend.port),
+    ) +
       // the platform: only 127.0.0.2 and 10/8 may reach anything under Gateway guarded
       policy(
         'AccessPolicy',

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoServiceYaml, GATEWAY_CLASS_YAML, gatewayYaml, yamlDocuments } from './policies-harness.ts';
 import { eventually, freePort, request, startEcho, type EchoBackend } from './proxy-harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -15,38 +16,14 @@ let child: ChildProcess;
 let output = '';
 let port1: number, port2: number, adminPort: number;
 
-const manifests = (body: string) => `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: tenantgate}
-spec: {controllerName: tenantgate.io/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: one, namespace: cli}
-spec:
-  gatewayClassName: tenantgate
-  listeners: [{name: http, port: ${port1}, protocol: HTTP}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: two, namespace: cli}
-spec:
-  gatewayClassName: tenantgate
-  listeners: [{name: http, port: ${port2}, protocol: HTTP}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: echo, namespace: cli}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: echo-1, namespace: cli, labels: {kubernetes.io/service-name: echo}}
-addressType: IPv4
-endpoints: [{addresses: [127.0.0.1], conditions: {ready: true}}]
-ports: [{name: http, port: ${backend.port}}]
----
+const manifests = (body: string) =>
+  yamlDocuments(
+    GATEWAY_CLASS_YAML,
+    gatewayYaml({ name: 'one', namespace: 'cli', port: port1 }),
+    gatewayYaml({ name: 'two', namespace: 'cli', port: port2 }),
+    echoServiceYaml('cli', backend.port),
+  ) +
+  `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: r, namespace: cli}

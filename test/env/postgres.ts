@@ -4,13 +4,13 @@
 //
 // PostgreSQL refuses to run as root. When the tests run as root (CI containers), initdb and the server run
 // as `nobody` through setpriv, in a temp dir chowned to it; otherwise as the current user.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { defineError } from '../../lib/errors.ts';
-import { freePortOutsideEphemeralRange } from './redis.ts';
+import { freePortOutsideEphemeralRange, startServerProcess } from './server-process.ts';
 
 const PostgresStartError = defineError('TG_TEST_POSTGRES_START', 'postgresql on port %s did not start: %s');
 
@@ -34,13 +34,6 @@ export interface StartPostgresOptions {
 }
 
 const NOBODY = { uid: 65534, gid: 65534 };
-const running = new Map<ChildProcess, string>();
-process.once('exit', () => {
-  for (const [child, dir] of running) {
-    child.kill('SIGQUIT'); // immediate shutdown: its children exit with it
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 const execFileP = promisify(execFile);
 
@@ -107,18 +100,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     '-c',
     'max_connections=100',
   ]);
-  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.set(child, dir);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', () => running.delete(child));
-  try {
-    await waitReady(child, port, options.startTimeoutMs ?? 20_000);
-  } catch (err) {
-    child.kill('SIGQUIT');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const server = await startServerProcess({
+    command: cmd,
+    args,
+    cwd: dir,
+    dir,
+    readyLine: 'database system is ready to accept connections',
+    timeoutMs: options.startTimeoutMs ?? 20_000,
+    killSignal: 'SIGQUIT', // immediate shutdown: its children exit with it
+    startError: (why, cause) => new PostgresStartError([port, why], { cause }),
+    spawnFailedHint: () => 'spawn failed (is setpriv installed?)',
+  });
   const dsnFor = (db: string) => `postgres://tenantgate@127.0.0.1:${port}/${db}`;
   // initdb made the 'postgres' database; ours is created on first use
   const createDatabase = async (name: string) => {
@@ -139,37 +131,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     dsnFor,
     createDatabase,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); // fast shutdown
-      await exited;
+      if (server.isRunning()) server.child.kill('SIGINT'); // fast shutdown
+      await server.exited;
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function waitReady(child: ChildProcess, port: number, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    let ready = false;
-    const fail = (why: string, cause?: unknown) => {
-      clearTimeout(timer);
-      reject(new PostgresStartError([port, `${why}; output: ${output.slice(-800)}`], { cause }));
-    };
-    const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
-    // keep draining the pipes after start-up (a full pipe would stall the server), but stop collecting
-    const onData = (chunk: Buffer) => {
-      if (ready) return;
-      output += chunk.toString();
-      if (output.includes('database system is ready to accept connections')) {
-        ready = true;
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('error', (err) => fail('spawn failed (is setpriv installed?)', err));
-    child.once('exit', (code, signal) => {
-      if (!ready) fail(`exited (${code ?? signal})`);
-    });
-  });
 }

@@ -19,6 +19,7 @@ import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
 import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
+import { deleteQuietly } from './tenant-fixtures.ts';
 
 export interface AuditNames {
   run: string;
@@ -73,12 +74,7 @@ export async function startAuditCluster(
     await store.close();
     await agent?.close();
     await pg.stop();
-    for (const name of [acme, globex])
-      await deleteObject(admin, {
-        apiVersion: KINDS.Tenant.apiVersion,
-        kind: 'Tenant',
-        metadata: { name },
-      }).catch(() => {});
+    for (const name of [acme, globex]) await deleteQuietly(admin, KINDS.Tenant, name);
     await deleteObject(admin, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',

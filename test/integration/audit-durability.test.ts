@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createObject, deleteObject } from '../../kube/apply.ts';
+import { createObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { freePorts } from '../../kube/envtest/ports.ts';
@@ -23,6 +23,7 @@ import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
+import { deleteQuietly } from './tenant-fixtures.ts';
 
 const TOTAL = 1000;
 const KILL_AT = 350;
@@ -157,11 +158,7 @@ describe('audit durability across a SIGKILL', () => {
     }
     await agent?.close();
     await db?.stop();
-    await deleteObject(admin, {
-      apiVersion: KINDS.Tenant.apiVersion,
-      kind: 'Tenant',
-      metadata: { name: tenant },
-    }).catch(() => {});
+    await deleteQuietly(admin, KINDS.Tenant, tenant);
     await admin.close();
     rmSync(dir, { recursive: true, force: true });
   });

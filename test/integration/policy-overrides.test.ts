@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -25,7 +25,8 @@ import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
 import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { GW, STAND_IN_ADDRESS, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
-import { eventually, get, uniqueName } from './tenant-fixtures.ts';
+import { policyAncestorCondition, routeParentCondition, waitForCondition } from './policy-conditions.ts';
+import { deleteQuietly, eventually, grantUser, refusal, uniqueName } from './tenant-fixtures.ts';
 
 const exec = promisify(execFile);
 const TG = 'tenantgate.io/v1alpha1';
@@ -50,18 +51,6 @@ let backend: EchoBackend;
 let port: number;
 const fromAllowed = new http.Agent({ localAddress: '127.0.0.2' });
 
-interface Cond {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-type Policy = KubeObject & {
-  status?: { ancestors?: { ancestorRef: { name: string }; controllerName: string; conditions: Cond[] }[] };
-};
-type Route = KubeObject & {
-  status?: { parents?: { controllerName: string; conditions: Cond[] }[] };
-};
 type Obj = KubeObject & { apiVersion: string; kind: string; metadata: { name: string } } & Record<
     string,
     unknown
@@ -99,39 +88,11 @@ const route = (name: string): Obj => ({
   },
 });
 
-async function ancestorCondition(kind: KindRef, namespace: string, name: string, type: string) {
-  const p = await get<Policy>(admin, kind, name, namespace);
-  return p?.status?.ancestors
-    ?.find((a) => a.controllerName === CONTROLLER && a.ancestorRef.name === 'gw')
-    ?.conditions.find((c) => c.type === type);
-}
+const ancestorCondition = (kind: KindRef, namespace: string, name: string, type: string) =>
+  policyAncestorCondition(admin, { kind, namespace, name, controller: CONTROLLER, type, ancestor: 'gw' });
 
-async function routeCondition(name: string, type: string) {
-  const r = await get<Route>(admin, KINDS.HTTPRoute, name, team);
-  return r?.status?.parents
-    ?.find((p) => p.controllerName === CONTROLLER)
-    ?.conditions.find((c) => c.type === type);
-}
-
-function waitFor(read: () => Promise<Cond | undefined>, status: string, reason: string, what: string) {
-  return eventually(
-    async () => {
-      const c = await read();
-      return c?.status === status && c.reason === reason ? c : undefined;
-    },
-    { what: `${what} ${status}/${reason}` },
-  );
-}
-
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
-}
+const routeCondition = (name: string, type: string) =>
+  routeParentCondition(admin, { namespace: team, name, controller: CONTROLLER, type });
 
 beforeAll(async () => {
   const kc = testKubeConfig();
@@ -157,21 +118,13 @@ beforeAll(async () => {
     },
   } as Obj);
   // alice may write policies in her namespace (no operator runs here to grant it): admission comes after RBAC
-  await createObject(admin, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: 'policies', namespace: team },
+  await grantUser(admin, alice, {
+    name: 'policies',
+    namespace: team,
     rules: [
       { apiGroups: ['tenantgate.io'], resources: ['accesspolicies', 'ratelimitpolicies'], verbs: ['*'] },
     ],
-  } as Obj);
-  await createObject(admin, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'policies', namespace: team },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'policies' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: alice }],
-  } as Obj);
+  });
 
   const objects: Obj[] = [
     {
@@ -327,13 +280,8 @@ afterAll(async () => {
       path: `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${registrationName}`,
     })
     .catch(() => {});
-  await deleteObject(admin, {
-    apiVersion: KINDS.Tenant.apiVersion,
-    kind: 'Tenant',
-    metadata: { name: acme },
-  }).catch(() => {});
-  for (const name of [infra, team, system])
-    await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+  await deleteQuietly(admin, KINDS.Tenant, acme);
+  for (const name of [infra, team, system]) await deleteQuietly(admin, KINDS.Namespace, name);
   await asAlice?.close();
   await admin?.close();
 });
@@ -368,14 +316,14 @@ describe('platform overrides beside tenant policies', () => {
 
   it('reports Enforced on the overrides and on the tenant policies, naming the overrides in force beside them', async () => {
     const ap = KINDS.AccessPolicy;
-    const override = await waitFor(
+    const override = await waitForCondition(
       () => ancestorCondition(ap, infra, 'platform-cidrs', 'Enforced'),
       'True',
       'Enforced',
       'platform-cidrs',
     );
     expect(override.message).toBe('enforced as an override on 4 route rule(s)');
-    const tenant = await waitFor(
+    const tenant = await waitForCondition(
       () => ancestorCondition(ap, team, 'everyone', 'Enforced'),
       'True',
       'Enforced',
@@ -384,7 +332,7 @@ describe('platform overrides beside tenant policies', () => {
     expect(tenant.message).toBe(
       `enforced on 1 route rule(s); overrides in force there too (every request must pass them as well): ${infra}/platform-cidrs`,
     );
-    const quota = await waitFor(
+    const quota = await waitForCondition(
       () => ancestorCondition(KINDS.RateLimitPolicy, infra, 'platform-quota', 'Enforced'),
       'True',
       'Enforced',
@@ -395,7 +343,7 @@ describe('platform overrides beside tenant policies', () => {
   });
 
   it('reports Overridden on a platform default every tenant route replaces, naming them', async () => {
-    const shadowed = await waitFor(
+    const shadowed = await waitForCondition(
       () => ancestorCondition(KINDS.AccessPolicy, infra, 'platform-baseline', 'Enforced'),
       'False',
       'Overridden',
@@ -407,7 +355,7 @@ describe('platform overrides beside tenant policies', () => {
   });
 
   it('lists every policy in force on the route, in the order requests meet them', async () => {
-    const open = await waitFor(
+    const open = await waitForCondition(
       () => routeCondition('open', 'tenantgate.io/PoliciesInForce'),
       'True',
       'PoliciesInForce',

@@ -7,11 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
-import type { KubeObject } from '../../kube/types.ts';
 import type { RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { gatewayObjects, GW, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
+import {
+  policyAncestorCondition,
+  routeParentCondition,
+  waitForCondition,
+  type PolicyWithStatus,
+} from './policy-conditions.ts';
 import { eventually, get, uniqueName } from './tenant-fixtures.ts';
 
 const TG = 'tenantgate.io/v1alpha1';
@@ -25,26 +30,6 @@ let proxy: RunningProxy;
 let backend: EchoBackend;
 let port: number;
 let leader = false;
-
-interface Cond {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
-type Policy = KubeObject & {
-  status?: {
-    ancestors?: {
-      ancestorRef: { group?: string; kind?: string; namespace?: string; name: string };
-      controllerName: string;
-      conditions: Cond[];
-    }[];
-  };
-};
-type Route = KubeObject & {
-  status?: { parents?: { parentRef: { name: string }; controllerName: string; conditions: Cond[] }[] };
-};
 
 const targetRef = (kind: string, name: string, sectionName?: string) => ({
   group: 'gateway.networking.k8s.io',
@@ -84,35 +69,11 @@ const route = (name: string, path: string) => ({
 });
 
 /** Our ancestor entry's condition of `type` on policy `name` (of `kind`), once written. */
-async function ancestorCondition(kind: KindRef, name: string, type: string, ancestor = 'gw') {
-  const p = await get<Policy>(client, kind, name, ns);
-  return p?.status?.ancestors
-    ?.find((a) => a.controllerName === CONTROLLER && a.ancestorRef.name === ancestor)
-    ?.conditions.find((c) => c.type === type);
-}
+const ancestorCondition = (kind: KindRef, name: string, type: string, ancestor = 'gw') =>
+  policyAncestorCondition(client, { kind, namespace: ns, name, controller: CONTROLLER, type, ancestor });
 
-async function routeCondition(name: string, type: string) {
-  const r = await get<Route>(client, KINDS.HTTPRoute, name, ns);
-  return r?.status?.parents
-    ?.find((p) => p.controllerName === CONTROLLER)
-    ?.conditions.find((c) => c.type === type);
-}
-
-/** Waits for a condition with this status and reason; returns it. */
-function expectCondition(
-  read: () => Promise<Cond | undefined>,
-  status: string,
-  reason: string,
-  what: string,
-) {
-  return eventually(
-    async () => {
-      const c = await read();
-      return c?.status === status && c.reason === reason ? c : undefined;
-    },
-    { what: `${what} ${status}/${reason}` },
-  );
-}
+const routeCondition = (name: string, type: string) =>
+  routeParentCondition(client, { namespace: ns, name, controller: CONTROLLER, type });
 
 beforeAll(async () => {
   client = new KubeClient({ kubeConfig: testKubeConfig() });
@@ -161,11 +122,11 @@ describe('policy status written by the proxy', () => {
       what: 'traffic through the proxy',
     });
     await new Promise((r) => setTimeout(r, 1500)); // time a leader would have needed to write
-    const held = await get<Policy>(client, KINDS.RateLimitPolicy, 'route-limit', ns);
+    const held = await get<PolicyWithStatus>(client, KINDS.RateLimitPolicy, 'route-limit', ns);
     expect(held?.status?.ancestors?.filter((a) => a.controllerName === CONTROLLER) ?? []).toEqual([]);
     expect(await routeCondition('api', 'Accepted')).toBeUndefined();
     leader = true;
-    await expectCondition(
+    await waitForCondition(
       () => ancestorCondition(KINDS.RateLimitPolicy, 'route-limit', 'Accepted'),
       'True',
       'Accepted',
@@ -175,7 +136,7 @@ describe('policy status written by the proxy', () => {
 
   it('reports RateLimitPolicy ancestors: Enforced, Overridden in part, TargetNotFound, Conflicted', async () => {
     const rl = KINDS.RateLimitPolicy;
-    const enforced = await expectCondition(
+    const enforced = await waitForCondition(
       () => ancestorCondition(rl, 'route-limit', 'Enforced'),
       'True',
       'Enforced',
@@ -183,35 +144,35 @@ describe('policy status written by the proxy', () => {
     );
     expect(enforced.message).toMatch(/enforced on 1 route rule/);
     expect(enforced.observedGeneration).toBe(1);
-    const gwEnforced = await expectCondition(
+    const gwEnforced = await waitForCondition(
       () => ancestorCondition(rl, 'gateway-limit', 'Enforced'),
       'True',
       'Enforced',
       'gateway-limit Enforced',
     );
     expect(gwEnforced.message).toMatch(new RegExp(`overridden on 1 by ${ns}/route-limit`));
-    const missing = await expectCondition(
+    const missing = await waitForCondition(
       () => ancestorCondition(rl, 'missing-target', 'Accepted', 'nope'),
       'False',
       'TargetNotFound',
       'missing-target',
     );
     expect(missing.message).toMatch(/HTTPRoute .*\/nope not found/);
-    const noRule = await expectCondition(
+    const noRule = await waitForCondition(
       () => ancestorCondition(rl, 'missing-rule', 'Accepted'),
       'False',
       'TargetNotFound',
       'missing-rule',
     );
     expect(noRule.message).toMatch(/has no rule named nope/);
-    const conflicted = await expectCondition(
+    const conflicted = await waitForCondition(
       () => ancestorCondition(rl, 'younger', 'Accepted'),
       'False',
       'Conflicted',
       'younger',
     );
     expect(conflicted.message).toMatch(/route-limit is older/);
-    const p = await get<Policy>(client, rl, 'route-limit', ns);
+    const p = await get<PolicyWithStatus>(client, rl, 'route-limit', ns);
     expect(p!.status!.ancestors![0]!.ancestorRef).toMatchObject({
       group: 'gateway.networking.k8s.io',
       kind: 'Gateway',
@@ -222,13 +183,13 @@ describe('policy status written by the proxy', () => {
 
   it('reports AccessPolicy ancestors: Accepted/Enforced, and Invalid for a rule no bundle provides', async () => {
     const ap = KINDS.AccessPolicy;
-    await expectCondition(
+    await waitForCondition(
       () => ancestorCondition(ap, 'loopback-only', 'Enforced'),
       'True',
       'Enforced',
       'loopback-only Enforced',
     );
-    const invalid = await expectCondition(
+    const invalid = await waitForCondition(
       () => ancestorCondition(ap, 'typo', 'Accepted'),
       'False',
       'Invalid',
@@ -239,7 +200,7 @@ describe('policy status written by the proxy', () => {
   });
 
   it('puts the Affected conditions on the routes, beside their Gateway API conditions', async () => {
-    const rlAffected = await expectCondition(
+    const rlAffected = await waitForCondition(
       () => routeCondition('api', 'tenantgate.io/RateLimitPolicyAffected'),
       'True',
       'Accepted',
@@ -247,19 +208,19 @@ describe('policy status written by the proxy', () => {
     );
     expect(rlAffected.message).toBe(`rate limited by RateLimitPolicy ${ns}/route-limit`);
     // the Gateway-level limit governs web
-    await expectCondition(
+    await waitForCondition(
       () => routeCondition('web', 'tenantgate.io/RateLimitPolicyAffected'),
       'True',
       'Accepted',
       'web RateLimitPolicyAffected',
     );
-    await expectCondition(
+    await waitForCondition(
       () => routeCondition('web', 'tenantgate.io/AccessPolicyAffected'),
       'True',
       'Accepted',
       'web AccessPolicyAffected',
     );
-    const locked = await expectCondition(
+    const locked = await waitForCondition(
       () => routeCondition('locked', 'tenantgate.io/AccessPolicyAffected'),
       'False',
       'Invalid',
@@ -282,7 +243,7 @@ describe('policy status written by the proxy', () => {
   it('follows changes: a deleted policy leaves the route, a fixed one becomes Accepted', async () => {
     await deleteObject(client, rateLimit('route-limit', []) as never);
     // the younger policy takes over the target it lost
-    await expectCondition(
+    await waitForCondition(
       () => ancestorCondition(KINDS.RateLimitPolicy, 'younger', 'Accepted'),
       'True',
       'Accepted',
@@ -297,7 +258,7 @@ describe('policy status written by the proxy', () => {
       client,
       access('typo', targetRef('HTTPRoute', 'locked'), 'allow-cidrs', { cidrs: ['127.0.0.0/8'] }) as never,
     );
-    const fixed = await expectCondition(
+    const fixed = await waitForCondition(
       () => ancestorCondition(KINDS.AccessPolicy, 'typo', 'Accepted'),
       'True',
       'Accepted',

@@ -32,6 +32,20 @@ async function gone(name: string): Promise<void> {
   });
 }
 
+/** The Tenant `name` recreated after `earlier` was deleted, once it reports a NamespaceConflict. */
+function recreatedInConflict(name: string, earlier: Tenant, what: string): Promise<Tenant> {
+  return eventually(
+    async () => {
+      const t = await get<Tenant>(f.admin, KINDS.Tenant, name);
+      return t?.metadata.uid !== earlier.metadata.uid &&
+        t?.status?.conditions?.[0]?.reason === 'NamespaceConflict'
+        ? t
+        : undefined;
+    },
+    { what },
+  );
+}
+
 describe('deleting a Tenant', () => {
   it('with Retain: keeps the namespaces, released, and removes its grants before letting the Tenant go', async () => {
     const name = uniqueName('keep');
@@ -117,15 +131,10 @@ describe('deleting a Tenant', () => {
       { what: 'the garbage collector deleting the namespace', timeoutMs: 30_000 },
     );
     await f.tenant(name, { namespaces: [{ name: ns }] });
-    const waiting = await eventually(
-      async () => {
-        const t = await get<Tenant>(f.admin, KINDS.Tenant, name);
-        return t?.metadata.uid !== first.metadata.uid &&
-          t?.status?.conditions?.[0]?.reason === 'NamespaceConflict'
-          ? t
-          : undefined;
-      },
-      { what: 'the new Tenant reporting the namespace the old one still owns' },
+    const waiting = await recreatedInConflict(
+      name,
+      first,
+      'the new Tenant reporting the namespace the old one still owns',
     );
     expect(waiting.status?.namespaces?.[0]?.message).toContain(`earlier Tenant named ${name}`);
     const held = await get<Namespace>(f.admin, KINDS.Namespace, ns);
@@ -154,16 +163,7 @@ describe('deleting a Tenant', () => {
     await gone(name);
     // Retain released it: the new incarnation finds an unowned namespace, a conflict
     await f.tenant(name, { namespaces: [{ name: ns }] });
-    const second = await eventually(
-      async () => {
-        const t = await get<Tenant>(f.admin, KINDS.Tenant, name);
-        return t?.metadata.uid !== first.metadata.uid &&
-          t?.status?.conditions?.[0]?.reason === 'NamespaceConflict'
-          ? t
-          : undefined;
-      },
-      { what: 'the recreated Tenant in conflict' },
-    );
+    const second = await recreatedInConflict(name, first, 'the recreated Tenant in conflict');
     expect(second.status?.namespaces?.[0]?.ready).toBe(false);
   });
 });

@@ -6,8 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { vi } from 'vitest';
 import type { Tenant, TenantSpec } from '../../api/tenant.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../controllers/index.ts';
-import { applyObject, deleteObject } from '../../kube/apply.ts';
-import { KubeClient } from '../../kube/client.ts';
+import { applyObject, createObject, deleteObject, type Named } from '../../kube/apply.ts';
+import { KubeApiError, KubeClient } from '../../kube/client.ts';
 import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { errorMessage } from '../../lib/errors.ts';
@@ -126,11 +126,57 @@ export function readyCondition(t: Tenant | undefined) {
   return t?.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
+/** Deletes an object in a clean-up, where "already gone" (or any failure) must not fail the test. */
 export async function deleteQuietly(
   client: KubeClient,
-  obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+  kind: KindRef,
+  name: string,
+  namespace?: string,
 ): Promise<void> {
-  await deleteObject(client, obj).catch(() => undefined);
+  const metadata = namespace === undefined ? { name } : { name, namespace };
+  await deleteObject(client, { apiVersion: kind.apiVersion, kind: kind.kind, metadata }).catch(
+    () => undefined,
+  );
+}
+
+/**
+ * Lets `user` do what `rules` allow, as a platform admin would (no operator runs in these tests to grant
+ * it; admission comes after RBAC): a Role and RoleBinding `name` in `namespace`, or without a namespace a
+ * ClusterRole and ClusterRoleBinding.
+ */
+export async function grantUser(
+  client: KubeClient,
+  user: string,
+  grant: { name: string; namespace?: string; rules: object[] },
+): Promise<void> {
+  const rbac = 'rbac.authorization.k8s.io';
+  const roleKind = grant.namespace === undefined ? 'ClusterRole' : 'Role';
+  const metadata =
+    grant.namespace === undefined ? { name: grant.name } : { name: grant.name, namespace: grant.namespace };
+  await createObject(client, {
+    apiVersion: `${rbac}/v1`,
+    kind: roleKind,
+    metadata,
+    rules: grant.rules,
+  } as Named);
+  await createObject(client, {
+    apiVersion: `${rbac}/v1`,
+    kind: `${roleKind}Binding`,
+    metadata,
+    roleRef: { apiGroup: rbac, kind: roleKind, name: grant.name },
+    subjects: [{ apiGroup: rbac, kind: 'User', name: user }],
+  } as Named);
+}
+
+/** The refusal message of a write, or undefined when it went through. */
+export async function refusal(write: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await write;
+    return undefined;
+  } catch (err) {
+    if (err instanceof KubeApiError) return err.status.message ?? err.message;
+    throw err;
+  }
 }
 
 export { uniqueName };

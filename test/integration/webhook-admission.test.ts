@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -21,6 +21,7 @@ import type { AuditRecord } from '../../webhooks/audit-log.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
+import { deleteQuietly, grantUser, refusal } from './tenant-fixtures.ts';
 
 const exec = promisify(execFile);
 const TEST_LABEL = 'test.tenantgate.io/webhook';
@@ -68,17 +69,6 @@ const validSpec = () => ({
   ],
 });
 
-/** The refusal message of a write, or undefined when it went through. */
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
-}
-
 describe('admission webhook in a real API server', () => {
   const kc = testKubeConfig();
   const admin = new KubeClient({ kubeConfig: kc, userAgent: 'tenantgate-tests' });
@@ -115,19 +105,11 @@ describe('admission webhook in a real API server', () => {
       tenant(globex, { namespaces: [{ name: ns.other }], hostnames: [`${globex}.example.com`] }),
     );
     // alice may write routes in her namespace (no operator runs here to grant it): admission comes after RBAC
-    await createObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'routes', namespace: ns.web },
+    await grantUser(admin, alice, {
+      name: 'routes',
+      namespace: ns.web,
       rules: [{ apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['*'] }],
-    } as Obj);
-    await createObject(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'routes', namespace: ns.web },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'routes' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: alice }],
-    } as Obj);
+    });
 
     webhook = await startWebhook({
       kubeConfig: kc,
@@ -159,14 +141,8 @@ describe('admission webhook in a real API server', () => {
         path: `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${registrationName}`,
       })
       .catch(() => {});
-    for (const name of [acme, globex])
-      await deleteObject(admin, {
-        apiVersion: KINDS.Tenant.apiVersion,
-        kind: 'Tenant',
-        metadata: { name },
-      }).catch(() => {});
-    for (const name of Object.values(ns))
-      await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+    for (const name of [acme, globex]) await deleteQuietly(admin, KINDS.Tenant, name);
+    for (const name of Object.values(ns)) await deleteQuietly(admin, KINDS.Namespace, name);
     await asAlice.close();
     await admin.close();
   });

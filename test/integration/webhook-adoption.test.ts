@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADOPT_ANNOTATION } from '../../api/common.ts';
 import { createObject, deleteObject, mergePatch } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { readAuditLog } from '../../webhooks/audit-log.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
-import { eventually, get } from './tenant-fixtures.ts';
+import { deleteQuietly, eventually, get, grantUser, refusal } from './tenant-fixtures.ts';
 
 const TEST_LABEL = 'test.tenantgate.io/adoption';
 const run = uniqueName('adopt');
@@ -51,32 +51,8 @@ let webhook: RunningWebhook | undefined;
 const nsRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 const handOver = (name: string, to: string) => ({ metadata: { annotations: { [ADOPT_ANNOTATION]: to } } });
 
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
-}
-
-async function grant(user: string, rules: object[]): Promise<void> {
-  const name = `${user}-ns`;
-  await createObject(admin, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name },
-    rules,
-  } as Obj);
-  await createObject(admin, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-  } as Obj);
-}
+/** A ClusterRole `USER-ns` for `user` with `rules`. */
+const grant = (user: string, rules: object[]) => grantUser(admin, user, { name: `${user}-ns`, rules });
 
 const tenantObject = (namespaces: string[]): Obj => ({
   apiVersion: KINDS.Tenant.apiVersion,
@@ -117,11 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await webhook?.stop();
-  await deleteObject(admin, {
-    apiVersion: KINDS.ValidatingWebhookConfiguration.apiVersion,
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: registrationName },
-  }).catch(() => {});
+  await deleteQuietly(admin, KINDS.ValidatingWebhookConfiguration, registrationName);
   for (const user of Object.values(users)) {
     const name = `${user}-ns`;
     for (const kind of ['ClusterRoleBinding', 'ClusterRole'])

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
-import { KubeApiError, KubeClient } from '../../kube/client.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { freePorts } from '../../kube/envtest/ports.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -21,7 +21,7 @@ import { ledgerName } from '../../webhooks/quota-store.ts';
 import { validatingWebhookConfiguration } from '../../webhooks/registration.ts';
 import { spawnOperatorProcess } from '../env/operator-process.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
-import { eventually, uniqueName } from './tenant-fixtures.ts';
+import { deleteQuietly, eventually, grantUser, refusal, uniqueName } from './tenant-fixtures.ts';
 
 const TEST_LABEL = 'test.tenantgate.io/quota';
 const run = uniqueName('quota');
@@ -124,17 +124,6 @@ function gauge(metrics: string, name: string, labels: Record<string, string>): n
   return m ? Number(m[1]) : undefined;
 }
 
-/** The refusal message of a write, or undefined when it went through. */
-async function refusal(write: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await write;
-    return undefined;
-  } catch (err) {
-    if (err instanceof KubeApiError) return err.status.message ?? err.message;
-    throw err;
-  }
-}
-
 describe('exact route limits with two webhook processes', () => {
   const kc = testKubeConfig();
   const admin = new KubeClient({ kubeConfig: kc, userAgent: 'tenantgate-tests', maxConnections: 32 });
@@ -195,20 +184,12 @@ describe('exact route limits with two webhook processes', () => {
     });
     // the owner may write routes (no operator runs here to grant it): admission comes after RBAC
     for (const namespace of namespaces) {
-      await createObject(admin, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'routes', namespace },
+      await grantUser(admin, owner, {
+        name: 'routes',
+        namespace,
         rules: [
           { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes', 'grpcroutes'], verbs: ['*'] },
         ],
-      });
-      await createObject(admin, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'routes', namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'routes' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: owner }],
       });
     }
 
@@ -256,19 +237,9 @@ describe('exact route limits with two webhook processes', () => {
   afterAll(async () => {
     for (const line of measured) process.stdout.write(`[quota] ${line}\n`);
     await Promise.all(procs.map((p) => p.stop()));
-    for (const name of registrations)
-      await deleteObject(admin, {
-        apiVersion: KINDS.ValidatingWebhookConfiguration.apiVersion,
-        kind: 'ValidatingWebhookConfiguration',
-        metadata: { name },
-      }).catch(() => {});
-    await deleteObject(admin, {
-      apiVersion: KINDS.Tenant.apiVersion,
-      kind: 'Tenant',
-      metadata: { name: tenant },
-    }).catch(() => {});
-    for (const name of [...namespaces, systemNs])
-      await deleteObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(() => {});
+    for (const name of registrations) await deleteQuietly(admin, KINDS.ValidatingWebhookConfiguration, name);
+    await deleteQuietly(admin, KINDS.Tenant, tenant);
+    for (const name of [...namespaces, systemNs]) await deleteQuietly(admin, KINDS.Namespace, name);
     await asOwner.close();
     await admin.close();
   });

@@ -13,7 +13,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { listenOn } from '../../lib/admin-server.ts';
+import { closeNow, listenOn } from '../../lib/admin-server.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import { componentLogger, type Logger } from '../../lib/logger.ts';
 import { ENFORCEMENT_ACTIONS, type EnforcementAction } from '../../policies/types.ts';
@@ -66,11 +66,7 @@ export async function startAuditQueryServer(options: AuditQueryServerOptions): P
     address,
     port,
     setCertificate: (certPem, keyPem) => server.setSecureContext(tls(certPem, keyPem)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeNow(server),
   };
 }
 

@@ -40,35 +40,27 @@ const v2 = (addColumn: string): Migration => ({
   statements: [addColumn, 'CREATE INDEX audit_records_kind_time ON audit_records (kind, time_ms)'],
 });
 
-export const SQLITE_MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'records and their violations',
-    statements: [
-      `CREATE TABLE audit_records (${recordColumns('INTEGER PRIMARY KEY AUTOINCREMENT', 'TEXT')})`,
-      `CREATE TABLE audit_violations (
-         record_id INTEGER NOT NULL REFERENCES audit_records (id) ON DELETE CASCADE,
+// v1: the records and their violations; only the key and JSON column types differ between the databases.
+const v1 = (idColumn: string, jsonType: string, recordIdType: string): Migration => ({
+  version: 1,
+  description: 'records and their violations',
+  statements: [
+    `CREATE TABLE audit_records (${recordColumns(idColumn, jsonType)})`,
+    `CREATE TABLE audit_violations (
+         record_id ${recordIdType} NOT NULL REFERENCES audit_records (id) ON DELETE CASCADE,
          policy TEXT NOT NULL,
          action TEXT NOT NULL)`,
-      ...v1Indexes,
-    ],
-  },
+    ...v1Indexes,
+  ],
+});
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  v1('INTEGER PRIMARY KEY AUTOINCREMENT', 'TEXT', 'INTEGER'),
   v2('ALTER TABLE audit_records ADD COLUMN replica TEXT'),
 ];
 
 export const POSTGRES_MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    description: 'records and their violations',
-    statements: [
-      `CREATE TABLE audit_records (${recordColumns('BIGSERIAL PRIMARY KEY', 'JSONB')})`,
-      `CREATE TABLE audit_violations (
-         record_id BIGINT NOT NULL REFERENCES audit_records (id) ON DELETE CASCADE,
-         policy TEXT NOT NULL,
-         action TEXT NOT NULL)`,
-      ...v1Indexes,
-    ],
-  },
+  v1('BIGSERIAL PRIMARY KEY', 'JSONB', 'BIGINT'),
   v2('ALTER TABLE audit_records ADD COLUMN replica TEXT'),
 ];
 
