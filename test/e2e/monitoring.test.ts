@@ -260,6 +260,10 @@ async function runWorkload(echoPort: number): Promise<void> {
   // Prometheus has seen the rest (it scrapes every second); the guarded tenant's reconciles keep failing.
   const seen = {
     'Redis store disconnected': 'tenantgate_ratelimit_redis_connected == 0',
+    // the second burst's increase scraped too (rate() needs two samples of the counter in its window)
+    'fail-mode decisions increasing': 'rate(tenantgate_ratelimit_store_unavailable_total[1m]) > 0',
+    'failed-open decisions increasing':
+      'rate(tenantgate_ratelimit_decisions_total{decision="failed_open"}[1m]) > 0',
     'reconcile errors increasing': 'increase(tenantgate_operator_reconciles_total{result="error"}[1m]) > 0',
     'access denials': 'tenantgate_access_decisions_total{decision="denied"}',
     'admission denials': 'tenantgate_admission_decisions_total{action="deny"}',
