@@ -72,7 +72,7 @@ wait_port 127.0.0.1 18902
 start_tenantgate() { # case port admin-port cpus workers policies(yes|no)
   local dir="$WORK/routes-$1"
   "$NODE" "$ROOT/bench/proxy/write-routes.ts" "$dir" "$ROUTES" "$2" $BACKEND_PORT
-  [ "$6" = yes ] && "$NODE" "$ROOT/bench/proxy/write-policies.ts" "$dir" "$ROUTE_UNDER_LOAD"
+  [ "$6" = yes ] && "$NODE" "$ROOT/bench/policies/write-policies.ts" "$dir" access+local "$ROUTE_UNDER_LOAD"
   taskset -c "$4" "$NODE" "$ROOT/cmd/tenantgate.ts" proxy --from-files "$dir" --admin-address "127.0.0.1:$3" \
     --access-log off --workers "$5" >"$WORK/tenantgate-$1.log" 2>&1 & PID[$1]=$!; PIDS+=(${PID[$1]}); PORT[$1]=$2
   wait_ready "127.0.0.1:$3"
