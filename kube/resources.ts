@@ -127,6 +127,14 @@ export class ResourceResolver {
     return { apiVersion: ref.apiVersion, kind: ref.kind, plural: found.name, namespaced: found.namespaced };
   }
 
+  /**
+   * Whether the API server serves the kind now (fresh discovery, so a CRD installed since is seen). A
+   * group-version it does not serve at all rejects with the API server's 404.
+   */
+  async isServed(ref: KindRef): Promise<boolean> {
+    return findKind(await this.#discover(ref.apiVersion, true), ref) !== undefined;
+  }
+
   #discover(apiVersion: string, refresh: boolean): Promise<APIResourceList> {
     let pending = refresh ? undefined : this.#groupVersions.get(apiVersion);
     if (!pending) {

@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { KubeApiError, type KubeClient } from '../../kube/client.ts';
 import type { InformerFactory } from '../../kube/informer-factory.ts';
-import { groupVersionPath, KINDS, knownResource, type KindRef } from '../../kube/resources.ts';
+import {
+  groupVersionPath,
+  KINDS,
+  knownResource,
+  ResourceResolver,
+  type KindRef,
+} from '../../kube/resources.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import { clusterSource } from './cluster.ts';
 
@@ -15,13 +21,14 @@ function fakeInformers(served: readonly KindRef[]) {
   const waiters: (() => void)[] = [];
   const key = (k: KindRef) => `${k.apiVersion}/${k.kind}`;
   const wake = () => waiters.splice(0).forEach((w) => w());
+  // the real resolver over a fake discovery endpoint
   const client = {
-    async request(o: { path: string }) {
-      const kinds = served.filter((k) => groupVersionPath(k.apiVersion) === o.path);
+    resources: new ResourceResolver(async (path) => {
+      const kinds = served.filter((k) => groupVersionPath(k.apiVersion) === path);
       if (!kinds.length)
-        throw new KubeApiError('GET', o.path, 404, { reason: 'NotFound', message: 'not served' });
+        throw new KubeApiError('GET', path, 404, { reason: 'NotFound', message: 'not served' });
       return { resources: kinds.map((k) => ({ name: knownResource(k)!.plural, kind: k.kind })) };
-    },
+    }),
   } as unknown as KubeClient;
   const factory = {
     client,

@@ -8,12 +8,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { componentLogger } from '../../lib/logger.ts';
 import { isNotFound, KubeClient } from '../../kube/client.ts';
 import { InformerFactory } from '../../kube/informer-factory.ts';
-import { groupVersionPath, KINDS, knownResource, type KindRef } from '../../kube/resources.ts';
+import { KINDS, type KindRef } from '../../kube/resources.ts';
 import type { KubeObject } from '../model/gateway-api.ts';
 import type { ProxyInputs } from '../model/inputs.ts';
 import type { InputSource } from './source.ts';
 import { mapEndpointAddresses, type EndpointAddressMap } from './address-map.ts';
 import { onlyStatusChanged } from './status-only.ts';
+import { debounce, type Debounced } from '../../lib/async.ts';
 import { defineError } from '../../lib/errors.ts';
 
 const ClusterSourceConfigError = defineError(
@@ -56,7 +57,7 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
   let informers = options.informers;
   const debounceMs = options.debounceMs ?? 100;
   const offs: (() => void)[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let pendingEmit: Debounced | undefined;
   let stopped = false;
 
   const snapshot = (): ProxyInputs => {
@@ -83,11 +84,9 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
           client: new KubeClient({ kubeConfig: options.kubeConfig, userAgent: 'tenantgate-proxy' }),
         });
       }
-      const schedule = () => {
-        if (stopped) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => emit(snapshot()), debounceMs);
-      };
+      const settle = debounce(() => emit(snapshot()), debounceMs);
+      pendingEmit = settle;
+      const schedule = () => void (stopped || settle());
       const all = [...Object.values(REQUIRED), ...Object.values(OPTIONAL)];
       for (const kind of all) {
         offs.push(
@@ -116,13 +115,13 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
         log.warn('optional kinds not synced yet (CRD not installed?); they join when they sync', {
           kinds: pendingOptional.map((k) => k.kind),
         });
-      clearTimeout(timer);
+      settle.cancel();
       emit(snapshot());
     },
     current: () => snapshot(),
     async stop() {
       stopped = true;
-      clearTimeout(timer);
+      pendingEmit?.cancel();
       for (const off of offs.splice(0)) off();
       if (owned) await informers?.stop();
     },
@@ -130,29 +129,22 @@ export function clusterSource(options: ClusterSourceOptions): InputSource {
 }
 
 /**
- * The kinds among `kinds` that the API server serves (discovery of their group-version). A kind whose
- * group-version is not found is not served; any other failure counts as served, so the proxy waits for
- * it rather than starting without it.
+ * The kinds among `kinds` that the API server serves (discovery, through the client's resource resolver).
+ * A kind whose group-version is not found is not served; any other failure counts as served, so the
+ * proxy waits for it rather than starting without it.
  */
 export async function servedKinds(client: KubeClient, kinds: readonly KindRef[]): Promise<KindRef[]> {
   const served: KindRef[] = [];
   for (const kind of kinds) {
-    const plural = knownResource(kind)?.plural;
     try {
-      const list = await client.request<{ resources?: { name: string }[] }>({
-        method: 'GET',
-        path: groupVersionPath(kind.apiVersion),
-        verb: 'discovery',
-      });
-      if (list.resources?.some((r) => r.name === plural)) served.push(kind);
+      if (await client.resources.isServed(kind)) served.push(kind);
     } catch (err) {
-      if (!isNotFound(err)) {
-        log.warn('could not tell whether the API server serves a kind; waiting for it', {
-          kind: kind.kind,
-          err,
-        });
-        served.push(kind);
-      }
+      if (isNotFound(err)) continue;
+      log.warn('could not tell whether the API server serves a kind; waiting for it', {
+        kind: kind.kind,
+        err,
+      });
+      served.push(kind);
     }
   }
   return served;

@@ -2,6 +2,7 @@
 // because editors and atomic renames sometimes slip past the watcher) and emits a new snapshot after
 // each burst of changes settles.
 import fs from 'node:fs';
+import { debounce, LatestWins, type Debounced } from '../../lib/async.ts';
 import { componentLogger } from '../../lib/logger.ts';
 import { defineError } from '../../lib/errors.ts';
 import { inputsFromObjects, type ProxyInputs } from '../model/inputs.ts';
@@ -27,8 +28,8 @@ export function fileSource(options: FileSourceOptions): InputSource {
   const pollMs = options.pollMs ?? 2000;
   let watcher: fs.FSWatcher | undefined;
   let poll: NodeJS.Timeout | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  let schedule: Debounced | undefined;
+  let reloads: LatestWins<void> | undefined;
   let stopped = false;
 
   const load = async (emit: (inputs: ProxyInputs) => void, force: boolean) => {
@@ -51,32 +52,31 @@ export function fileSource(options: FileSourceOptions): InputSource {
       } catch (err) {
         throw new ManifestDirError([options.dir, (err as Error).message], { cause: err });
       }
-      const schedule = () => {
-        if (stopped) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          running = running
-            .then(() => load(emit, false))
-            .catch((err: unknown) => void log.error('reading manifests failed', { dir: options.dir, err }));
-        }, debounceMs);
-      };
+      // a burst of file events settles into one read; reads run one at a time, the latest request winning
+      const runner = new LatestWins<void>(() => load(emit, false), {
+        onError: (err) => log.error('reading manifests failed', { dir: options.dir, err }),
+      });
+      reloads = runner;
+      const settle = debounce(() => runner.offer(), debounceMs);
+      schedule = settle;
+      const onChange = () => void (stopped || settle());
       try {
-        watcher = fs.watch(options.dir, { recursive: true }, schedule);
+        watcher = fs.watch(options.dir, { recursive: true }, onChange);
         watcher.on('error', (err) =>
           log.warn('watching the manifest directory failed; polling only', { err }),
         );
       } catch (err) {
         log.warn('cannot watch the manifest directory; polling only', { err });
       }
-      poll = setInterval(schedule, pollMs);
+      poll = setInterval(onChange, pollMs);
       poll.unref();
     },
     async stop() {
       stopped = true;
-      clearTimeout(timer);
+      schedule?.cancel();
       clearInterval(poll);
       watcher?.close();
-      await running;
+      await reloads?.idle();
     },
   };
 }
