@@ -1,6 +1,7 @@
 // The proxy's cluster source against a real API server: a snapshot for every change the compile reads
 // (here a label), none for an update that changes only status — the proxy's own status writes, which
-// used to come back as updates and trigger a recompile each.
+// used to come back as updates and trigger a recompile each. It counts every snapshot, so it runs on a
+// control plane of its own: on the shared one, other files' objects make snapshots of their own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObject, applyStatus, createObject, mergePatch } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
@@ -10,7 +11,8 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { InputSource } from '../../proxy/sources/source.ts';
 import { clusterSource } from '../../proxy/sources/cluster.ts';
 import { STATUS_FIELD_MANAGER } from '../../proxy/status/writer.ts';
-import { testKubeConfig } from '../env/test-cluster.ts';
+import { startControlPlane, type ControlPlane } from '../../kube/envtest/control-plane.ts';
+import { crdPaths } from '../../kube/envtest/paths.ts';
 import { GW } from './cluster-proxy-fixtures.ts';
 import { eventually, uniqueName } from './tenant-fixtures.ts';
 
@@ -21,13 +23,15 @@ const route = {
   metadata: { name: 'r', namespace: ns },
   spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'svc', port: 80 }] }] },
 };
+let controlPlane: ControlPlane;
 let client: KubeClient;
 let informers: InformerFactory;
 let source: InputSource;
 let emits = 0;
 
 beforeAll(async () => {
-  client = new KubeClient({ kubeConfig: testKubeConfig() });
+  controlPlane = await startControlPlane({ crdPaths: crdPaths() });
+  client = new KubeClient({ kubeConfig: controlPlane.kubeConfig() });
   await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   await applyObject(client, route);
   informers = new InformerFactory({ client });
@@ -49,8 +53,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await source?.stop();
   await informers?.stop();
-  client?.close();
-});
+  await client?.close();
+  await controlPlane?.stop();
+}, 60_000);
 
 describe('cluster source', () => {
   it('emits no snapshot for a status-only update, and one for a label change', async () => {
