@@ -130,6 +130,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       const count = await installCrds(kubeConfig(), options.crdPaths);
       progress(`${count} CRDs established`);
     }
+    // The controller manager exits when it loses the API server: then the API server's own exit is the
+    // cause to report, so a controller-manager exit is reported only if the API server outlives it.
+    const controllerManagerExit = (err: Error) => {
+      setTimeout(() => {
+        if (apiserver.process.running) onUnexpectedExit(err);
+      }, 2_000).unref();
+    };
     // after the CRDs, so that the garbage collector's first discovery already knows our kinds (it
     // rediscovers only every 30 s)
     const controllerManager = await startWithPortRetry(
@@ -140,7 +147,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           port: ports[0]!,
           kubeconfigYaml: renderKubeconfig(apiserver.url, pki, pki.controllerManager),
           pki,
-          onUnexpectedExit,
+          onUnexpectedExit: controllerManagerExit,
         }),
       1,
       options,
