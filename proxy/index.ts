@@ -20,6 +20,8 @@ import type { RateLimitStore } from './ratelimit/store.ts';
 import type { BindProblem } from './serving.ts';
 import type { RouteTableIR } from './table/ir.ts';
 import { WorkerPool } from './workers/pool.ts';
+import { ConfigMapRelay, relayedConfigMapKeys, type ConfigMapsMessage } from './workers/configmap-relay.ts';
+import { loadPolicyConfigFile } from '../policies/config.ts';
 import type { WorkerConfig } from './workers/messages.ts';
 import { fileSource } from './sources/files.ts';
 import { clusterSource } from './sources/cluster.ts';
@@ -233,23 +235,46 @@ function policyRuntimeFor(
 ): PolicyRuntime | undefined {
   if (!settings || options.policies === false) return undefined;
   const o = options.policies ?? {};
-  const informers = options.source.kind === 'cluster' ? options.source.informers : undefined;
   return new PolicyRuntime({
     settings,
     rateLimitStore: o.rateLimitStore,
     engine: o.engine,
     onRulesChanged,
-    // ConfigMap-backed bundles read through the process's shared informers
-    configMaps: informers
-      ? async () => {
-          const cache = informers.informer(KINDS.ConfigMap);
-          // a ConfigMap that is merely not listed yet must not count as missing
-          await cache.waitForSync({ timeoutMs: 60_000 });
-          return cache as unknown as ConfigMapCache;
-        }
-      : undefined,
+    configMaps: configMapCacheOf(options),
     logger: log,
   });
+}
+
+/** ConfigMap-backed bundles are read through the process's shared informers, when it has them. */
+function configMapCacheOf(options: ProxyOptions): (() => Promise<ConfigMapCache>) | undefined {
+  const informers = options.source.kind === 'cluster' ? options.source.informers : undefined;
+  if (!informers) return undefined;
+  return async () => {
+    const cache = informers.informer(KINDS.ConfigMap);
+    // a ConfigMap that is merely not listed yet must not count as missing
+    await cache.waitForSync({ timeoutMs: 60_000 });
+    return cache as unknown as ConfigMapCache;
+  };
+}
+
+/**
+ * Workers open no watch: when bundles come from ConfigMaps, the primary relays those ConfigMaps to them
+ * (workers/configmap-relay.ts). Undefined when no configured bundle is in a ConfigMap.
+ */
+function configMapRelayOf(
+  options: ProxyOptions,
+  settings: PolicySettings | null,
+): ((onChange: (m: ConfigMapsMessage) => void) => Promise<ConfigMapRelay>) | undefined {
+  const cacheOf = configMapCacheOf(options);
+  if (!cacheOf || !settings?.policyConfigPath) return undefined;
+  let keys: Set<string>;
+  try {
+    keys = relayedConfigMapKeys(loadPolicyConfigFile(settings.policyConfigPath).bundles);
+  } catch {
+    return undefined; // an unreadable configuration is reported (and fails closed) by the policy runtime
+  }
+  if (keys.size === 0) return undefined;
+  return async (onChange) => new ConfigMapRelay(await cacheOf(), keys, onChange);
 }
 
 /** Where tables are served: this process (ServingPlane) or its workers (WorkerPool). */
@@ -296,12 +321,14 @@ function servingTarget(
   if (options.attachPolicies || options.policiesFor)
     throw new ProxyWorkersError(['a policy hook (attachPolicies, policiesFor)', 'the hook']);
   if (options.accessLog?.write) throw new ProxyWorkersError(['an access log writer', 'accessLog.write']);
+  const configMaps = configMapRelayOf(options, config.policies);
   const pool = new WorkerPool({
     count: workers,
-    config,
+    config: { ...config, relayedConfigMaps: configMaps !== undefined },
     counters: config.policies && !config.policies.rateLimitRedis ? counters : undefined,
     log,
     drainMs: config.serving.limits.drainMs,
+    configMaps,
   });
   log.info('proxy workers started', { workers });
   return {

@@ -6,11 +6,13 @@ import type { ConsumeResult, CounterCheck } from '../ratelimit/store.ts';
 import type { PolicySettings } from '../policy-settings.ts';
 import type { BindProblem, ServingOptions } from '../serving.ts';
 import type { RouteTableIR } from '../table/ir.ts';
+import type { ConfigMapsMessage } from './configmap-relay.ts';
 
 export type ToWorker =
   | { t: 'table'; ir: RouteTableIR; policyInputs: AttachedPolicyInputs }
   | { t: 'counted'; results: { id: number; result: ConsumeResult }[] }
   | { t: 'metrics'; id: number }
+  | ConfigMapsMessage
   | { t: 'stop' };
 
 export type FromWorker =
@@ -26,6 +28,8 @@ export interface WorkerConfig {
   };
   /** null: policies off */
   policies: PolicySettings | null;
+  /** policy bundles come from ConfigMaps the primary relays (configmap-relay.ts) */
+  relayedConfigMaps?: boolean;
 }
 
 export const WORKER_CONFIG_ENV = 'TENANTGATE_PROXY_WORKER_CONFIG';

@@ -15,6 +15,7 @@ import type { AttachedPolicyInputs } from '../attached-policies.ts';
 import type { RateLimitStore } from '../ratelimit/store.ts';
 import type { BindProblem } from '../serving.ts';
 import type { RouteTableIR } from '../table/ir.ts';
+import type { ConfigMapRelay, ConfigMapsMessage } from './configmap-relay.ts';
 import { answerCounts } from './counter-owner.ts';
 import { WORKER_CONFIG_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './messages.ts';
 import { defineError } from '../../lib/errors.ts';
@@ -37,6 +38,8 @@ export interface WorkerPoolOptions {
   applyTimeoutMs?: number;
   /** how long stop() waits for a worker to drain before killing it */
   drainMs: number;
+  /** the ConfigMaps policy bundles come from, relayed to every worker (they open no watch) */
+  configMaps?: (onChange: (m: ConfigMapsMessage) => void) => Promise<ConfigMapRelay>;
 }
 
 const here = fileURLToPath(import.meta.url);
@@ -54,9 +57,13 @@ export class WorkerPool {
   #nextMetricsId = 1;
   #binds: string[] = [];
   #loaded = false;
+  #relay: Promise<ConfigMapRelay> | undefined;
 
   constructor(options: WorkerPoolOptions) {
     this.#o = options;
+    this.#relay = options.configMaps?.((m) => {
+      for (const worker of this.#serving) worker.send(m);
+    });
     registry.registerMetric(liveWorkers);
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: false });
     for (let i = 0; i < options.count; i++) this.#fork();
@@ -86,11 +93,8 @@ export class WorkerPool {
     this.#workers.add(worker);
     if (this.#o.counters) answerCounts(worker, this.#o.counters);
     worker.on('message', (m: FromWorker) => {
-      if (m.t === 'ready') {
-        this.#serving.add(worker);
-        liveWorkers.set(this.#serving.size);
-        if (this.#latest) worker.send(this.#latest);
-      } else if (m.t === 'applied') {
+      if (m.t === 'ready') void this.#onReady(worker);
+      else if (m.t === 'applied') {
         this.#acks.get(worker)?.(m);
       }
     });
@@ -111,6 +115,21 @@ export class WorkerPool {
       const delay = this.#recentDeaths.length > 3 ? 1_000 : 0;
       setTimeout(() => !this.#stopping && this.#fork(), delay).unref();
     });
+  }
+
+  /** A worker that said ready gets the relayed ConfigMaps (once the primary has them), then the table. */
+  async #onReady(worker: Worker): Promise<void> {
+    const relay = await this.#relay?.catch((err: unknown) => {
+      this.#o.log.error('ConfigMaps of policy bundles not relayed to proxy workers', { err });
+      return undefined;
+    });
+    if (worker.isDead() || this.#stopping) return;
+    // without a relay the worker still needs an answer to count its ConfigMaps as synced: none exist,
+    // so its bundles from ConfigMaps are refused (their AccessPolicies fail closed) instead of waiting
+    if (this.#relay) worker.send(relay ? relay.snapshot() : { t: 'configMaps', items: [] });
+    this.#serving.add(worker);
+    liveWorkers.set(this.#serving.size);
+    if (this.#latest) worker.send(this.#latest);
   }
 
   /** Ships the table to every worker; resolves when each has applied it (or failed, or exited). */
@@ -171,6 +190,10 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.#stopping = true;
     setMetricsCollector(undefined);
+    void this.#relay?.then(
+      (r) => r.stop(),
+      () => undefined,
+    );
     const exits = [...this.#workers].map(
       (worker) =>
         new Promise<void>((resolve) => {

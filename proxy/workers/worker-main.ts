@@ -7,6 +7,7 @@ import { registry } from '../../lib/metrics.ts';
 import { PolicyRuntime } from '../policy-runtime.ts';
 import { compactHeapSoon } from '../runtime/heap.ts';
 import { ServingPlane } from '../serving.ts';
+import { RelayedConfigMaps } from './configmap-relay.ts';
 import { remoteCounterStore } from './counter-owner.ts';
 import { WORKER_CONFIG_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './messages.ts';
 
@@ -19,10 +20,13 @@ const counters =
   config.policies && !config.policies.rateLimitRedis
     ? remoteCounterStore({ failOpen: config.policies.rateLimitFailMode === 'open' })
     : undefined;
+const configMaps = config.relayedConfigMaps ? new RelayedConfigMaps() : undefined;
 const policies = config.policies
   ? new PolicyRuntime({
       settings: config.policies,
       ...(counters ? { rateLimitStore: counters } : {}),
+      // bundles from ConfigMaps: read from what the primary relays, the first relay counting as synced
+      ...(configMaps ? { configMaps: () => configMaps.synced } : {}),
       // the primary sees rule changes too and ships a new table; this worker only follows
       onRulesChanged: () => undefined,
       logger: log,
@@ -71,6 +75,9 @@ process.on('message', (m: ToWorker) => {
       break;
     case 'counted':
       counters?.onMessage(m);
+      break;
+    case 'configMaps':
+      configMaps?.onMessage(m);
       break;
     case 'metrics':
       registry.getMetricsAsJSON().then(
