@@ -1,6 +1,12 @@
 // Reading Kubernetes manifests from a directory: every .yaml/.yml/.json file below it (multi-document
-// YAML and `kind: List` included). Files are re-parsed only when their size or mtime changed; a file
-// that does not parse keeps its last good objects, so a half-written edit never empties the proxy.
+// YAML and `kind: List` included). Files are re-parsed only when they changed; a file that does not
+// parse keeps its last good objects, so a half-written edit never empties the proxy.
+//
+// "Changed" is decided by the stat stamp (inode, size, mtime, ctime) and, for a file modified so recently
+// that another write in the same timestamp tick could follow unseen (ext4's clock ticks every few
+// milliseconds; git calls this "racily clean"), by the content's digest: a same-size rewrite within one
+// tick, or a write-then-rename, is never missed, and an unchanged file is still not parsed again.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -13,8 +19,17 @@ const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 interface CachedFile {
   stamp: string;
+  /** sha256 of the content the objects were parsed from */
+  digest: string;
+  /** when the file was last stat'ed: a stamp newer than this minus RACY_MS is not trusted alone */
+  checkedAt: number;
   objects: KubeObject[];
 }
+
+/** Wider than any filesystem's timestamp tick (and than clock skew between the writer and this process). */
+const RACY_MS = 2_000;
+
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 export interface ReadResult {
   objects: KubeObject[];
@@ -75,18 +90,32 @@ export class ManifestReader {
       } catch {
         continue; // removed between listing and stat
       }
-      const stamp = `${stat.size}:${stat.mtimeMs}`;
+      const stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+      const checkedAt = Date.now();
       const prev = this.#cache.get(file);
-      if (prev && prev.stamp === stamp) {
-        next.set(file, prev);
+      const racy = Math.max(stat.mtimeMs, stat.ctimeMs) > (prev?.checkedAt ?? 0) - RACY_MS;
+      if (prev && prev.stamp === stamp && !racy) {
+        next.set(file, { ...prev, checkedAt });
+        continue;
+      }
+      let text: string;
+      try {
+        text = await fs.readFile(file, 'utf8');
+      } catch {
+        continue; // removed between stat and read
+      }
+      const digest = digestOf(text);
+      if (prev && prev.digest === digest) {
+        next.set(file, { ...prev, stamp, checkedAt });
         continue;
       }
       changed = true;
       try {
-        next.set(file, { stamp, objects: parseManifests(await fs.readFile(file, 'utf8'), file) });
+        next.set(file, { stamp, digest, checkedAt, objects: parseManifests(text, file) });
       } catch (err) {
         problems.push(`${path.relative(this.dir, file)}: ${(err as Error).message}`);
-        if (prev) next.set(file, { stamp: prev.stamp, objects: prev.objects });
+        // the last good objects stay, under the broken content's digest so that only a new edit retries
+        if (prev) next.set(file, { stamp, digest, checkedAt, objects: prev.objects });
       }
     }
     for (const f of this.#cache.keys()) if (!next.has(f)) changed = true;
