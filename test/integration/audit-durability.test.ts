@@ -7,7 +7,7 @@
 // The test sends the AdmissionReviews itself, as the API server would, so it knows exactly which were
 // answered: a review to the killed process fails with a connection error and counts as unanswered.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -21,7 +21,6 @@ import { ephemeralCertificates } from '../../webhooks/certs.ts';
 import { uniqueName } from '../env/names.ts';
 import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
-import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { deleteQuietly } from './tenant-fixtures.ts';
 
@@ -56,6 +55,13 @@ function review(uid: string) {
       dryRun: false,
     },
   };
+}
+
+/** whole lines left in a spool directory's segments: records not loaded yet */
+function spooledLines(dir: string): number {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.spool'))
+    .reduce((n, f) => n + readFileSync(join(dir, f), 'utf8').split('\n').length - 1, 0);
 }
 
 interface WebhookProcess {
@@ -94,7 +100,7 @@ describe('audit durability across a SIGKILL', () => {
           // certificates from a directory: the process serves them and does not register itself
           TENANTGATE_WEBHOOK_CERT_DIR: join(dir, 'certs'),
           TENANTGATE_AUDIT_DSN: db.dsn,
-          TENANTGATE_AUDIT_SPOOL: join(dir, `spool-${index}.db`),
+          TENANTGATE_AUDIT_SPOOL: join(dir, `spool-${index}`),
           TENANTGATE_AUDIT_ADDRESS: 'off',
           POD_NAME: `webhook-${index}`,
         },
@@ -176,9 +182,7 @@ describe('audit durability across a SIGKILL', () => {
           const victim = procs[1]!;
           victim.proc.kill('SIGKILL');
           restarting = victim.exited.then(async () => {
-            const spool = new DatabaseSync(join(dir, 'spool-1.db'));
-            leftInSpool = (spool.prepare('SELECT COUNT(*) AS n FROM spool').get() as { n: number }).n;
-            spool.close();
+            leftInSpool = spooledLines(join(dir, 'spool-1'));
             procs[1] = await startProcess(1, victim.port);
           });
         }
@@ -230,7 +234,7 @@ describe('audit durability across a SIGKILL', () => {
       const storedUnanswered = rows.filter((r) => !answeredSet.has(r.uid)).length;
       expect(storedUnanswered).toBeLessThanOrEqual(CONCURRENCY);
       console.log(
-        `audit durability: ${TOTAL + 20} reviews, ${answered.length} answered and all stored once, ${unanswered} unanswered (${storedUnanswered} of them stored anyway); the killed process left ${leftInSpool} records in its spool, shipped after the restart`,
+        `audit durability: ${TOTAL + 20} reviews, ${answered.length} answered and all stored once, ${unanswered} unanswered (${storedUnanswered} of them stored anyway); the killed process left ${leftInSpool} records in its spool segments (loaded or not: the restart loads them again, none twice)`,
       );
     } finally {
       await client.end();
