@@ -123,4 +123,25 @@ describe('audit spool', () => {
     }
     expect(segments(dir)).toEqual([]);
   });
+
+  it('a store that cannot be opened: answers stay durable, the loader retries, the next start loads them', async () => {
+    const dir = join(env.dir, 'd.spool');
+    const broken = join(env.dir, 'not-a-file');
+    mkdirSync(broken); // a directory where the SQLite file should be: the loader cannot open it
+    const first = new AuditSpool({ dir, store: { backend: 'sqlite', path: broken } });
+    await Promise.all(records('d', 5).map((r) => first.append(JSON.stringify(r))));
+    expect(await first.drain(300)).toBe(5);
+    await first.close(); // does not wait for a loader that is not there
+    const path = join(env.dir, 'd.db');
+    const store = new SqliteAuditStore({ path });
+    await store.migrate();
+    const second = new AuditSpool({ dir, store: { backend: 'sqlite', path } });
+    try {
+      expect(await second.drain(10_000)).toBe(0);
+      expect(await count(store, 'd-')).toBe(5);
+    } finally {
+      await second.close();
+      await store.close();
+    }
+  });
 });

@@ -149,9 +149,11 @@ async function loadAll(): Promise<void> {
       continue;
     }
     if (stopping) return; // the rest stays for the next start
-    const batch = readBatch(segment);
     const started = performance.now();
+    let batch: ReturnType<typeof readBatch>;
     try {
+      // a segment that cannot be read (or a store that refuses) is retried, never given up on
+      batch = readBatch(segment);
       if (batch.records.length) await store.insert(batch.records, batch.json);
     } catch (err) {
       const retryInMs = Math.min(config.retryMs * 2 ** failures++, 30_000);

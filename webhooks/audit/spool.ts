@@ -35,6 +35,7 @@ import {
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import { Backoff } from '../../lib/async.ts';
 import { defineError } from '../../lib/errors.ts';
 import { componentLogger, type Logger } from '../../lib/logger.ts';
 import { auditSpoolDepth, auditStoreWriteSeconds } from './metrics.ts';
@@ -80,8 +81,11 @@ export class AuditSpool {
   readonly #lingerMs: number;
   readonly #log: Logger;
   readonly #storeBackend: string;
-  readonly #loader: Worker;
-  readonly #loaderExited: Promise<void>;
+  readonly #loaderConfig: LoaderConfig;
+  #loader: Worker;
+  #loaderExited!: Promise<void>;
+  readonly #restarts = new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  #restartTimer: NodeJS.Timeout | undefined;
   #fd: number;
   #number: number;
   #size = 0;
@@ -115,15 +119,8 @@ export class AuditSpool {
       retryMs: options.retryMs ?? 500,
       priority: options.loaderPriority ?? 'idle',
     };
-    // the compiled module is .js beside a .js worker; run from source, both are .ts
-    const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-    this.#loader = new Worker(new URL(`./spool-loader-worker.${ext}`, import.meta.url), {
-      workerData: config,
-      name: 'audit-loader',
-    });
-    this.#loader.on('message', (r: LoaderReply) => this.#onReply(r));
-    this.#loader.on('error', (err) => this.#log.error('audit spool loader failed', { err }));
-    this.#loaderExited = new Promise((resolve) => this.#loader.once('exit', () => resolve()));
+    this.#loaderConfig = config;
+    this.#loader = this.#startLoader();
     // what a previous run left goes first: every record in it counts as spooled until loaded
     for (const name of left) {
       const content = readFileSync(join(this.dir, name));
@@ -133,6 +130,57 @@ export class AuditSpool {
       this.#post({ op: 'durable', file: join(this.dir, name), end: content.length, sealed: true });
     }
     if (left.length) this.#log.info('loading audit records a previous run spooled', { records: this.#depth });
+    auditSpoolDepth.set(this.#depth);
+  }
+
+  #startLoader(): Worker {
+    // the compiled module is .js beside a .js worker; run from source, both are .ts
+    const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+    const loader = new Worker(new URL(`./spool-loader-worker.${ext}`, import.meta.url), {
+      workerData: this.#loaderConfig,
+      name: 'audit-loader',
+    });
+    loader.on('message', (r: LoaderReply) => this.#onReply(r));
+    loader.on('error', (err) => this.#log.error('audit spool loader failed', { err }));
+    this.#loaderExited = new Promise((resolve) =>
+      loader.once('exit', () => {
+        resolve();
+        for (const [id, p] of this.#prunes) {
+          this.#prunes.delete(id);
+          p.reject(new AuditWriteError([this.dir, 'the loader exited before pruning']));
+        }
+        if (this.#closed) return;
+        // a loader that cannot even start (the store cannot be opened) must not restart in a tight loop
+        const delay = this.#restarts.next();
+        this.#log.error('audit spool loader exited; starting another from the segments on disk', {
+          restartInMs: Math.round(delay),
+        });
+        this.#restartTimer = setTimeout(() => this.#restartLoader(), delay);
+      }),
+    );
+    return loader;
+  }
+
+  /**
+   * The loader died (a bug, a store that threw outside a batch): a new one starts from what is on disk —
+   * every segment from the start, at-least-once as after a crash. The depth is counted again from the files.
+   */
+  #restartLoader(): void {
+    this.#restartTimer = undefined;
+    if (this.#closed) return;
+    this.#loader = this.#startLoader();
+    this.#depth = 0;
+    for (const name of readdirSync(this.dir)
+      .filter((n) => SEGMENT.test(n))
+      .sort()) {
+      const file = join(this.dir, name);
+      const current = file === this.#file(this.#number);
+      const content = readFileSync(file);
+      const end = current ? this.#size : content.length;
+      for (let i = content.indexOf(0x0a); i >= 0 && i < end; i = content.indexOf(0x0a, i + 1)) this.#depth++;
+      this.#post({ op: 'durable', file, end, sealed: !current });
+    }
+    this.#unannounced = 0;
     auditSpoolDepth.set(this.#depth);
   }
 
@@ -202,6 +250,7 @@ export class AuditSpool {
     });
     this.#closed = true;
     if (this.#announceTimer) clearTimeout(this.#announceTimer);
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#post({ op: 'durable', file: this.#file(this.#number), end: this.#size, sealed: true });
     this.#post({ op: 'stop' });
     await this.#loaderExited;
@@ -287,6 +336,7 @@ export class AuditSpool {
   #onReply(r: LoaderReply): void {
     switch (r.op) {
       case 'loaded':
+        this.#restarts.reset();
         this.#depth = Math.max(0, this.#depth - r.lines);
         auditSpoolDepth.set(this.#depth);
         if (r.lines > r.skipped) auditStoreWriteSeconds.observe({ backend: this.#storeBackend }, r.seconds);
