@@ -2,7 +2,7 @@
 // loaded in batches and their segments deleted; records appended while the database is unreachable stay
 // on disk and load once it is back, none twice; a spool a crashed process left behind — with a write
 // torn mid-line and a line whose bytes were damaged — loads every whole, intact line on the next start,
-// skips the rest, and is never appended to.
+// skips the rest (and the zeros of its preallocated size), and is never written to.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -104,13 +104,18 @@ describe('audit spool', () => {
     const damaged = line(b!).replace('"alice"', '"alicf"'); // same length, checksum no longer matches
     const torn = line(d!).slice(0, 60); // the crash cut this write short: never answered
     const left = join(dir, '000000000007.spool');
-    writeFileSync(left, line(a!) + damaged + line(c!) + torn);
+    // and then the zeros a preallocated segment holds past its data
+    writeFileSync(
+      left,
+      Buffer.concat([Buffer.from(line(a!) + damaged + line(c!) + torn), Buffer.alloc(5000)]),
+    );
     const spool = new AuditSpool({ dir, store: { backend: 'sqlite', path } });
     try {
       expect(spool.depth).toBe(3); // whole lines, the damaged one included until it is looked at
-      expect(segments(dir)).toEqual(['000000000007.spool', '000000000008.spool']);
+      // the one left, and this run's own (the next one preallocated too)
+      expect(segments(dir).slice(0, 2)).toEqual(['000000000007.spool', '000000000008.spool']);
       await spool.append(JSON.stringify(sampleRecord({ uid: 'c-new' })));
-      expect(readFileSync(left, 'utf8').endsWith(torn)).toBe(true); // nothing appended after the torn tail
+      expect(readFileSync(left, 'utf8').endsWith(torn + '\0'.repeat(5000))).toBe(true); // never written to
       expect(await spool.drain(10_000)).toBe(0);
       expect((await store.query({ limit: 100 })).items.map((r) => r.uid).sort()).toEqual([
         'c-0',

@@ -4,8 +4,8 @@
 // webhook's event loop: on a busy node, loading waits a little rather than the answers to admission
 // reviews (a load that falls behind shows in tenantgate_audit_spool_depth).
 //
-// Lines are `<crc32 hex>\t<record JSON>\n`; a line whose checksum does not match (a write torn by a crash
-// before it was acknowledged) is skipped. Loading the same segment twice (a crash between the store's
+// Lines are `<crc32 hex>\t<record JSON>\n`, then zeros (the preallocated rest); a line whose checksum does
+// not match (a write torn by a crash before it was acknowledged) is skipped. Loading the same segment twice (a crash between the store's
 // commit and the segment's deletion) stores nothing twice: the review uid is the idempotency key.
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readlinkSync, readSync, unlinkSync } from 'node:fs';
@@ -194,11 +194,17 @@ function readBatch(segment: Segment): {
       buf = Buffer.allocUnsafe(length);
       const n = readSync(fd, buf, 0, length, segment.position);
       buf = buf.subarray(0, n);
-      if (buf.lastIndexOf(0x0a) >= 0 || segment.position + n >= segment.end) break;
+      if (buf.lastIndexOf(0x0a) >= 0 || buf.indexOf(0) >= 0 || segment.position + n >= segment.end) break;
       length = Math.min(length * 2, segment.end - segment.position); // one record larger than a batch
     }
   } finally {
     closeSync(fd);
+  }
+  const nul = buf.indexOf(0);
+  if (nul >= 0) {
+    // the preallocated rest of a segment a previous run left: its data ends here
+    buf = buf.subarray(0, nul);
+    segment.end = segment.position + nul;
   }
   const whole = buf.lastIndexOf(0x0a) + 1; // bytes of whole lines
   // bytes after the last newline can only be a write torn by a crash (never acknowledged): a live

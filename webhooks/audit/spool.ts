@@ -1,8 +1,9 @@
 // The local spool in front of the audit store (SQLite or PostgreSQL): what makes a record durable before
 // the AdmissionReview answer leaves, at the cost of one small disk write.
 //
-// The webhook appends each record as one line to an append-only segment file opened with O_DSYNC
-// (synchronous=FULL): the write returns once the data is on disk. The write runs on libuv's thread pool,
+// The webhook appends each record as one line to a segment file opened with O_DSYNC (synchronous=FULL):
+// the write returns once the data is on disk. Segments are preallocated (zeros written and flushed ahead
+// of use), so a write overwrites allocated blocks and flushes only its data, not the file's size. The write runs on libuv's thread pool,
 // so the event loop never waits on the disk, and appends arriving while a write is in flight share the
 // next one (group commit: one disk flush for all of them). The answer leaves once its write returned.
 // A loader thread (spool-loader-worker.ts, at a lower CPU priority) then reads the segments and inserts
@@ -16,9 +17,10 @@
 // p99 (docs/audit.md). Here the answer's path is JSON.stringify, a checksum and one write; the store's
 // work is batched and runs niced.
 //
-// Segments are files `<dir>/<12-digit number>.spool`, lines `<crc32 hex>\t<record JSON>\n`. A new
-// process never appends to a segment an earlier one left (its tail may be torn): it starts the next
-// number and loads the old ones first.
+// Segments are files `<dir>/<12-digit number>.spool`, lines `<crc32 hex>\t<record JSON>\n`, then zeros
+// up to the preallocated size (JSON never holds a NUL: the first one ends the data). A new process never
+// writes to a segment an earlier one left (its tail may be torn): it starts the next number and loads
+// the old ones first.
 import {
   close,
   closeSync,
@@ -30,8 +32,11 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   write,
+  writeSync,
 } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -52,7 +57,7 @@ export interface SpoolOptions {
   /** FULL (default): each append is on disk before it resolves; NORMAL: written to the OS (survives a
    *  crash of the process, not a power loss) */
   synchronous?: 'FULL' | 'NORMAL';
-  /** a segment is closed and a new one begun past this size; default 16 MiB */
+  /** each segment's preallocated size: a new one is begun when a write would not fit; default 4 MiB */
   segmentBytes?: number;
   /** how long appended records wait for others before the loader is told; default 50 ms */
   lingerMs?: number;
@@ -86,6 +91,8 @@ export class AuditSpool {
   #loaderExited!: Promise<void>;
   readonly #restarts = new Backoff({ initialMs: 1000, maxMs: 60_000 });
   #restartTimer: NodeJS.Timeout | undefined;
+  /** the next segment, preallocated ahead of the rotation */
+  #prepared: Promise<{ n: number; fd: number }> | undefined;
   #fd: number;
   #number: number;
   #size = 0;
@@ -103,7 +110,7 @@ export class AuditSpool {
   constructor(options: SpoolOptions) {
     this.dir = options.dir;
     this.#sync = (options.synchronous ?? 'FULL') === 'FULL';
-    this.#segmentBytes = options.segmentBytes ?? 16 * 1024 * 1024;
+    this.#segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
     this.#lingerMs = options.lingerMs ?? 50;
     this.#log = options.logger ?? componentLogger('audit-spool');
     this.#storeBackend = options.store.backend;
@@ -113,6 +120,7 @@ export class AuditSpool {
       .sort();
     this.#number = left.length ? Number(SEGMENT.exec(left.at(-1)!)![1]) + 1 : 1;
     this.#fd = this.#openSegmentSync(this.#number);
+    this.#prepareNext();
     const config: LoaderConfig = {
       store: options.store,
       batchBytes: options.batchBytes ?? (options.store.backend === 'sqlite' ? 128 : 256) * 1024,
@@ -124,9 +132,7 @@ export class AuditSpool {
     // what a previous run left goes first: every record in it counts as spooled until loaded
     for (const name of left) {
       const content = readFileSync(join(this.dir, name));
-      let lines = 0;
-      for (let i = content.indexOf(0x0a); i >= 0; i = content.indexOf(0x0a, i + 1)) lines++;
-      this.#depth += lines;
+      this.#depth += linesIn(content, content.length);
       this.#post({ op: 'durable', file: join(this.dir, name), end: content.length, sealed: true });
     }
     if (left.length) this.#log.info('loading audit records a previous run spooled', { records: this.#depth });
@@ -177,7 +183,7 @@ export class AuditSpool {
       const current = file === this.#file(this.#number);
       const content = readFileSync(file);
       const end = current ? this.#size : content.length;
-      for (let i = content.indexOf(0x0a); i >= 0 && i < end; i = content.indexOf(0x0a, i + 1)) this.#depth++;
+      this.#depth += linesIn(content, end);
       this.#post({ op: 'durable', file, end, sealed: !current });
     }
     this.#unannounced = 0;
@@ -255,6 +261,12 @@ export class AuditSpool {
     this.#post({ op: 'stop' });
     await this.#loaderExited;
     if (this.#fd >= 0) closeSync(this.#fd);
+    // the preallocated next segment holds nothing: not left for the next start to look at
+    const unused = await this.#prepared?.catch(() => undefined);
+    if (unused) {
+      closeSync(unused.fd);
+      rmSync(this.#file(unused.n), { force: true });
+    }
     for (const p of this.#prunes.values()) p.reject(new AuditWriteError([this.dir, 'the spool closed']));
   }
 
@@ -266,10 +278,12 @@ export class AuditSpool {
     }
     this.#writing = true;
     if (this.#fd < 0) return this.#openNext(); // the last segment could not be opened: try again
-    this.#queue = [];
     const buf = group.length === 1 ? group[0]!.line : Buffer.concat(group.map((w) => w.line));
+    // past the preallocated size a write would grow the file (a metadata flush each): the next segment
+    if (this.#size > 0 && this.#size + buf.length > this.#segmentBytes) return this.#rotate();
+    this.#queue = [];
     const end = auditStoreWriteSeconds.startTimer({ backend: 'spool' });
-    writeAll(this.#fd, buf, (err) => {
+    writeAll(this.#fd, buf, this.#size, (err) => {
       end();
       if (err) {
         const failure = new AuditWriteError([this.dir, err.message], { cause: err });
@@ -285,16 +299,14 @@ export class AuditSpool {
       for (const w of group) w.resolve();
       if (this.#unannounced >= 256 * 1024) this.#announce();
       else this.#announceTimer ??= setTimeout(() => this.#announce(), this.#lingerMs);
-      if (this.#size >= this.#segmentBytes) this.#rotate();
-      else this.#writeNext();
+      this.#writeNext();
     });
   }
 
-  /** Seals the current segment and starts the next (created, and its directory entry made durable). */
+  /** Seals the current segment and continues in the next (prepared meanwhile, or now). */
   #rotate(): void {
-    const sealed = this.#number;
     const oldFd = this.#fd;
-    this.#post({ op: 'durable', file: this.#file(sealed), end: this.#size, sealed: true });
+    this.#post({ op: 'durable', file: this.#file(this.#number), end: this.#size, sealed: true });
     this.#unannounced = 0;
     this.#fd = -1;
     close(oldFd, () => {});
@@ -302,19 +314,51 @@ export class AuditSpool {
   }
 
   #openNext(): void {
-    this.#number++;
-    this.#size = 0;
-    open(this.#file(this.#number), this.#flags(), 0o600, (err, fd) => {
-      if (err) return this.#fail(err);
-      syncDir(this.dir, this.#sync, (dirErr) => {
-        if (dirErr) {
-          close(fd, () => {});
-          return this.#fail(dirErr);
-        }
+    const next = this.#prepared ?? this.#prepare(this.#number + 1);
+    this.#prepared = undefined;
+    next.then(
+      ({ n, fd }) => {
+        this.#number = n;
+        this.#size = 0;
         this.#fd = fd;
+        this.#prepareNext();
         this.#writeNext();
-      });
-    });
+      },
+      (err: Error) => this.#fail(err),
+    );
+  }
+
+  /** Starts preparing the segment after the current one, so that a rotation never waits for it. */
+  #prepareNext(): void {
+    const next = this.#prepare(this.#number + 1);
+    next.catch(() => {}); // a failure shows when it is used: #openNext prepares again
+    this.#prepared = next;
+  }
+
+  /**
+   * Segment `n`, preallocated: zeros written and flushed, then opened for the appends (O_DSYNC with
+   * synchronous=FULL) and its directory entry flushed. Overwriting allocated blocks in place flushes only
+   * the data, not the file's size and extents as an append does: cheaper, and faster (docs/audit.md).
+   */
+  async #prepare(n: number): Promise<{ n: number; fd: number }> {
+    const file = this.#file(n);
+    const { O_WRONLY, O_CREAT, O_EXCL } = constants;
+    const zeros = Buffer.alloc(Math.min(256 * 1024, this.#segmentBytes));
+    const handle = await fsp.open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+    try {
+      for (let at = 0; at < this.#segmentBytes; at += zeros.length)
+        await handle.write(zeros, 0, Math.min(zeros.length, this.#segmentBytes - at), at);
+      if (this.#sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const fd = await new Promise<number>((resolve, reject) =>
+      open(file, this.#flags(), (err, opened) => (err ? reject(err) : resolve(opened))),
+    );
+    await new Promise<void>((resolve, reject) =>
+      syncDir(this.dir, this.#sync, (err) => (err ? reject(err) : resolve())),
+    );
+    return { n, fd };
   }
 
   #fail(err: Error): void {
@@ -375,12 +419,22 @@ export class AuditSpool {
   }
 
   #flags(): number {
-    const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DSYNC } = constants;
-    return O_WRONLY | O_CREAT | O_EXCL | O_APPEND | (this.#sync ? O_DSYNC : 0);
+    const { O_WRONLY, O_DSYNC } = constants;
+    return O_WRONLY | (this.#sync ? O_DSYNC : 0);
   }
 
+  /** #prepare, at start: the first segment must exist before the first append. */
   #openSegmentSync(n: number): number {
-    const fd = openSync(this.#file(n), this.#flags(), 0o600);
+    const file = this.#file(n);
+    const { O_WRONLY, O_CREAT, O_EXCL } = constants;
+    const zeroFd = openSync(file, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+    try {
+      writeSync(zeroFd, Buffer.alloc(this.#segmentBytes), 0, this.#segmentBytes, 0);
+      if (this.#sync) fsyncSync(zeroFd);
+    } finally {
+      closeSync(zeroFd);
+    }
+    const fd = openSync(file, this.#flags());
     if (this.#sync) {
       const dirFd = openSync(this.dir, 'r');
       try {
@@ -393,11 +447,26 @@ export class AuditSpool {
   }
 }
 
-/** A regular file takes the whole buffer unless it fails; the loop covers a short write anyway. */
-function writeAll(fd: number, buf: Buffer, done: (err: Error | null) => void, offset = 0): void {
-  write(fd, buf, offset, buf.length - offset, null, (err, n) => {
+/** Whole lines among the first `end` bytes, up to the first NUL (the preallocated, unwritten rest). */
+function linesIn(content: Buffer, end: number): number {
+  const nul = content.indexOf(0);
+  const limit = nul >= 0 && nul < end ? nul : end;
+  let lines = 0;
+  for (let i = content.indexOf(0x0a); i >= 0 && i < limit; i = content.indexOf(0x0a, i + 1)) lines++;
+  return lines;
+}
+
+/** Writes the whole buffer at `position` (a regular file takes it unless it fails; a short write loops). */
+function writeAll(
+  fd: number,
+  buf: Buffer,
+  position: number,
+  done: (err: Error | null) => void,
+  offset = 0,
+): void {
+  write(fd, buf, offset, buf.length - offset, position + offset, (err, n) => {
     if (err) return done(err);
-    if (offset + n < buf.length) return writeAll(fd, buf, done, offset + n);
+    if (offset + n < buf.length) return writeAll(fd, buf, position, done, offset + n);
     done(null);
   });
 }
