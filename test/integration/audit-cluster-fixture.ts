@@ -14,6 +14,7 @@ import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { AuditRecord } from '../../webhooks/audit-log.ts';
+import { routeReview } from '../e2e/audit-fixtures.ts';
 import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
@@ -190,32 +191,11 @@ export async function startAuditCluster(
       { timeout: 20_000, interval: 200 },
     );
     const review = async (uid: string, namespace: string, hostname: string) => {
-      const name = `r-${uid}`;
       const res = await request(`https://127.0.0.1:${running.port}/validate`, {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          apiVersion: 'admission.k8s.io/v1',
-          kind: 'AdmissionReview',
-          request: {
-            uid,
-            kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
-            resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' },
-            operation: 'CREATE',
-            namespace,
-            name,
-            userInfo: { username: 'mallory', groups: ['system:authenticated'] },
-            object: {
-              apiVersion: 'gateway.networking.k8s.io/v1',
-              kind: 'HTTPRoute',
-              metadata: { name, namespace },
-              spec: { hostnames: [hostname], rules: [{}] },
-            },
-            oldObject: null,
-            dryRun: false,
-          },
-        }),
+        body: JSON.stringify(routeReview(uid, namespace, hostname)),
       });
       const body = (await res.body.json()) as { response: { uid: string; allowed: boolean } };
       expect(res.statusCode).toBe(200);

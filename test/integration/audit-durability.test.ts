@@ -22,6 +22,7 @@ import { uniqueName } from '../env/names.ts';
 import { startPostgres, type PostgresServer } from '../env/postgres.ts';
 import { testKubeConfig, testKubeconfigPath } from '../env/test-cluster.ts';
 import pg from 'pg';
+import { routeReview } from '../e2e/audit-fixtures.ts';
 import { deleteQuietly } from './tenant-fixtures.ts';
 
 const TOTAL = 1000;
@@ -32,30 +33,6 @@ const run = uniqueName('dur');
 const tenant = uniqueName('acme');
 const namespace = `${tenant}-web`;
 const system = uniqueName('tg-dur');
-
-function review(uid: string) {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
-      resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' },
-      operation: 'CREATE',
-      namespace,
-      name: `r-${uid}`,
-      userInfo: { username: 'mallory', groups: ['system:authenticated'] },
-      object: {
-        apiVersion: 'gateway.networking.k8s.io/v1',
-        kind: 'HTTPRoute',
-        metadata: { name: `r-${uid}`, namespace },
-        spec: { hostnames: ['shop.globex.example.com'], rules: [{}] },
-      },
-      oldObject: null,
-      dryRun: false,
-    },
-  };
-}
 
 /** whole lines left in a spool directory's segments: records not loaded yet */
 function spooledLines(dir: string): number {
@@ -127,7 +104,7 @@ describe('audit durability across a SIGKILL', () => {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(review(uid)),
+        body: JSON.stringify(routeReview(uid, namespace, 'shop.globex.example.com')),
       });
       const body = (await res.body.json()) as { response?: { uid: string; allowed: boolean } };
       if (res.statusCode !== 200 || body.response?.uid !== uid) return 'unanswered';
