@@ -12,6 +12,7 @@
 //   never does until stop(). Every restart counts in tenantgate_informer_restarts_total{kind,reason}.
 import { Counter } from 'prom-client';
 import { Backoff, sleep } from '../lib/async.ts';
+import { streamLines } from '../lib/json-lines.ts';
 import { defineError, errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { registry } from '../lib/metrics.ts';
@@ -203,23 +204,10 @@ export class Reflector<T extends KubeObject> {
     );
     this.#lastError = undefined;
     let healthy = false;
-    const decoder = new TextDecoder();
-    let buffered = '';
-    try {
-      for await (const chunk of body) {
-        buffered += decoder.decode(chunk as Buffer, { stream: true });
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (!line) continue;
-          this.#onEvent(line);
-          if (!healthy) onHealthy();
-          healthy = true;
-        }
-      }
-    } finally {
-      body.destroy();
+    for await (const line of streamLines(body)) {
+      this.#onEvent(line);
+      if (!healthy) onHealthy();
+      healthy = true;
     }
   }
 

@@ -111,7 +111,7 @@ export class AuditLog implements AuditSink {
     this.#logger = winston.createLogger({
       level: 'info',
       // the line is the record itself, nothing added
-      format: winston.format.printf((info) => JSON.stringify(info.record)),
+      format: winston.format.printf((info) => info.line as string),
       transports: [
         new RotatingFileTransport({
           filename: options.path,
@@ -122,8 +122,9 @@ export class AuditLog implements AuditSink {
     });
   }
 
-  record(record: AuditRecord): void {
-    this.#logger.info('admission', { record });
+  /** `json`: the record already serialised (the store's spool has it), so it is not serialised twice */
+  record(record: AuditRecord, json = JSON.stringify(record)): void {
+    this.#logger.info('admission', { line: json });
   }
 
   /** Closes the file (records are written synchronously: nothing is pending). */

@@ -16,11 +16,15 @@ export interface LoadResult {
   p50: number;
   p90: number;
   p99: number;
+  /** CPU time of the load generator itself */
+  cpuSeconds?: number;
 }
 
 export interface LoadRun extends LoadResult {
   /** CPU time of this process (the server) while the load ran */
   cpuSeconds: number;
+  /** CPU time of the load generator */
+  loadCpuSeconds: number;
 }
 
 export interface LoadDriver {
@@ -58,7 +62,11 @@ export async function loadDriver(dir: string): Promise<LoadDriver> {
         const used = process.cpuUsage(cpu);
         const result = JSON.parse(stdout) as LoadResult;
         if (result.errors) throw new Error(`${result.errors} reviews failed`);
-        return { ...result, cpuSeconds: (used.user + used.system) / 1e6 };
+        return {
+          ...result,
+          cpuSeconds: (used.user + used.system) / 1e6,
+          loadCpuSeconds: result.cpuSeconds ?? 0,
+        };
       } finally {
         await server.close();
       }

@@ -38,8 +38,10 @@ async function worker(): Promise<void> {
 }
 
 const started = performance.now();
+const cpu = process.cpuUsage();
 await Promise.all(Array.from({ length: concurrency }, worker));
 const elapsed = (performance.now() - started) / 1000;
+const used = process.cpuUsage(cpu);
 await pool.close();
 latencies.sort((a, b) => a - b);
 const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
@@ -51,5 +53,6 @@ process.stdout.write(
     p50: q(0.5),
     p90: q(0.9),
     p99: q(0.99),
+    cpuSeconds: (used.user + used.system) / 1e6,
   }) + '\n',
 );

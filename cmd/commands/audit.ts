@@ -30,7 +30,8 @@ options:
   --until WHEN       the same, the end of the range
   --limit N          at most the N newest records (default 500)
   -o, --output FMT   table (default) or json (the full records, objects included)
-  --watch            keep running and print new records as they are stored (every 2 s)
+  --watch            keep running and print new records as they are stored (streamed by the API;
+                     reconnects where it left off when the connection drops)
   --as USER          impersonate this user (as kubectl --as; you need the impersonate verb)
   --as-group GROUP   impersonate this group too (repeatable)
   --kubeconfig FILE  kubeconfig (default $KUBECONFIG, ~/.kube/config)
@@ -41,8 +42,6 @@ options:
                      .tenantgate/audit/admission.jsonl)
   -h, --help
 `;
-
-const WATCH_INTERVAL_MS = 2000;
 
 export async function main(argv: string[]): Promise<number> {
   let values;
@@ -125,15 +124,13 @@ export async function main(argv: string[]): Promise<number> {
     ...(values.as ? { impersonate: { user: values.as, groups: values['as-group'] ?? [] } } : {}),
   });
   try {
-    const records = await newest(client, query, limit);
+    const { records, latestId } = await newest(client, query, limit);
     if (!values.watch) {
       process.stdout.write(
         json ? JSON.stringify(records, null, 2) + '\n' : renderTable(records, query.policy),
       );
       return 0;
     }
-    // watch: what is there, then every record stored after the newest id seen (late shipments included)
-    let lastId = records.reduce((m, r) => Math.max(m, r.id), 0);
     let header = !json;
     const print = (batch: StoredAuditRecord[]) => {
       if (json) for (const r of batch) process.stdout.write(JSON.stringify(r) + '\n');
@@ -144,22 +141,54 @@ export async function main(argv: string[]): Promise<number> {
       }
     };
     print(records);
-    const { since: _since, until: _until, ...live } = query;
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
     process.once('SIGTERM', () => stop.abort());
-    while (!stop.signal.aborted) {
-      await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
-      for (;;) {
-        const page = await client.records({ ...live, afterId: lastId, limit: 1000 });
-        print(page.items);
-        lastId = page.items.reduce((m, r) => Math.max(m, r.id), lastId);
-        if (page.items.length < 1000) break;
-      }
-    }
+    await watch(client, query, latestId, records, print, stop.signal);
     return 0;
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Streams what is stored after `latestId` (the list's cursor: nothing stored since the list is missed),
+ * skipping records the list showed already, and reconnects from the last cursor when the stream ends or
+ * breaks, until `signal` aborts. A refusal by the API (401, 403, 400) ends it with that error.
+ */
+async function watch(
+  client: AuditApiClient,
+  query: AuditQuery,
+  latestId: number,
+  listed: StoredAuditRecord[],
+  print: (batch: StoredAuditRecord[]) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const { Backoff, sleep } = await import('../../lib/async.ts');
+  const { KubeApiError } = await import('../../kube/client.ts');
+  let cursor = latestId;
+  // the list may show records newer than its cursor (stored while it was read): shown once only
+  const shown = new Set(listed.filter((r) => r.id > cursor).map((r) => r.id));
+  const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  while (!signal.aborted) {
+    try {
+      for await (const event of client.watch({ ...query, afterId: cursor }, signal)) {
+        backoff.reset();
+        if (event.type === 'ADDED') {
+          if (!shown.has(event.object.id)) print([event.object]);
+          cursor = Math.max(cursor, event.object.id);
+        } else cursor = Math.max(cursor, event.afterId);
+        for (const id of shown) if (id <= cursor) shown.delete(id);
+      }
+      // the server ended the stream (its timeout, a shutdown): resume where it left off
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err instanceof KubeApiError && err.statusCode >= 400 && err.statusCode < 500) throw err;
+      process.stderr.write(
+        `tenantgate audit: the watch broke (${(err as Error).message}); resuming after record ${cursor}\n`,
+      );
+    }
+    await sleep(backoff.next(), signal);
   }
 }
 
@@ -168,19 +197,21 @@ async function newest(
   client: AuditApiClient,
   query: AuditQuery,
   limit: number,
-): Promise<StoredAuditRecord[]> {
+): Promise<{ records: StoredAuditRecord[]; latestId: number }> {
   const out: StoredAuditRecord[] = [];
   let cont: string | undefined;
+  let latestId: number | undefined;
   do {
     const page = await client.records({
       ...query,
       limit: Math.min(1000, limit - out.length),
       ...(cont ? { continue: cont } : {}),
     });
+    latestId ??= page.latestId; // the first page's: a later page's could skip what was stored between
     out.push(...page.items);
     cont = page.continue;
   } while (cont && out.length < limit);
-  return out.reverse();
+  return { records: out.reverse(), latestId: latestId ?? 0 };
 }
 
 async function offline(path: string, query: AuditQuery, json: boolean): Promise<number> {

@@ -32,6 +32,9 @@ export class SupervisedProcess {
     this.name = options.name;
     this.logFile = options.logFile;
     const log = createWriteStream(options.logFile, { flags: 'a' });
+    // the file is a copy for people (the tail below is what errors quote): one that cannot be written —
+    // its directory removed while the stream was still opening — must not become an uncaught exception
+    log.on('error', () => {});
     // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
     // control plane must outlive the components that still talk to it while they stop (the operator
     // releases its Lease; without the API server that fails and the next run waits for it to expire).

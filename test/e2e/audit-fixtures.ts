@@ -43,6 +43,35 @@ export function sampleRecord(overrides: Partial<AuditRecord> = {}): AuditRecord 
   return record;
 }
 
+/**
+ * An AdmissionReview as the API server sends it: mallory creates HTTPRoute r-<uid> in `namespace` with
+ * `hostname` (another tenant's, for a refusal by route-hostnames).
+ */
+export function routeReview(uid: string, namespace: string, hostname: string) {
+  const name = `r-${uid}`;
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
+      resource: { group: 'gateway.networking.k8s.io', version: 'v1', resource: 'httproutes' },
+      operation: 'CREATE',
+      namespace,
+      name,
+      userInfo: { username: 'mallory', groups: ['system:authenticated'] },
+      object: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name, namespace },
+        spec: { hostnames: [hostname], rules: [{}] },
+      },
+      oldObject: null,
+      dryRun: false,
+    },
+  };
+}
+
 export interface AuditTestEnv {
   /** a real PostgreSQL server (createDatabase gives each test its own database) */
   readonly pg: PostgresServer;

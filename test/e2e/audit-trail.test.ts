@@ -1,7 +1,7 @@
-// The webhook's audit trail as a whole, on both backends: a record is in the store once record()
-// resolves (SQLite: committed by the writer thread; PostgreSQL: spooled, then shipped), counted in
+// The webhook's audit trail as a whole, on both backends: a record is spooled durably once record()
+// resolves and in the store once the loader caught up (spool.drain), counted in
 // tenantgate_audit_refusals_total, written to the JSON-lines file when one is set, and retention prunes
-// through the writer.
+// through the loader's connection.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ async function refusals(tenant: string): Promise<number> {
 }
 
 describe('audit trail', () => {
-  it('sqlite: stored and committed when record() resolves; file and metrics too; prunes', async () => {
+  it('sqlite: spooled when record() resolves, then stored; file and metrics too; prunes', async () => {
     const filePath = join(env.dir, 'admission.jsonl');
     const trail = await openAuditTrail({
       store: { backend: 'sqlite', path: join(env.dir, 'audit.db') },
@@ -30,6 +30,7 @@ describe('audit trail', () => {
         trail.record(sampleRecord({ uid: 's1', tenant: 'sqlite-t', time: new Date().toISOString() })),
         trail.record(sampleRecord({ uid: 's2', tenant: 'sqlite-t', time: old })),
       ]);
+      expect(await trail.spool!.drain(10_000)).toBe(0);
       expect((await trail.store!.query({ tenant: 'sqlite-t' })).items.map((r) => r.uid).sort()).toEqual([
         's1',
         's2',
@@ -58,7 +59,7 @@ describe('audit trail', () => {
       store: {
         backend: 'postgres',
         dsn: await env.pg.createDatabase('trail'),
-        spoolPath: join(env.dir, 'spool.db'),
+        spoolPath: join(env.dir, 'spool'),
       },
     });
     try {

@@ -8,7 +8,9 @@ import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registry } from '../../lib/metrics.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import type { AuditRecord } from '../../webhooks/audit-log.ts';
 import { sampleRecord } from '../e2e/audit-fixtures.ts';
@@ -38,12 +40,21 @@ function records({ run }: AuditNames): AuditRecord[] {
   ];
 }
 
+async function watchStreamsOpened(): Promise<number> {
+  return (
+    (await registry.getSingleMetric('tenantgate_audit_watch_streams_total')!.get()).values[0]?.value ?? 0
+  );
+}
+
 describe('audit query API authorised by the cluster', () => {
   const kc = testKubeConfig();
   let cluster: AuditCluster;
   let tokens: AuditCluster['tokens'];
   let dir: string;
   const get: AuditCluster['get'] = (...args) => cluster.get(...args);
+  /** an AdmissionReview to the webhook, as the API server sends it: a route with another tenant's hostname */
+  const refuse = (uid: string, namespace: string) =>
+    cluster.review(uid, namespace, `shop.${namespace === ns.other ? acme : globex}.example.com`);
   const uidsOf = (body: Record<string, unknown>) =>
     (body.items as AuditRecord[]).map((r) => r.uid.split('-').at(-1)).sort((a, b) => Number(a) - Number(b));
 
@@ -164,7 +175,7 @@ describe('audit query API authorised by the cluster', () => {
       expect(escalate.out).toContain('may not impersonate');
     });
 
-    it('--watch prints records stored later, only those the user may read', async () => {
+    it('--watch streams records stored later, only those the user may read, across reconnections', async () => {
       const child = spawn(
         join(projectRoot, 'node_modules', '.bin', 'node'),
         [
@@ -185,17 +196,120 @@ describe('audit query API authorised by the cluster', () => {
       try {
         // the four records it may read, one JSON object per line
         await vi.waitFor(() => expect(out.trim().split('\n')).toHaveLength(4), { timeout: 15_000 });
+        // the server ends each stream after 1.5 s: the CLI has resumed from its cursor at least once
+        const opened = await watchStreamsOpened();
+        await vi.waitFor(async () => expect(await watchStreamsOpened()).toBeGreaterThan(opened), {
+          timeout: 15_000,
+        });
         const now = new Date().toISOString();
+        // stored by "another replica" straight into PostgreSQL, and a real refusal by this webhook
         await cluster.store.insert([
           sampleRecord({ uid: `${names.run}-late-other`, time: now, tenant: globex, namespace: ns.other }),
           sampleRecord({ uid: `${names.run}-late-mine`, time: now, tenant: acme, namespace: ns.web }),
         ]);
-        await vi.waitFor(() => expect(out).toContain(`${names.run}-late-mine`), { timeout: 15_000 });
+        expect(await refuse(`${names.run}-refused-mine`, ns.web)).toBe(false);
+        await vi.waitFor(
+          () => {
+            expect(out).toContain(`${names.run}-late-mine`);
+            expect(out).toContain(`${names.run}-refused-mine`);
+          },
+          { timeout: 15_000 },
+        );
         expect(out).not.toContain(`${names.run}-late-other`);
-        expect(out.trim().split('\n')).toHaveLength(5);
+        expect(out.trim().split('\n')).toHaveLength(6); // none twice
       } finally {
         child.kill('SIGTERM');
       }
+    });
+  });
+
+  describe('watch (?watch=true)', () => {
+    /** opens a watch; `events` fills as lines arrive; `ended` resolves when the server ends it */
+    const openWatch = async (query: string, token: string) => {
+      const res = await request(`${cluster.webhook.auditUrl}/audit/v1/records?watch=true${query}`, {
+        dispatcher: cluster.agent,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const events: { type: string; afterId?: number; object?: AuditRecord & { id: number } }[] = [];
+      let buffered = '';
+      const ended = (async () => {
+        for await (const chunk of res.body) {
+          buffered += (chunk as Buffer).toString();
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            events.push(JSON.parse(buffered.slice(0, nl)) as (typeof events)[number]);
+            buffered = buffered.slice(nl + 1);
+          }
+        }
+      })();
+      return { status: res.statusCode, type: res.headers['content-type'], events, ended };
+    };
+    const uids = (events: { object?: { uid: string } }[]) =>
+      events.flatMap((e) => (e.object ? [e.object.uid] : []));
+
+    it('streams a refusal made after it started, and resumes from its cursor after the server ended it', async () => {
+      const w = await openWatch('', tokens.cluster);
+      expect(w.status).toBe(200);
+      expect(w.type).toContain('application/x-ndjson');
+      await vi.waitFor(() => expect(w.events[0]?.type).toBe('BOOKMARK'));
+      expect(await refuse(`${names.run}-watched`, ns.web)).toBe(false);
+      await vi.waitFor(() => expect(uids(w.events)).toContain(`${names.run}-watched`), { timeout: 15_000 });
+      const record = w.events.find((e) => e.object?.uid === `${names.run}-watched`)!.object!;
+      expect(record).toMatchObject({ namespace: ns.web, tenant: acme, action: 'deny' });
+      expect(record.violations.map((v) => v.policy)).toContain('route-hostnames');
+      // the server ends the stream cleanly (its timeout, as on shutdown), with heartbeats meanwhile
+      await w.ended;
+      const cursor = Math.max(...w.events.map((e) => e.afterId ?? e.object?.id ?? 0));
+      expect(w.events.filter((e) => e.type === 'BOOKMARK').length).toBeGreaterThan(1);
+      // stored while nobody watched: the next watch from the cursor has it, and nothing from before
+      await cluster.store.insert([
+        sampleRecord({
+          uid: `${names.run}-between`,
+          time: new Date().toISOString(),
+          tenant: acme,
+          namespace: ns.api,
+        }),
+      ]);
+      const again = await openWatch(`&afterId=${cursor}`, tokens.cluster);
+      await vi.waitFor(() => expect(uids(again.events)).toEqual([`${names.run}-between`]), {
+        timeout: 15_000,
+      });
+      await again.ended;
+    });
+
+    it("a tenant auditor's watch never carries another tenant's records", async () => {
+      const w = await openWatch('', tokens.tenant);
+      expect(w.status).toBe(200);
+      await vi.waitFor(() => expect(w.events[0]?.type).toBe('BOOKMARK'));
+      const now = new Date().toISOString();
+      await cluster.store.insert([
+        sampleRecord({ uid: `${names.run}-w-other`, time: now, tenant: globex, namespace: ns.other }),
+        sampleRecord({ uid: `${names.run}-w-sibling`, time: now, tenant: acme, namespace: ns.api }),
+        sampleRecord({
+          uid: `${names.run}-w-tenant`,
+          time: now,
+          tenant: acme,
+          namespace: undefined,
+          kind: 'Tenant',
+        }),
+      ]);
+      expect(await refuse(`${names.run}-w-other-refused`, ns.other)).toBe(false);
+      expect(await refuse(`${names.run}-w-mine`, ns.web)).toBe(false);
+      // the tenant's own refusal comes after the others were stored: once it is there, they were passed
+      await vi.waitFor(() => expect(uids(w.events)).toContain(`${names.run}-w-mine`), { timeout: 15_000 });
+      expect(uids(w.events).filter((u) => u.startsWith(`${names.run}-w-`))).toEqual([`${names.run}-w-mine`]);
+      expect(w.events.every((e) => !e.object || e.object.namespace === ns.web)).toBe(true);
+      await w.ended;
+    });
+
+    it('401 without a token, 403 without the right, 400 for paging', async () => {
+      expect((await get('/audit/v1/records?watch=true')).status).toBe(401);
+      expect((await get('/audit/v1/records?watch=true', 'not-a-token')).status).toBe(401);
+      expect((await get('/audit/v1/records?watch=true', tokens.none)).status).toBe(403);
+      const other = await get(`/audit/v1/records?watch=true&namespace=${ns.other}`, tokens.tenant);
+      expect(other.status).toBe(403);
+      expect((await get(`/audit/v1/records?watch=true&tenant=${globex}`, tokens.tenant)).status).toBe(403);
+      expect((await get('/audit/v1/records?watch=maybe', tokens.cluster)).status).toBe(400);
+      expect((await get('/audit/v1/records?watch=true&limit=5', tokens.cluster)).status).toBe(400);
     });
   });
 });

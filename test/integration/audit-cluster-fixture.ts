@@ -14,6 +14,7 @@ import { KubeClient } from '../../kube/client.ts';
 import { projectRoot } from '../../kube/envtest/paths.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { AuditRecord } from '../../webhooks/audit-log.ts';
+import { routeReview } from '../e2e/audit-fixtures.ts';
 import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { startWebhook, type RunningWebhook } from '../../webhooks/index.ts';
 import { uniqueName } from '../env/names.ts';
@@ -36,6 +37,13 @@ export interface AuditCluster {
   dir: string;
   /** the store the API reads (records inserted here appear as if shipped by a replica) */
   store: PostgresAuditStore;
+  /** trusts the webhook's (and the audit API's) serving certificate */
+  agent: Agent;
+  /**
+   * POSTs an AdmissionReview for an HTTPRoute in `namespace` with `hostname` to the webhook, as the API
+   * server would; resolves to whether it was allowed (a refusal is in the audit trail once answered).
+   */
+  review(uid: string, namespace: string, hostname: string): Promise<boolean>;
   /** GET on the audit API (parsed JSON body) */
   get(
     path: string,
@@ -162,8 +170,10 @@ export async function startAuditCluster(
       namespace: ns.system,
       policyConfig: { enforcement: { default: 'deny', policies: {} }, bundles: [] },
       audit: {
-        store: { backend: 'postgres', dsn: pg.dsn, spoolPath: join(dir, 'spool.db') },
+        store: { backend: 'postgres', dsn: pg.dsn, spoolPath: join(dir, 'spool') },
         apiAddress: '127.0.0.1:0',
+        // watch streams end after 1.5 s, so the tests see clients resume from their cursor
+        watch: { pollMs: 100, heartbeatMs: 500, timeoutMs: 1500 },
       },
     });
     agent = new Agent({ connect: { ca: webhook.caBundlePem } });
@@ -180,7 +190,19 @@ export async function startAuditCluster(
       async () => expect((await get('/audit/v1/whoami', tokens.tenant)).body.namespaces).toEqual([ns.web]),
       { timeout: 20_000, interval: 200 },
     );
-    return { names, webhook, tokens, admin, dir, store, get, stop };
+    const review = async (uid: string, namespace: string, hostname: string) => {
+      const res = await request(`https://127.0.0.1:${running.port}/validate`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(routeReview(uid, namespace, hostname)),
+      });
+      const body = (await res.body.json()) as { response: { uid: string; allowed: boolean } };
+      expect(res.statusCode).toBe(200);
+      expect(body.response.uid).toBe(uid);
+      return body.response.allowed;
+    };
+    return { names, webhook, tokens, admin, dir, store, agent, review, get, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -4,8 +4,15 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, isNotFound } from '../../kube/client.ts';
 import { defineError } from '../../lib/errors.ts';
+import { streamLines } from '../../lib/json-lines.ts';
 import { HISTOGRAM_PATH, RECORDS_PATH } from './query-server.ts';
 import type { AuditBucket, AuditPage, AuditQuery, StoredAuditRecord } from './store.ts';
+import type { WatchEvent } from './watch.ts';
+
+export const AuditWatchDecodeError = defineError(
+  'TG_AUDIT_WATCH_DECODE',
+  'the audit API sent a watch line that is not an event: %s',
+);
 
 export const AuditApiNotFoundError = defineError(
   'TG_AUDIT_API_NOT_FOUND',
@@ -60,13 +67,35 @@ export class AuditApiClient {
     return new AuditApiClient(api, server.replace(/\/+$/, ''));
   }
 
-  async records(query: AuditQuery): Promise<AuditPage> {
-    const body = await this.#api.request<{ items: StoredAuditRecord[]; metadata: { continue?: string } }>({
+  /** One page; `latestId`: the newest id when it was read (a watch from there misses nothing). */
+  async records(query: AuditQuery): Promise<AuditPage & { latestId: number }> {
+    const body = await this.#api.request<{
+      items: StoredAuditRecord[];
+      metadata: { continue?: string; latestId?: number };
+    }>({
       method: 'GET',
       path: RECORDS_PATH,
       query: toParams(query),
     });
-    return { items: body.items, ...(body.metadata.continue ? { continue: body.metadata.continue } : {}) };
+    return {
+      items: body.items,
+      latestId: body.metadata.latestId ?? 0,
+      ...(body.metadata.continue ? { continue: body.metadata.continue } : {}),
+    };
+  }
+
+  /**
+   * The records stored after `query.afterId`, as the API streams them, until the stream ends (the server's
+   * timeout or shutdown) or `signal` aborts; throws KubeApiError when the API refuses (401, 403, 400).
+   */
+  async *watch(query: AuditQuery, signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    const body = await this.#api.stream(
+      RECORDS_PATH,
+      { ...toParams(query), watch: 'true' },
+      // the server sends a heartbeat every 15 s: a minute of silence is a dead connection
+      { signal, idleTimeoutMs: 60_000 },
+    );
+    for await (const line of streamLines(body)) yield parseEvent(line);
   }
 
   async histogram(query: AuditQuery, by: 'policy' | 'tenant', bucketSeconds: number): Promise<AuditBucket[]> {
@@ -81,6 +110,18 @@ export class AuditApiClient {
   close(): Promise<void> {
     return this.#api.close();
   }
+}
+
+function parseEvent(line: string): WatchEvent {
+  let event: Partial<WatchEvent> & { object?: { id?: unknown }; afterId?: unknown };
+  try {
+    event = JSON.parse(line) as typeof event;
+  } catch {
+    throw new AuditWatchDecodeError([line.slice(0, 200)]);
+  }
+  if (event.type === 'ADDED' && typeof event.object?.id === 'number') return event as WatchEvent;
+  if (event.type === 'BOOKMARK' && typeof event.afterId === 'number') return event as WatchEvent;
+  throw new AuditWatchDecodeError([line.slice(0, 200)]);
 }
 
 function toParams(q: AuditQuery): Record<string, string | number | undefined> {

@@ -29,3 +29,9 @@ export const auditRecordsPrunedTotal = new Counter({
   labelNames: ['backend'] as const,
   registers: [registry],
 });
+
+export const auditWatchStreamsTotal = new Counter({
+  name: 'tenantgate_audit_watch_streams_total',
+  help: 'Watch streams opened on the audit API (a client reconnecting opens another)',
+  registers: [registry],
+});

@@ -2,13 +2,14 @@
 // ship their spooled records here (spool.ts) with the review uid as idempotency key, so a retried or
 // replayed batch never stores a refusal twice. Migrations run under an advisory lock, so replicas that
 // start together apply each one once; pruning takes a second advisory lock, so only one replica prunes
-// at a time.
+// at a time; inserts take a third until they commit, so ids become visible in id order (a watch's cursor).
 import pg from 'pg';
 import type { AuditRecord } from '../audit-log.ts';
-import { auditRecordsPrunedTotal, auditStoreWriteSeconds } from './metrics.ts';
+import { auditRecordsPrunedTotal } from './metrics.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS_TABLE, POSTGRES_MIGRATIONS } from './schema.ts';
 import {
   histogramQuery,
+  LATEST_ID_SQL,
   pageQuery,
   toPage,
   type AuditBucket,
@@ -28,9 +29,10 @@ export interface PostgresStoreOptions {
   targetVersion?: number;
 }
 
-// arbitrary but fixed: pg_advisory_xact_lock keys for "migrating" and "pruning"
+// arbitrary but fixed: advisory lock keys for "migrating", "pruning" and "inserting"
 const MIGRATE_LOCK = 7_420_001;
 const PRUNE_LOCK = 7_420_002;
+const INSERT_LOCK = 7_420_003;
 const PRUNE_BATCH = 5000;
 
 // BIGINT (ids, ms times) and COUNT(*) as numbers: every value we keep fits in 2^53
@@ -89,11 +91,14 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
-  async insert(records: AuditRecord[]): Promise<number> {
+  async insert(records: AuditRecord[], json?: string[]): Promise<number> {
     if (records.length === 0) return 0;
-    const end = auditStoreWriteSeconds.startTimer({ backend: 'postgres' });
     const withReplica = this.#targetVersion >= 2;
     const inserted = await this.#transaction(async (c) => {
+      // replicas insert one at a time, each holding the lock until it commits: ids then become visible
+      // in id order, so a watch that has seen id N has seen every record up to N (BIGSERIAL alone
+      // hands out ids at insert time, and a later id could commit first)
+      await c.query('SELECT pg_advisory_xact_lock($1)', [INSERT_LOCK]);
       // one statement per table: rows as arrays, unnested server-side
       const res = await c.query<{ id: number; uid: string }>(
         `INSERT INTO audit_records (uid, time_ms, tenant, namespace, user_name, kind, operation, action, dry_run, record${withReplica ? ', replica' : ''})
@@ -112,7 +117,7 @@ export class PostgresAuditStore implements AuditStore {
           records.map((r) => r.operation),
           records.map((r) => r.action),
           records.map((r) => r.dryRun),
-          records.map((r) => JSON.stringify(r)),
+          json ?? records.map((r) => JSON.stringify(r)),
           ...(withReplica ? [this.#replica] : []),
         ],
       );
@@ -135,7 +140,6 @@ export class PostgresAuditStore implements AuditStore {
       );
       return res.rows.length;
     });
-    end();
     return inserted;
   }
 
@@ -143,6 +147,10 @@ export class PostgresAuditStore implements AuditStore {
     const { sql, params, limit } = pageQuery(query);
     const res = await this.#pool.query<{ id: number; record: AuditRecord }>(numbered(sql), params);
     return toPage(res.rows, query, limit);
+  }
+
+  async latestId(): Promise<number> {
+    return (await this.#pool.query<{ id: number }>(LATEST_ID_SQL)).rows[0]?.id ?? 0;
   }
 
   async histogram(

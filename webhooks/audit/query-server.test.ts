@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { AUDITOR_CLUSTER_ROLE, AUDITOR_RULES } from './access.ts';
-import { parseQuery, toCsv } from './query-server.ts';
+import { parseQuery, parseWatch, toCsv } from './query-server.ts';
 import { AuditQueryError } from './store.ts';
 
 const now = new Date('2026-03-01T12:00:00Z');
@@ -49,6 +49,19 @@ describe('audit query parameters', () => {
     expect(bad({ limit: '5000' })).toThrow(/limit '5000' must be a whole number from 1 to 1000/);
     expect(bad({ tenant: ['a', 'b'] })).toThrow(AuditQueryError);
     expect(bad({ order: 'up' })).toThrow(/order 'up' must be asc or desc/);
+  });
+});
+
+describe('watch parameter', () => {
+  it('is true or false, and a watch takes no paging, order or format', () => {
+    expect(parseWatch({})).toBe(false);
+    expect(parseWatch({ watch: 'false' })).toBe(false);
+    expect(parseWatch({ watch: 'true', tenant: 'acme', afterId: '7' })).toBe(true);
+    expect(parseWatch({ watch: '1' })).toBe(true);
+    expect(() => parseWatch({ watch: 'yes' })).toThrow(/watch 'yes' must be true or false/);
+    expect(() => parseWatch({ watch: ['true', 'true'] })).toThrow(AuditQueryError);
+    for (const name of ['limit', 'continue', 'order', 'format'])
+      expect(() => parseWatch({ watch: 'true', [name]: 'x' })).toThrow(`'${name}' does not apply to a watch`);
   });
 });
 

@@ -2,7 +2,8 @@
 // admission port: this one asks clients for certificates and answers people, not the API server.
 //
 //   GET /audit/v1/records    ?tenant &namespace &user &policy &action &kind &since &until &limit &continue
-//                            &order=desc|asc &afterId (watch) &format=json|csv
+//                            &order=desc|asc &afterId &format=json|csv
+//                            &watch=true: a stream of new records instead (watch.ts)
 //   GET /audit/v1/histogram  the same filters, &by=policy|tenant &bucket=SECONDS
 //   GET /audit/v1/whoami     the caller as authenticated, and what it may read
 //   GET /audit/              the web page (static; its data requests carry the bearer token)
@@ -20,6 +21,7 @@ import { ENFORCEMENT_ACTIONS, type EnforcementAction } from '../../policies/type
 import { AccessError, type AuditAccess, type Scope } from './access.ts';
 import { pageAssets } from './page.ts';
 import { AuditQueryError, MAX_PAGE, parseTime, type AuditQuery, type AuditStore } from './store.ts';
+import { AuditWatches, type WatchOptions } from './watch.ts';
 
 export interface AuditQueryServerOptions {
   store: AuditStore;
@@ -31,6 +33,7 @@ export interface AuditQueryServerOptions {
   keyPem: string;
   /** PEM of the cluster's client CA: client certificates it signed authenticate their subject */
   clientCaPem?: string;
+  watch?: WatchOptions;
   logger?: Logger;
 }
 
@@ -59,18 +62,30 @@ export async function startAuditQueryServer(options: AuditQueryServerOptions): P
     rejectUnauthorized: false,
     ...(options.clientCaPem ? { ca: options.clientCaPem } : {}),
   });
-  const server = https.createServer(tls(options.certPem, options.keyPem), createAuditApp(options, log));
+  const watches = new AuditWatches(options.store, log, options.watch);
+  const server = https.createServer(
+    tls(options.certPem, options.keyPem),
+    createAuditApp(options, log, watches),
+  );
   const address = await listenOn(server, options.address);
   const port = (server.address() as AddressInfo).port;
   return {
     address,
     port,
     setCertificate: (certPem, keyPem) => server.setSecureContext(tls(certPem, keyPem)),
-    close: () => closeNow(server),
+    close: () => {
+      // watchers get a clean end of their stream (and reconnect elsewhere) rather than a reset
+      watches.closeAll();
+      return closeNow(server);
+    },
   };
 }
 
-export function createAuditApp(options: AuditQueryServerOptions, log: Logger): express.Express {
+export function createAuditApp(
+  options: AuditQueryServerOptions,
+  log: Logger,
+  watches = new AuditWatches(options.store, log, options.watch),
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -109,7 +124,15 @@ export function createAuditApp(options: AuditQueryServerOptions, log: Logger): e
   app.get(
     RECORDS_PATH,
     wrap(async (req, res) => {
+      const watch = parseWatch(req.query);
       const { caller, query } = await authorised(req, parseQuery(req.query));
+      if (watch) {
+        log.debug('audit watch opened', { user: caller.user });
+        await watches.serve(req, res, query);
+        return;
+      }
+      // taken before the query: a watch from here misses nothing the list did not show
+      const latestId = await options.store.latestId();
       const page = await options.store.query(query);
       log.debug('audit records read', { user: caller.user, records: page.items.length });
       if (req.query.format === 'csv') {
@@ -119,7 +142,7 @@ export function createAuditApp(options: AuditQueryServerOptions, log: Logger): e
       res.json({
         apiVersion: 'audit.tenantgate.io/v1alpha1',
         kind: 'AdmissionDenialList',
-        metadata: page.continue ? { continue: page.continue } : {},
+        metadata: { latestId, ...(page.continue ? { continue: page.continue } : {}) },
         items: page.items,
       });
     }),
@@ -203,6 +226,19 @@ export function parseQuery(q: Request['query'], now = new Date()): AuditQuery {
     out.afterId = Number(afterId);
   }
   return out;
+}
+
+/** `watch=true|1|false|0`; a watch takes no paging, order or format (it streams in store order). */
+export function parseWatch(q: Request['query']): boolean {
+  const v = q.watch;
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (v !== 'true' && v !== '1') throw new AuditQueryError([`watch '${String(v)}' must be true or false`]);
+  for (const name of ['limit', 'continue', 'order', 'format'])
+    if (q[name] !== undefined)
+      throw new AuditQueryError([
+        `'${name}' does not apply to a watch (it streams new records in the order stored)`,
+      ]);
+  return true;
 }
 
 function scoped(query: AuditQuery, scope: Scope): AuditQuery {

@@ -1,17 +1,17 @@
 // The embedded audit store: one SQLite file through Node's built-in node:sqlite (no native addon to
-// build). Used by `tenantgate local` and a single replica on a PersistentVolume. Writes are synchronous
-// and committed before insert() returns: the webhook calls insertSync() before its answer leaves, so a
-// refusal that was answered is in the file. WAL mode lets the query API read while the webhook writes;
-// `synchronous=FULL` fsyncs the WAL on every commit (power-loss safe), NORMAL only on checkpoints
-// (process-crash safe; a lost machine can lose the last commits).
+// build). Used by `tenantgate local` and a single replica on a PersistentVolume. The spool's loader thread
+// writes (spool.ts: a record is durable in the spool before its answer leaves, and stored here after);
+// WAL mode lets the query API read meanwhile. `synchronous=FULL` fsyncs the WAL on every commit, NORMAL
+// only on checkpoints — the loader's choice, as it deletes a spool segment only after checkpointSync().
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AuditRecord } from '../audit-log.ts';
-import { auditRecordsPrunedTotal, auditStoreWriteSeconds } from './metrics.ts';
+import { auditRecordsPrunedTotal } from './metrics.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS_TABLE, SQLITE_MIGRATIONS } from './schema.ts';
 import {
   histogramQuery,
+  LATEST_ID_SQL,
   pageQuery,
   toPage,
   type AuditBucket,
@@ -85,13 +85,12 @@ export class SqliteAuditStore implements AuditStore {
     return row.v ?? 0;
   }
 
-  async insert(records: AuditRecord[]): Promise<number> {
-    return this.insertSync(records);
+  async insert(records: AuditRecord[], json?: string[]): Promise<number> {
+    return this.insertSync(records, json);
   }
 
   /** Stores and commits before returning; uids already stored are skipped. */
-  insertSync(records: AuditRecord[]): number {
-    const end = auditStoreWriteSeconds.startTimer({ backend: 'sqlite' });
+  insertSync(records: AuditRecord[], json?: string[]): number {
     const withReplica = this.#targetVersion >= 2;
     this.#insertRecord ??= this.#db.prepare(
       `INSERT INTO audit_records (uid, time_ms, tenant, namespace, user_name, kind, operation, action, dry_run, record${withReplica ? ', replica' : ''})
@@ -104,7 +103,7 @@ export class SqliteAuditStore implements AuditStore {
     const insertViolation = this.#insertViolation;
     let inserted = 0;
     this.#transaction(() => {
-      for (const r of records) {
+      for (const [i, r] of records.entries()) {
         const params: Param[] = [
           r.uid,
           Date.parse(r.time),
@@ -115,7 +114,7 @@ export class SqliteAuditStore implements AuditStore {
           r.operation,
           r.action,
           r.dryRun ? 1 : 0,
-          JSON.stringify(r),
+          json?.[i] ?? JSON.stringify(r),
         ];
         if (withReplica) params.push(this.#replica);
         const row = insertRecord.get(...params) as { id: number } | undefined;
@@ -124,8 +123,15 @@ export class SqliteAuditStore implements AuditStore {
         for (const v of r.violations) insertViolation.run(row.id, v.policy, v.action);
       }
     });
-    end();
     return inserted;
+  }
+
+  /**
+   * Makes every commit so far durable: the WAL is fsync'd before a checkpoint (synchronous=NORMAL syncs
+   * nothing at commit), whether or not readers let the checkpoint finish.
+   */
+  checkpointSync(): void {
+    this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');
   }
 
   async query(query: AuditQuery): Promise<AuditPage> {
@@ -136,6 +142,10 @@ export class SqliteAuditStore implements AuditStore {
       query,
       limit,
     );
+  }
+
+  async latestId(): Promise<number> {
+    return Number((this.#db.prepare(LATEST_ID_SQL).get() as { id: number }).id);
   }
 
   async histogram(

@@ -34,6 +34,8 @@ export interface AuditQuery {
   order?: 'desc' | 'asc';
   /** watch: only records stored after this id, in id order (then `order`/`continue` are ignored) */
   afterId?: number;
+  /** with afterId: only records up to this id (a watch's poll reads up to the newest id it saw) */
+  throughId?: number;
 }
 
 export interface AuditPage {
@@ -61,9 +63,17 @@ export interface AuditStore {
   readonly backend: AuditBackend;
   /** applies pending schema migrations; resolves to the schema version now in force */
   migrate(): Promise<number>;
-  /** stores records, skipping uids already stored; resolves to how many were new */
-  insert(records: AuditRecord[]): Promise<number>;
+  /**
+   * stores records, skipping uids already stored; resolves to how many were new. `json[i]`, when given,
+   * is records[i] already serialised (the spool's line): stored as is, not serialised again.
+   */
+  insert(records: AuditRecord[], json?: string[]): Promise<number>;
   query(query: AuditQuery): Promise<AuditPage>;
+  /**
+   * The highest record id stored (0 when none). Ids grow in commit order (SQLite: one writer; PostgreSQL:
+   * inserts take a lock until they commit), so every record up to it is visible: where a watch resumes.
+   */
+  latestId(): Promise<number>;
   /** counts per time bucket and policy (one per violation) or tenant (one per record) */
   histogram(
     query: AuditQuery,
@@ -76,6 +86,8 @@ export interface AuditStore {
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
+
+export const LATEST_ID_SQL = 'SELECT COALESCE(MAX(id), 0) AS id FROM audit_records';
 
 export const AuditQueryError = defineError('TG_AUDIT_QUERY', 'audit query: %s');
 
@@ -138,8 +150,13 @@ export function pageQuery(q: AuditQuery): { sql: string; params: unknown[]; limi
   const params = [...where.params];
   let sql = `SELECT r.id, r.record FROM audit_records r WHERE ${where.sql}`;
   if (q.afterId !== undefined) {
-    sql += ' AND r.id > ? ORDER BY r.id ASC';
+    sql += ' AND r.id > ?';
     params.push(q.afterId);
+    if (q.throughId !== undefined) {
+      sql += ' AND r.id <= ?';
+      params.push(q.throughId);
+    }
+    sql += ' ORDER BY r.id ASC';
   } else {
     const desc = (q.order ?? 'desc') === 'desc';
     if (q.continue) {

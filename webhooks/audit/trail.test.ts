@@ -18,8 +18,13 @@ describe('audit store settings', () => {
     expect(auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_DSN: 'postgres://db/x' })).toEqual({
       backend: 'postgres',
       dsn: 'postgres://db/x',
-      spoolPath: '/var/lib/tenantgate/spool/audit-spool.db',
+      spoolPath: '/var/lib/tenantgate/spool',
       synchronous: 'FULL',
+    });
+    // the spool of a SQLite store is beside it unless set
+    expect(auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_SPOOL: '/spool' })).toMatchObject({
+      backend: 'sqlite',
+      spoolPath: '/spool',
     });
     expect(auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_STORE: 'off' })).toEqual({ backend: 'off' });
   });

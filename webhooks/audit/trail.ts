@@ -1,17 +1,18 @@
-// The webhook's audit trail as one AuditSink: every record goes durably to the store (SQLite: written
-// and committed before the answer leaves; PostgreSQL: fsync'd to the local spool first, shipped in the
-// background), optionally to the JSON-lines file too, and is counted in tenantgate_audit_refusals_total.
-// Retention prunes the store in the background.
+// The webhook's audit trail as one AuditSink: every record is serialised once, appended durably to the
+// local spool before the answer leaves (spool.ts: on disk with synchronous=FULL), loaded into the store
+// (SQLite or PostgreSQL) in batches after the answer, optionally written to the JSON-lines file too, and
+// counted in tenantgate_audit_refusals_total. Retention prunes the store in the background.
 //
 // Settings not passed as options come from the environment:
 //   TENANTGATE_AUDIT_STORE        sqlite | postgres | off (default: postgres when a DSN is set, else sqlite)
 //   TENANTGATE_AUDIT_DSN          postgres://… (from a Secret; never logged)
 //   TENANTGATE_AUDIT_DSN_FILE     or a file holding it (a mounted Secret key)
 //   TENANTGATE_AUDIT_DB           the SQLite file
-//   TENANTGATE_AUDIT_SPOOL        the spool file in front of PostgreSQL
+//   TENANTGATE_AUDIT_SPOOL        the spool directory (default: beside the SQLite file, or spool/ under
+//                                 the state directory for PostgreSQL)
 //   TENANTGATE_AUDIT_MAX_AGE      retention by age: 90d (default), 12h, … ; 0 for none
 //   TENANTGATE_AUDIT_MAX_RECORDS  retention by count (default 5000000); 0 for none
-//   TENANTGATE_AUDIT_SYNC         FULL (default: fsync each commit of the SQLite store or the spool) or
+//   TENANTGATE_AUDIT_SYNC         FULL (default: each spool write is on disk before the answer) or
 //                                 NORMAL (written to the OS before the answer: survives a process crash,
 //                                 not a power loss)
 import { readFileSync } from 'node:fs';
@@ -20,8 +21,7 @@ import { join } from 'node:path';
 import { defineError } from '../../lib/errors.ts';
 import { componentLogger, type Logger } from '../../lib/logger.ts';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit-log.ts';
-import { DurableWriter } from './durable-writer.ts';
-import { auditRecordsPrunedTotal, auditRefusalsTotal, auditStoreWriteSeconds } from './metrics.ts';
+import { auditRecordsPrunedTotal, auditRefusalsTotal } from './metrics.ts';
 import { PostgresAuditStore } from './postgres-store.ts';
 import { AuditSpool } from './spool.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
@@ -30,7 +30,8 @@ import type { AuditStore, Retention } from './store.ts';
 export const AuditConfigError = defineError('TG_AUDIT_CONFIG', 'audit store: %s');
 
 export type AuditStoreConfig =
-  | { backend: 'sqlite'; path: string; synchronous?: 'FULL' | 'NORMAL' }
+  /** spoolPath: the spool directory; default `<path>.spool` beside the database */
+  | { backend: 'sqlite'; path: string; spoolPath?: string; synchronous?: 'FULL' | 'NORMAL' }
   | { backend: 'postgres'; dsn: string; spoolPath: string; synchronous?: 'FULL' | 'NORMAL' }
   | { backend: 'off' };
 
@@ -66,32 +67,22 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   const retention = options.retention ?? DEFAULT_RETENTION;
   let store: AuditStore | undefined;
   let spool: AuditSpool | undefined;
-  let writer: DurableWriter | undefined;
   const cfg = options.store;
-  if (cfg.backend === 'sqlite') {
-    // reads here (the query API); writes, with their fsyncs, on the writer's thread
-    store = new SqliteAuditStore({ path: cfg.path, replica });
-  } else if (cfg.backend === 'postgres') {
-    store = new PostgresAuditStore({ dsn: cfg.dsn, replica });
-  }
+  // the query API reads through this one; the loader thread writes through its own connection
+  if (cfg.backend === 'sqlite') store = new SqliteAuditStore({ path: cfg.path, replica });
+  else if (cfg.backend === 'postgres') store = new PostgresAuditStore({ dsn: cfg.dsn, replica });
   try {
     const version = await store?.migrate();
-    if (cfg.backend === 'sqlite')
-      writer = new DurableWriter({
-        mode: 'store',
-        path: cfg.path,
-        synchronous: cfg.synchronous ?? 'FULL',
-        replica,
-      });
-    if (cfg.backend === 'postgres')
+    if (cfg.backend !== 'off')
       spool = new AuditSpool({
-        path: cfg.spoolPath,
-        store: store!,
+        dir: cfg.spoolPath ?? `${(cfg as { path: string }).path}.spool`,
+        store:
+          cfg.backend === 'sqlite'
+            ? { backend: 'sqlite', path: cfg.path, replica }
+            : { backend: 'postgres', dsn: cfg.dsn, replica },
         logger: log,
         ...(cfg.synchronous ? { synchronous: cfg.synchronous } : {}),
       });
-    // a spool that cannot be opened fails the start, and its depth is known before the first review
-    await spool?.ready;
     const file = options.filePath
       ? new AuditLog({
           path: options.filePath,
@@ -102,15 +93,16 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
     log.info('audit trail open', {
       backend: cfg.backend,
       ...(cfg.backend === 'sqlite' ? { path: cfg.path } : {}),
-      ...(cfg.backend === 'postgres' ? { spool: cfg.spoolPath } : {}),
+      ...(spool ? { spool: spool.dir } : {}),
       schemaVersion: version,
       file: options.filePath,
       retention,
     });
 
     const prune = async () => {
-      if (!writer) return store ? store.prune(retention) : 0;
-      const n = await writer.prune(retention);
+      if (cfg.backend !== 'sqlite' || !spool) return store ? store.prune(retention) : 0;
+      // SQLite: on the loader's thread, which owns the write connection (a second writer would wait)
+      const n = await spool.prune(retention);
       if (n) auditRecordsPrunedTotal.inc({ backend: 'sqlite' }, n);
       return n;
     };
@@ -128,17 +120,14 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
       store,
       spool,
       prune,
-      async record(record: AuditRecord) {
-        file?.record(record);
+      record(record: AuditRecord) {
+        const json = JSON.stringify(record); // once: the spool, the loader and the file all take this
+        file?.record(record, json);
         for (const v of record.violations)
           auditRefusalsTotal.inc({ tenant: record.tenant ?? '', policy: v.policy, action: v.action });
         // the webhook answers once this resolves; a failure fails the review (500): nothing is
         // answered unrecorded
-        if (writer) {
-          const end = auditStoreWriteSeconds.startTimer({ backend: 'sqlite' });
-          await writer.append(record);
-          end();
-        } else await spool?.append(record);
+        return spool?.append(json);
       },
       async close(drainMs = 5000) {
         clearTimeout(first);
@@ -148,7 +137,6 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
           if (left) log.warn('audit records left in the spool; the next start ships them', { spooled: left });
           await spool.close();
         }
-        await writer?.close();
         await file?.close();
         await store?.close();
       },
@@ -189,6 +177,7 @@ export function auditStoreConfigFromEnv(
       return {
         backend: 'sqlite',
         path: env.TENANTGATE_AUDIT_DB ?? join(defaults.dir, 'audit.db'),
+        ...(env.TENANTGATE_AUDIT_SPOOL ? { spoolPath: env.TENANTGATE_AUDIT_SPOOL } : {}),
         synchronous: sync,
       };
     }
@@ -200,7 +189,7 @@ export function auditStoreConfigFromEnv(
       return {
         backend: 'postgres',
         dsn,
-        spoolPath: env.TENANTGATE_AUDIT_SPOOL ?? join(defaults.dir, 'spool', 'audit-spool.db'),
+        spoolPath: env.TENANTGATE_AUDIT_SPOOL ?? join(defaults.dir, 'spool'),
         synchronous: sync,
       };
     default:

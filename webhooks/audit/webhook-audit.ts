@@ -16,6 +16,7 @@ import { AuditAccess } from './access.ts';
 import { localAuditorToken } from './local-access.ts';
 import { PAGE_PATH, startAuditQueryServer, type AuditQueryServer } from './query-server.ts';
 import type { Retention } from './store.ts';
+import type { WatchOptions } from './watch.ts';
 import {
   auditStoreConfigFromEnv,
   openAuditTrail,
@@ -37,6 +38,8 @@ export interface WebhookAuditOptions {
   publicUrl?: string;
   /** announce the endpoint in ConfigMap tenantgate-audit; default true */
   announce?: boolean;
+  /** watch streams: poll interval, heartbeat, how long one lasts (watch.ts) */
+  watch?: WatchOptions;
 }
 
 export interface WebhookAuditTrail extends AuditTrail {
@@ -115,6 +118,7 @@ export async function openWebhookAuditTrail(
         certPem: certs.certPem,
         keyPem: certs.keyPem,
         ...(clientCaPem ? { clientCaPem } : {}),
+        ...(options.watch ? { watch: options.watch } : {}),
       });
       const url =
         options.publicUrl ??
