@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image-smoke`: runs the built image with podman. 1) `tenantgate --help`; 2) `tenantgate proxy
 # --from-files` with a Gateway, HTTPRoute and a backend on the host: a request through the container must be
-# answered by that backend (200 and its body); 3) the process runs as the image's non-root user.
+# answered by that backend (200 and its body); 3) the process runs as the image's non-root user; 4) chrt
+# (util-linux) can put a thread on SCHED_IDLE in the container, as the audit store's loader does.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -22,6 +23,12 @@ echo "==> smoke: tenantgate --help"
 # shellcheck disable=SC2046
 help=$(podman_ run --rm --network none $(podman_run_flags) "$IMAGE_NAME" --help)
 grep -q '^usage: tenantgate <command>' <<<"$help" || fail "--help printed: $help"
+
+echo "==> smoke: chrt sets SCHED_IDLE (the audit store's loader thread asks for it)"
+# shellcheck disable=SC2046
+policy=$(podman_ run --rm --network none $(podman_run_flags) --entrypoint chrt "$IMAGE_NAME" --idle 0 chrt --pid 1 2>&1) ||
+  fail "chrt --idle failed in the image: $policy"
+grep -q 'SCHED_IDLE' <<<"$policy" || fail "chrt did not set SCHED_IDLE: $policy"
 
 echo "==> smoke: tenantgate proxy --from-files, a request through it to a backend on the host"
 free_port() { "$NODE" -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
