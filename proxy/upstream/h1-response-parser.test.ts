@@ -153,6 +153,22 @@ describe('H1ResponseParser: well-formed answers', () => {
     expect(r).toMatchObject({ keepAlive: true, keepAliveTimeoutMs: 5000 });
   });
 
+  it('consumes the hop-by-hop fields it acts on; a Connection naming other fields is passed on', () => {
+    const r = parse([
+      bytes(
+        'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=9\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n',
+      ),
+    ]);
+    expect(r.headers).toEqual({ 'x-a': '1', 'content-length': '0' });
+    const chunked = parse([bytes('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')]);
+    expect(chunked.headers).toEqual({});
+    const listed = parse([
+      bytes('HTTP/1.1 200 OK\r\nConnection: close, X-Secret\r\nX-Secret: s\r\nContent-Length: 0\r\n\r\n'),
+    ]);
+    expect(listed.headers).toEqual({ connection: 'close, X-Secret', 'x-secret': 's', 'content-length': '0' });
+    expect(listed.keepAlive).toBe(false);
+  });
+
   it('names inherited from Object.prototype are plain header names', () => {
     const r = parse([
       bytes('HTTP/1.1 200 OK\r\nConstructor: x\r\n__proto__: y\r\ntoString: z\r\nContent-Length: 0\r\n\r\n'),

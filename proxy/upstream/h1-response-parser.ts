@@ -61,9 +61,20 @@ const INVALID_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d+$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[\s,;])timeout\s*=\s*(\d{1,9})(?:$|[\s,;])/i;
 
-/** Raw field name → lower-case name, for names already checked (a backend sends the same few). */
-const NAME_CACHE = new Map<string, string>();
-const NAME_CACHE_SIZE = 2048;
+/** A checked field line: lower-case name, value without surrounding whitespace. */
+interface FieldLine {
+  name: string;
+  value: string;
+  /** one of the fields that decide framing or connection reuse */
+  framing: boolean;
+}
+
+const FRAMING_FIELDS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+/** Checked field lines (a backend repeats the same few lines; only Date changes), emptied when full. */
+const LINE_CACHE = new Map<string, FieldLine>();
+const LINE_CACHE_SIZE = 1024;
+const MAX_CACHED_LINE = 256;
 
 function fail(why: string): never {
   throw new UpstreamProtocolError([why]);
@@ -74,6 +85,25 @@ function hexValue(c: number): number {
   const l = c | 0x20;
   if (l >= 97 && l <= 102) return l - 87;
   return -1;
+}
+
+/** Checks one field line (RFC 9112 §5: token name, colon, optional whitespace, value without CTLs). */
+function fieldLine(line: string): FieldLine {
+  const colon = line.indexOf(':');
+  if (colon < 0) fail('header line without a colon');
+  const raw = line.slice(0, colon);
+  // also refuses obs-fold (a line starting with whitespace) and whitespace before the colon
+  if (!TOKEN.test(raw)) fail('invalid header name');
+  const name = raw.toLowerCase();
+  let vs = colon + 1;
+  let ve = line.length;
+  let c = line.charCodeAt(vs);
+  while (vs < ve && (c === SP || c === HTAB)) c = line.charCodeAt(++vs);
+  c = line.charCodeAt(ve - 1);
+  while (ve > vs && (c === SP || c === HTAB)) c = line.charCodeAt(--ve - 1);
+  const value = line.slice(vs, ve);
+  if (INVALID_VALUE.test(value)) fail(`invalid character in the value of ${name}`);
+  return { name, value, framing: FRAMING_FIELDS.has(name) };
 }
 
 export class H1ResponseParser {
@@ -316,42 +346,45 @@ export class H1ResponseParser {
     if (state === DONE && !this.#halted) this.#complete(NO_TRAILERS);
   }
 
-  /** Field lines from `pos` to the end of `text` into `out`; `framing`: also read the framing fields. */
-  #fields(text: string, pos: number, out: ResponseHeaders, framing: boolean): void {
+  /**
+   * Field lines from `pos` to the end of `text` into `out`; `head`: the response head, whose framing fields
+   * are read, and whose hop-by-hop fields this client consumes (Keep-Alive, Transfer-Encoding, and a
+   * Connection naming only keep-alive or close) are not passed on: the proxy would only delete them.
+   */
+  #fields(text: string, pos: number, out: ResponseHeaders, head: boolean): void {
     const len = text.length;
     while (pos < len) {
       let eol = text.indexOf('\r\n', pos);
       if (eol < 0) eol = len;
-      const colon = text.indexOf(':', pos);
-      if (colon < 0 || colon > eol) fail('header line without a colon');
-      const raw = text.slice(pos, colon);
-      let name = NAME_CACHE.get(raw);
-      if (name === undefined) {
-        // also refuses obs-fold (a line starting with whitespace) and whitespace before the colon
-        if (!TOKEN.test(raw)) fail('invalid header name');
-        name = raw.toLowerCase();
-        if (NAME_CACHE.size < NAME_CACHE_SIZE) NAME_CACHE.set(raw, name);
+      const line = text.slice(pos, eol);
+      pos = eol + 2;
+      let field = LINE_CACHE.get(line);
+      if (field === undefined) {
+        field = fieldLine(line);
+        if (line.length <= MAX_CACHED_LINE) {
+          if (LINE_CACHE.size >= LINE_CACHE_SIZE) LINE_CACHE.clear();
+          LINE_CACHE.set(line, field);
+        }
       }
-      let vs = colon + 1;
-      let ve = eol;
-      let c = text.charCodeAt(vs);
-      while (vs < ve && (c === SP || c === HTAB)) c = text.charCodeAt(++vs);
-      c = text.charCodeAt(ve - 1);
-      while (ve > vs && (c === SP || c === HTAB)) c = text.charCodeAt(--ve - 1);
-      const value = text.slice(vs, ve);
-      if (INVALID_VALUE.test(value)) fail(`invalid character in the value of ${name}`);
+      const { name, value } = field;
+      if (head && field.framing && this.#framingField(name, value)) continue;
       const prev = out[name];
       if (prev === undefined) out[name] = value;
       else if (typeof prev === 'string') out[name] = [prev, value];
       else prev.push(value);
-      if (framing) this.#framingField(name, value);
-      pos = eol + 2;
     }
   }
 
-  #framingField(name: string, value: string): void {
+  /** Reads a framing field; true when it is consumed here (not passed on). */
+  #framingField(name: string, value: string): boolean {
     switch (name) {
       case 'content-length':
+        if (DIGITS.test(value) && value.length <= MAX_CONTENT_LENGTH_DIGITS) {
+          const n = Number(value);
+          if (this.#contentLength >= 0 && n !== this.#contentLength) fail('differing Content-Length values');
+          this.#contentLength = n;
+          return false;
+        }
         for (const part of value.split(',')) {
           const v = part.trim();
           if (!DIGITS.test(v) || v.length > MAX_CONTENT_LENGTH_DIGITS) fail('invalid Content-Length');
@@ -359,7 +392,7 @@ export class H1ResponseParser {
           if (this.#contentLength >= 0 && n !== this.#contentLength) fail('differing Content-Length values');
           this.#contentLength = n;
         }
-        return;
+        return false;
       case 'transfer-encoding':
         for (const part of value.split(',')) {
           const coding = part.trim().toLowerCase();
@@ -371,15 +404,22 @@ export class H1ResponseParser {
           this.#chunkedLast = coding === 'chunked';
           this.#transferEncoding = true;
         }
-        return;
-      case 'connection':
-        for (const part of value.split(',')) if (part.trim().toLowerCase() === 'close') this.#close = true;
-        return;
+        return true;
+      case 'connection': {
+        let onlyOurs = true;
+        for (const part of value.split(',')) {
+          const token = part.trim().toLowerCase();
+          if (token === 'close') this.#close = true;
+          else if (token !== 'keep-alive') onlyOurs = false;
+        }
+        return onlyOurs;
+      }
       case 'keep-alive': {
         const m = KEEP_ALIVE_TIMEOUT.exec(value);
         if (m !== null) this.#keepAliveSeconds = Number(m[1]);
-        return;
+        return true;
       }
     }
+    return false;
   }
 }
