@@ -34,6 +34,11 @@ function onSocketData(this: TaggedSocket, chunk: Buffer): void {
 function onSocketError(this: TaggedSocket, err: Error): void {
   this[CONNECTION].socketError ??= err;
 }
+function onSocketEnd(this: TaggedSocket): void {
+  const conn = this[CONNECTION];
+  // a clean close (FIN) before any error: how a backend drops a connection it deems idle
+  if (conn.socketError === undefined) conn.endedByPeer = true;
+}
 function onSocketClose(this: TaggedSocket): void {
   this[CONNECTION].closed();
 }
@@ -62,6 +67,8 @@ export class H1Connection implements ResponseSink {
   /** in the pool's idle list */
   idle = false;
   socketError: Error | undefined;
+  /** the backend closed the connection cleanly (FIN) before any socket error */
+  endedByPeer = false;
   #received = false;
   #writingBody = false;
   #trailers: ResponseHeaders | null = null;
@@ -78,6 +85,7 @@ export class H1Connection implements ResponseSink {
     this.socket = socket;
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
+    socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     socket.once('connect', onSocketConnect);
     socket.on('timeout', onSocketTimeout);
@@ -253,7 +261,10 @@ export class H1Connection implements ResponseSink {
           new UpstreamClosedError([
             this.#received ? 'before the response was complete' : 'before any response',
           ]);
-        if (!this.#received && this.served > 0) this.#pool.staleConnection(ex, err);
+        // the keep-alive race: a reused connection the backend closed (cleanly: while idle, it thought)
+        // before one byte of the answer. A reset (RST) is not that: it is a connection error the route's
+        // retry policy counts as an attempt, so it is reported as it is.
+        if (!this.#received && this.served > 0 && this.endedByPeer) this.#pool.staleConnection(ex, err);
         else this.#pool.failed(ex, err);
       }
     }

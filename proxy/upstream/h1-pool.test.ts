@@ -210,7 +210,8 @@ describe('H1Pool', () => {
   it('the keep-alive race: a reused connection closed before any response byte is retried once, fresh', async () => {
     const { backend, pool } = await setup();
     await send(pool);
-    // the backend drops the reused connection on the next request without answering (its idle timeout)
+    // the backend closes the reused connection (FIN) on the next request without answering, as if its
+    // idle timeout had fired just before the request arrived
     backend.onRequest = (r) => {
       if (r.onConnection > 0) r.socket.destroy();
       else r.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh');
@@ -219,6 +220,18 @@ describe('H1Pool', () => {
     expect(r).toMatchObject({ status: 200, body: 'fresh' });
     expect(backend.sockets).toHaveLength(2);
     expect(backend.requests.at(-1)?.body.toString()).toBe('payload');
+  });
+
+  it('a reset (RST) of a reused connection is not the race: reported, for the route retry policy to count', async () => {
+    const { backend, pool } = await setup();
+    await send(pool);
+    backend.onRequest = (r) => {
+      if (r.onConnection > 0) r.socket.resetAndDestroy();
+      else r.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh');
+    };
+    const r = await send(pool);
+    expect(r.error?.code).toBe('ECONNRESET');
+    expect(backend.sockets).toHaveLength(1);
   });
 
   it('the keep-alive race with a streamed body: not replayable, the failure is reported', async () => {

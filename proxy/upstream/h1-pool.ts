@@ -2,7 +2,7 @@
 // HTTP/1.1 hot path (undici's Pool cost ~20 us of CPU per request more, see docs/proxy.md). Requests take
 // the most recently freed idle connection, else a new one up to `connections`, else wait in FIFO order.
 // One request per connection at a time (no pipelining). A request that meets the keep-alive race (a reused
-// idle connection the backend had closed, failing before any response byte) is sent again, once, on a new
+// idle connection the backend closed cleanly before any response byte) is sent again, once, on a new
 // connection when it can be replayed (no body or a buffered one); every other failure goes to the handler.
 import type {
   RequestBody,
