@@ -6,8 +6,8 @@
 import type { Socket } from 'node:net';
 import type { RequestBody } from './dispatcher.ts';
 import { UpstreamRequestError } from './errors.ts';
+import { TOKEN } from './syntax.ts';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** field-value: HTAB, SP, VCHAR, obs-text; nothing above U+00FF (latin1 could not carry it) */
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** origin-form or asterisk-form: visible ASCII only */

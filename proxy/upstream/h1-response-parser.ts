@@ -11,6 +11,7 @@
 // one are skipped (they carry no body); 101 never belongs on this path (upgrades go elsewhere) → refused.
 import type { ResponseHeaders } from './dispatcher.ts';
 import { UpstreamProtocolError } from './errors.ts';
+import { TOKEN } from './syntax.ts';
 
 export interface ResponseSink {
   /** The final (status >= 200) response head. The parser's keepAlive fields are set before this call. */
@@ -55,7 +56,6 @@ const MAX_INTERIM_RESPONSES = 16;
 const MAX_CONTENT_LENGTH_DIGITS = 15;
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** CTLs other than HTAB: CR, LF and NUL among them. */
 const INVALID_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d+$/;
