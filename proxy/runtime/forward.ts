@@ -1,9 +1,9 @@
-// One proxied exchange with a backend, driven by undici's low-level dispatch handler so the response
+// One proxied exchange with a backend, driven by the dispatcher's low-level handler so the response
 // streams straight into the client response (with backpressure) without an intermediate stream. It owns
 // the route timeouts (`request` for the whole exchange, `backendRequest` per try), the retries (on the
 // configured status codes, connection errors and per-try timeouts, with a small backoff, bounded by the
 // request timeout) and the mapping of upstream failures to 502/503/504.
-import type { Dispatcher } from 'undici';
+import type { UpstreamController, UpstreamHandler, UpstreamRequest } from '../upstream/dispatcher.ts';
 import { cleanResponseHeaders, modifyResponseHeaders, type ResponseHeaders } from './headers.ts';
 import { replyText, type ClientResponse } from './replies.ts';
 import type { CompiledBackend, CompiledRule, UpstreamEndpoint } from '../table/types.ts';
@@ -13,7 +13,7 @@ import { defineError } from '../../lib/errors.ts';
 /** Why an upstream exchange was cut short (an abort reason, never shown to a client). */
 const ExchangeAbortedError = defineError('TG_PROXY_EXCHANGE_ABORTED', 'upstream exchange aborted: %s');
 
-type Controller = Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestStart']>>[0];
+type Controller = UpstreamController;
 
 export interface ExchangeDone {
   status: number;
@@ -56,6 +56,7 @@ const CONNECT_ERRORS = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
+  'TG_UPSTREAM_CONNECT_TIMEOUT',
   'ETIMEDOUT',
 ]);
 const RESET_ERRORS = new Set([
@@ -63,6 +64,8 @@ const RESET_ERRORS = new Set([
   'EPIPE',
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
+  'TG_UPSTREAM_CLOSED',
+  'TG_UPSTREAM_POOL_CLOSED',
   'ERR_HTTP2_STREAM_ERROR',
   'ERR_HTTP2_GOAWAY_SESSION',
 ]);
@@ -78,7 +81,7 @@ function classify(err: unknown): { status: number; message: string; retryable: b
     return { status: 502, message: `upstream connect error (${code})`, retryable: true };
   if (RESET_ERRORS.has(code))
     return { status: 503, message: `upstream reset before response (${code})`, retryable: true };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'TG_UPSTREAM_TIMEOUT')
     return { status: 504, message: 'upstream timeout', retryable: true };
   return { status: 502, message: `upstream error${code ? ` (${code})` : ''}`, retryable: false };
 }
@@ -108,7 +111,7 @@ export function nextEndpoint(backend: CompiledBackend): UpstreamEndpoint {
 }
 
 /** The handler of one try; callbacks of a superseded try are ignored. */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements UpstreamHandler {
   readonly exchange: Exchange;
   controller: Controller | undefined;
   aborted: Error | undefined;
@@ -184,7 +187,7 @@ export class Exchange {
           path: this.o.path,
           method: this.o.method,
           headers: this.o.headers,
-          body: this.o.body as Dispatcher.DispatchOptions['body'],
+          body: this.o.body as UpstreamRequest['body'],
         },
         attempt,
       );

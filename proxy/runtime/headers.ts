@@ -2,6 +2,7 @@
 // plus the names a Connection header lists), X-Forwarded-For/-Proto/-Host added, and the header modifier
 // filters (`set` replaces case-insensitively, `add` appends a line, `remove` drops every line).
 import type { CompiledHeaderModifier } from '../table/types.ts';
+import type { ResponseHeaders } from '../upstream/dispatcher.ts';
 
 const HOP_BY_HOP =
   /^(?:connection|keep-alive|proxy-connection|transfer-encoding|upgrade|te|trailer|proxy-authenticate|expect|http2-settings|x-forwarded-proto|x-forwarded-host|x-forwarded-for)$/i;
@@ -102,11 +103,11 @@ export function setFlatHeader(flat: string[], name: string, value: string): stri
   return out;
 }
 
-export type ResponseHeaders = Record<string, string | string[] | undefined>;
+export type { ResponseHeaders } from '../upstream/dispatcher.ts';
 
 const RARE_RESPONSE_HOP_BY_HOP = ['proxy-connection', 'upgrade', 'trailer', 'http2-settings'];
 
-/** Strips hop-by-hop headers from a backend response (keys are lower-case, as undici gives them). */
+/** Strips hop-by-hop headers from a backend response (keys are lower-case, as the dispatchers give them). */
 export function cleanResponseHeaders(h: ResponseHeaders): ResponseHeaders {
   const conn = h.connection;
   if (conn !== undefined) {

@@ -30,7 +30,7 @@ import type {
   CompiledRedirect,
   CompiledRule,
 } from '../table/types.ts';
-import type { Dispatcher } from 'undici';
+import type { UpstreamHandler } from '../upstream/dispatcher.ts';
 
 export interface PipelineDeps {
   upstreams: UpstreamRegistry;
@@ -113,7 +113,7 @@ async function bufferBody(req: ClientRequest, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const DISCARD: Dispatcher.DispatchHandler = {
+const DISCARD: UpstreamHandler = {
   onRequestStart() {},
   onResponseStart() {},
   onResponseData() {},

@@ -1,7 +1,10 @@
-// Pooled keep-alive connections to backends: one undici Pool (HTTP/1.1) or H2CClient (cleartext HTTP/2)
-// per endpoint, shared by every route table generation so a reload keeps warm connections. Dispatchers a
-// new table no longer references are closed after a grace period (in-flight requests finish first).
-import { H2CClient, Pool, type Dispatcher } from 'undici';
+// Pooled keep-alive connections to backends: one pool per endpoint — our own HTTP/1.1 client (H1Pool,
+// proxy/upstream/) or undici's H2CClient for cleartext HTTP/2 — shared by every route table generation
+// so a reload keeps warm connections. Dispatchers a new table no longer references are closed after a
+// grace period (in-flight requests finish first).
+import { H2CClient } from 'undici';
+import type { UpstreamDispatcher } from '../upstream/dispatcher.ts';
+import { H1Pool } from '../upstream/h1-pool.ts';
 import type { UpstreamEndpoint } from '../table/types.ts';
 
 export interface UpstreamOptions {
@@ -12,8 +15,12 @@ export interface UpstreamOptions {
   connectTimeoutMs?: number;
 }
 
+const KEEP_ALIVE_MS = 4_000;
+// route timeouts are enforced by the pipeline; this only bounds a backend that never answers
+const SILENCE_TIMEOUT_MS = 300_000;
+
 export class UpstreamRegistry {
-  readonly #dispatchers = new Map<string, Dispatcher>();
+  readonly #dispatchers = new Map<string, UpstreamDispatcher>();
   readonly #retiring = new Map<string, NodeJS.Timeout>();
   readonly #options: Required<UpstreamOptions>;
 
@@ -26,7 +33,7 @@ export class UpstreamRegistry {
   }
 
   /** The dispatcher for an endpoint, memoized on the endpoint object for the table's lifetime. */
-  get(endpoint: UpstreamEndpoint): Dispatcher {
+  get(endpoint: UpstreamEndpoint): UpstreamDispatcher {
     const memo = endpoint.dispatcher;
     if (memo !== undefined) return memo;
     let d = this.#dispatchers.get(endpoint.key);
@@ -43,17 +50,21 @@ export class UpstreamRegistry {
     return d;
   }
 
-  #create(endpoint: UpstreamEndpoint): Dispatcher {
-    const common = {
-      connectTimeout: this.#options.connectTimeoutMs,
-      keepAliveTimeout: 4_000,
-      // route timeouts are enforced by the pipeline; these only bound a backend that never answers
-      headersTimeout: 300_000,
-      bodyTimeout: 300_000,
-    };
+  #create(endpoint: UpstreamEndpoint): UpstreamDispatcher {
     if (endpoint.protocol === 'h2c')
-      return new H2CClient(endpoint.origin, { ...common, maxConcurrentStreams: 100 });
-    return new Pool(endpoint.origin, { ...common, connections: this.#options.connections, pipelining: 1 });
+      return new H2CClient(endpoint.origin, {
+        connectTimeout: this.#options.connectTimeoutMs,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        headersTimeout: SILENCE_TIMEOUT_MS,
+        bodyTimeout: SILENCE_TIMEOUT_MS,
+        maxConcurrentStreams: 100,
+      }) as unknown as UpstreamDispatcher;
+    return new H1Pool(endpoint.origin, {
+      connections: this.#options.connections,
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      keepAliveMs: KEEP_ALIVE_MS,
+      silenceTimeoutMs: SILENCE_TIMEOUT_MS,
+    });
   }
 
   /** After a table swap: schedule closing the dispatchers the new table does not reference. */

@@ -4,7 +4,7 @@
 // started with. The only mutable parts are memos (the per-bind host cache, the round-robin cursor, the
 // lazily resolved dispatcher, the metrics slots), which never change what a request is routed to.
 import type { SecureContext } from 'node:tls';
-import type { Dispatcher } from 'undici';
+import type { UpstreamDispatcher } from '../upstream/dispatcher.ts';
 import type { RequestPolicy } from '../request-policy.ts';
 import type { BackendProtocol } from '../analysis/backends.ts';
 import type { StatsSlot } from '../runtime/metrics.ts';
@@ -70,7 +70,7 @@ export interface UpstreamEndpoint {
   address: string;
   port: number;
   protocol: BackendProtocol;
-  dispatcher?: Dispatcher;
+  dispatcher?: UpstreamDispatcher;
 }
 
 export interface CompiledMirror {
