@@ -8,6 +8,7 @@
 // Target (issue 10): the store adds <= 1 ms to p99 at concurrency 2.
 //
 // Run: node_modules/.bin/node bench/admission/audit-store.ts [--seconds 4] [--rounds 2] [--concurrency 2]
+//      [--intervals 50,1000]  (also PostgreSQL FULL loading every 50 ms, every 1000 ms: the batching's effect)
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     // investigating: only these variants (comma-separated; 'store off' is always run) and mixes ('usual', 'refused')
     only: { type: 'string' },
     mix: { type: 'string' },
+    // extra variants: PostgreSQL FULL with these load intervals (ms) rather than the default
+    intervals: { type: 'string' },
   },
 });
 const tenants = Number(values.tenants);
@@ -72,6 +75,15 @@ const trails: Record<string, AuditTrail | undefined> = {
     },
   }),
 };
+for (const ms of values.intervals?.split(',') ?? [])
+  trails[`postgres ${ms}ms`] = await openAuditTrail({
+    store: {
+      backend: 'postgres',
+      dsn: pg.dsn,
+      spoolPath: join(dir, `spool-${ms}`),
+      loadIntervalMs: Number(ms),
+    },
+  });
 
 let serial = 0;
 /** every review gets a fresh uid, as the API server gives it: a repeated uid would skip the store write */

@@ -119,6 +119,21 @@ describe.each(backends)('audit store: %s', (backend, open) => {
     );
   });
 
+  it('stores a uid that comes twice in one batch once, with one set of violations', async () => {
+    const { store: fresh } = await open();
+    try {
+      await fresh.migrate();
+      const twice = sampleRecord({ uid: 'twice' });
+      const other = sampleRecord({ uid: 'other', violations: [] });
+      expect(await fresh.insert([twice, other, { ...twice }])).toBe(2);
+      expect((await all(fresh, {})).map((r) => r.uid)).toEqual(['other', 'twice']);
+      const buckets = await fresh.histogram({}, { bucketMs: 1000 * HOUR, by: 'policy' });
+      expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('filters by every field and time range, as the records say', async () => {
     const expectSame = async (q: AuditQuery, pred: (r: AuditRecord) => boolean) => {
       const got = (await all(store, q)).map((r) => r.uid).sort();

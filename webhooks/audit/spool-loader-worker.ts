@@ -1,6 +1,6 @@
 // The spool loader's thread (spool.ts): reads what the webhook appended to the spool segments, inserts it
-// into the store (SQLite: one transaction per batch, fsync'd; PostgreSQL: one multi-row statement per
-// table) and deletes a segment once everything in it is stored. It runs at a lower CPU priority than the
+// into the store (SQLite: one transaction per batch; PostgreSQL: one statement per batch, its own
+// transaction) and deletes a segment once everything in it is stored. It runs at a lower CPU priority than the
 // webhook's event loop: on a busy node, loading waits a little rather than the answers to admission
 // reviews (a load that falls behind shows in tenantgate_audit_spool_depth).
 //

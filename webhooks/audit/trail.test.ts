@@ -27,6 +27,16 @@ describe('audit store settings', () => {
       spoolPath: '/spool',
     });
     expect(auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_STORE: 'off' })).toEqual({ backend: 'off' });
+    expect(
+      auditStoreConfigFromEnv(
+        { dir },
+        { TENANTGATE_AUDIT_DSN: 'postgres://db/x', TENANTGATE_AUDIT_LOAD_INTERVAL_MS: '1000' },
+      ),
+    ).toMatchObject({ backend: 'postgres', loadIntervalMs: 1000 });
+    expect(auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_LOAD_INTERVAL_MS: '0' })).toMatchObject({
+      backend: 'sqlite',
+      loadIntervalMs: 0,
+    });
   });
 
   it('reads the DSN from a mounted Secret file', () => {
@@ -51,6 +61,11 @@ describe('audit store settings', () => {
     expect(() => auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_SYNC: 'ALWAYS' })).toThrow(
       /use FULL or NORMAL/,
     );
+    // strictly digits, no unit, sign, exponent or padding: '2e2', ' 200', '200ms', '-1' are not guessed at
+    for (const bad of ['', '2e2', ' 200', '200ms', '-1', '0x10', '60001', '1.5'])
+      expect(() => auditStoreConfigFromEnv({ dir }, { TENANTGATE_AUDIT_LOAD_INTERVAL_MS: bad })).toThrow(
+        /TENANTGATE_AUDIT_LOAD_INTERVAL_MS is '.*'; use a whole number of milliseconds from 0 to 60000/,
+      );
   });
 
   it('keeps 90 days and 5,000,000 records by default; 0 turns a limit off', () => {

@@ -15,6 +15,9 @@
 //   TENANTGATE_AUDIT_SYNC         FULL (default: each spool write is on disk before the answer) or
 //                                 NORMAL (written to the OS before the answer: survives a process crash,
 //                                 not a power loss)
+//   TENANTGATE_AUDIT_LOAD_INTERVAL_MS  how often the loader stores what was spooled, in ms (default 200;
+//                                 at once when a batch's worth is waiting): longer carries more records
+//                                 per transaction and commit, and leaves them longer before a watch sees them
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +34,20 @@ export const AuditConfigError = defineError('TG_AUDIT_CONFIG', 'audit store: %s'
 
 export type AuditStoreConfig =
   /** spoolPath: the spool directory; default `<path>.spool` beside the database */
-  | { backend: 'sqlite'; path: string; spoolPath?: string; synchronous?: 'FULL' | 'NORMAL' }
-  | { backend: 'postgres'; dsn: string; spoolPath: string; synchronous?: 'FULL' | 'NORMAL' }
+  | {
+      backend: 'sqlite';
+      path: string;
+      spoolPath?: string;
+      synchronous?: 'FULL' | 'NORMAL';
+      loadIntervalMs?: number;
+    }
+  | {
+      backend: 'postgres';
+      dsn: string;
+      spoolPath: string;
+      synchronous?: 'FULL' | 'NORMAL';
+      loadIntervalMs?: number;
+    }
   | { backend: 'off' };
 
 export interface AuditTrailOptions {
@@ -82,6 +97,7 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
             : { backend: 'postgres', dsn: cfg.dsn, replica },
         logger: log,
         ...(cfg.synchronous ? { synchronous: cfg.synchronous } : {}),
+        ...(cfg.loadIntervalMs !== undefined ? { loadIntervalMs: cfg.loadIntervalMs } : {}),
       });
     const file = options.filePath
       ? new AuditLog({
@@ -170,6 +186,12 @@ export function auditStoreConfigFromEnv(
   const sync = env.TENANTGATE_AUDIT_SYNC ?? 'FULL';
   if (sync !== 'FULL' && sync !== 'NORMAL')
     throw new AuditConfigError([`TENANTGATE_AUDIT_SYNC is '${sync}'; use FULL or NORMAL`]);
+  const interval = env.TENANTGATE_AUDIT_LOAD_INTERVAL_MS;
+  if (interval !== undefined && !(/^\d{1,5}$/.test(interval) && Number(interval) <= 60_000))
+    throw new AuditConfigError([
+      `TENANTGATE_AUDIT_LOAD_INTERVAL_MS is '${interval}'; use a whole number of milliseconds from 0 to 60000`,
+    ]);
+  const loading = interval !== undefined ? { loadIntervalMs: Number(interval) } : {};
   switch (backend) {
     case 'off':
       return { backend: 'off' };
@@ -179,6 +201,7 @@ export function auditStoreConfigFromEnv(
         path: env.TENANTGATE_AUDIT_DB ?? join(defaults.dir, 'audit.db'),
         ...(env.TENANTGATE_AUDIT_SPOOL ? { spoolPath: env.TENANTGATE_AUDIT_SPOOL } : {}),
         synchronous: sync,
+        ...loading,
       };
     }
     case 'postgres':
@@ -191,6 +214,7 @@ export function auditStoreConfigFromEnv(
         dsn,
         spoolPath: env.TENANTGATE_AUDIT_SPOOL ?? join(defaults.dir, 'spool'),
         synchronous: sync,
+        ...loading,
       };
     default:
       throw new AuditConfigError([`TENANTGATE_AUDIT_STORE is '${backend}'; use sqlite, postgres or off`]);
