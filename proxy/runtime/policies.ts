@@ -10,9 +10,11 @@ export type PolicyOutcome =
 /** What policies see: the request as routed (normalised path, routing authority), never the raw target. */
 export function requestContext(req: ClientRequest, routed: RoutedRequest, sourceIp: string): RequestContext {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
+  const raw = req.headers;
+  for (const k in raw) {
+    const v = raw[k];
     if (v === undefined || k.charCodeAt(0) === 58 /* pseudo-header */) continue;
-    headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    headers[k] = typeof v === 'string' ? v : v.join(', ');
   }
   // the Host policies read is the authority the request was routed by (an HTTP/2 request has no host
   // header; an absolute-form target overrides the one sent)
@@ -25,14 +27,19 @@ export function requestContext(req: ClientRequest, routed: RoutedRequest, source
     host: routed.rawHost,
     headers,
     sourceIp,
-    gateway: { namespace: listener.gatewayNamespace, name: listener.gatewayName, listener: listener.name },
-    route: {
+    // the same for every request of a listener or rule: built once (hot path), frozen since it is shared
+    gateway: (listener.policyGateway ??= Object.freeze({
+      namespace: listener.gatewayNamespace,
+      name: listener.gatewayName,
+      listener: listener.name,
+    })),
+    route: (rule.policyRoute ??= Object.freeze({
       kind: rule.routeKind,
       namespace: rule.routeNamespace,
       name: rule.routeName,
       ruleIndex: rule.ruleIndex,
       ruleName: rule.ruleName,
-    },
+    })),
   };
 }
 

@@ -5,7 +5,7 @@
 // lazily resolved dispatcher, the metrics slots), which never change what a request is routed to.
 import type { SecureContext } from 'node:tls';
 import type { UpstreamDispatcher } from '../upstream/dispatcher.ts';
-import type { RequestPolicy } from '../request-policy.ts';
+import type { RequestContext, RequestPolicy } from '../request-policy.ts';
 import type { BackendProtocol } from '../analysis/backends.ts';
 import type { StatsSlot } from '../runtime/metrics.ts';
 
@@ -127,6 +127,8 @@ export interface CompiledRule {
   retry?: CompiledRetry;
   /** memo: metrics children for requests answered by the rule itself (redirects, errors) */
   stats?: StatsSlot;
+  /** memo: the route as policies see it (RequestContext.route), built once per rule */
+  policyRoute?: RequestContext['route'];
 }
 
 export type { PathKind } from './ir.ts';
@@ -174,6 +176,8 @@ export interface CompiledListener {
   tlsPems?: { cert: string[]; key: string[] };
   /** memo: metrics children for requests that matched no route on this listener */
   stats?: StatsSlot;
+  /** memo: the gateway as policies see it (RequestContext.gateway), built once per listener */
+  policyGateway?: RequestContext['gateway'];
 }
 
 export interface HostSelection {
