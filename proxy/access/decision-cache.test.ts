@@ -216,6 +216,13 @@ describe('decision keys', () => {
     );
   });
 
+  it('say when the client address alone is the key (allow-cidrs), so it is used as it is', () => {
+    expect(decisionKey({ fields: ['source_ip'], headers: [] }).sourceIpOnly).toBe(true);
+    expect(decisionKey({ fields: ['source_ip', 'method'], headers: [] }).sourceIpOnly).toBe(false);
+    expect(decisionKey({ fields: ['source_ip'], headers: ['x-a'] }).sourceIpOnly).toBe(false);
+    expect(decisionKey({ fields: ['method'], headers: [] }).sourceIpOnly).toBe(false);
+  });
+
   it('hold the outcome of the api-key comparison, never the presented key', () => {
     const key = decisionKey({ fields: [], headers: ['x-api-key'] });
     const ctx = request({ headers: { 'x-api-key': 'the-presented-secret' } });

@@ -23,13 +23,20 @@ export interface KeyContext {
   apiKey?: { header: string; outcome: string | undefined };
 }
 
-export type DecisionKeyFn = (ctx: RequestContext, about: KeyContext) => string | undefined;
+export type DecisionKeyFn = ((ctx: RequestContext, about: KeyContext) => string | undefined) & {
+  /**
+   * The rule reads the client address and nothing else (allow-cidrs): without an API key the address
+   * itself is the whole key, so the caller may use it without building the KeyContext (hot path).
+   */
+  readonly sourceIpOnly: boolean;
+};
 
 /** The key builder for one declaration; its result is undefined when the key would be too long. */
 export function decisionKey(reads: AccessReads): DecisionKeyFn {
   const fields = reads.fields;
   const headers = reads.headers;
-  return (ctx, about) => {
+  const sourceIpOnly = fields.length === 1 && fields[0] === 'source_ip' && headers.length === 0;
+  const key = (ctx: RequestContext, about: KeyContext): string | undefined => {
     let key = about.apiKey ? part(about.apiKey.outcome) : '';
     for (const f of fields) {
       switch (f) {
@@ -59,6 +66,7 @@ export function decisionKey(reads: AccessReads): DecisionKeyFn {
     }
     return key.length > MAX_KEY_LENGTH ? undefined : key;
   };
+  return Object.assign(key, { sourceIpOnly });
 }
 
 function part(value: string | undefined): string {

@@ -65,7 +65,6 @@ export class AccessRequestPolicy implements RequestPolicy {
   }
 
   evaluate(ctx: RequestContext): PolicyVerdict {
-    const host = hostname(ctx.host);
     const matched = this.apiKey
       ? matchApiKey(ctx.headers[this.apiKey.header], this.apiKey.digests)
       : undefined;
@@ -74,7 +73,11 @@ export class AccessRequestPolicy implements RequestPolicy {
     let key: string | undefined;
     let decision: AccessDecision | undefined;
     if (keyFn) {
-      key = keyFn(ctx, this.keyContext(ctx, host, matched));
+      // allow-cidrs: the client address is the key (decision-key.ts), no key context to build
+      key =
+        keyFn.sourceIpOnly && !this.apiKey
+          ? ctx.sourceIp
+          : keyFn(ctx, this.keyContext(ctx, hostname(ctx.host), matched));
       if (key === undefined) cache!.tally.uncached++;
       else decision = cache!.get(key);
     } else if (cache) cache.tally.uncached++;
@@ -82,7 +85,7 @@ export class AccessRequestPolicy implements RequestPolicy {
       const input: AccessInput = {
         method: ctx.method,
         path: ctx.path,
-        host,
+        host: hostname(ctx.host),
         headers: ctx.headers as Record<string, string>,
         source_ip: ctx.sourceIp,
         route: this.route,

@@ -138,8 +138,8 @@ class Attempt implements UpstreamHandler {
     if (this.exchange.current === this) this.exchange.responseData(controller, chunk);
   }
 
-  onResponseEnd(_controller: Controller, trailers: ResponseHeaders): void {
-    if (this.exchange.current === this) this.exchange.responseEnd(trailers);
+  onResponseEnd(_controller: Controller, trailers: ResponseHeaders, lastChunk?: Buffer): void {
+    if (this.exchange.current === this) this.exchange.responseEnd(trailers, lastChunk);
   }
 
   onResponseError(_controller: Controller, err: Error): void {
@@ -258,7 +258,7 @@ export class Exchange {
     }
   }
 
-  responseEnd(trailers: ResponseHeaders): void {
+  responseEnd(trailers: ResponseHeaders, lastChunk?: Buffer): void {
     if (this.discarding) {
       this.retryLater();
       return;
@@ -272,7 +272,9 @@ export class Exchange {
       }
       if (any) res.addTrailers(trailers as Record<string, string>);
     }
-    res.end();
+    // the body's last bytes with the end: one write for the client (h1-connection.ts)
+    if (lastChunk !== undefined) res.end(lastChunk);
+    else res.end();
     this.finish({ status: this.status, endpoint: this.endpoint?.origin });
   }
 

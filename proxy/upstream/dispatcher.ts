@@ -37,7 +37,12 @@ export interface UpstreamHandler {
     statusMessage?: string,
   ): void;
   onResponseData?(controller: UpstreamController, chunk: Buffer): void;
-  onResponseEnd?(controller: UpstreamController, trailers: ResponseHeaders): void;
+  /**
+   * `lastChunk`: the body's last bytes, when they arrived in the same read as the end (our HTTP/1.1 pool;
+   * undici never passes it). They are body data like any onResponseData chunk, handed here so that the
+   * handler can finish with one write.
+   */
+  onResponseEnd?(controller: UpstreamController, trailers: ResponseHeaders, lastChunk?: Buffer): void;
   onResponseError?(controller: UpstreamController, error: Error): void;
 }
 

@@ -72,6 +72,12 @@ export class H1Connection implements ResponseSink {
   #received = false;
   #writingBody = false;
   #trailers: ResponseHeaders | null = null;
+  /**
+   * The latest body bytes of this read, held until the read is parsed: when the response ends in the same
+   * read (nearly every small answer), they go with the end, so the client response is finished with one
+   * write instead of a write and an end. Never held across reads (a streamed body is not delayed).
+   */
+  #held: Buffer | null = null;
   #connectTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #idleMs = 0;
@@ -119,6 +125,7 @@ export class H1Connection implements ResponseSink {
     ex.connection = this;
     this.#received = false;
     this.#trailers = null;
+    this.#held = null;
     this.#writingBody = false;
     const request = ex.request;
     this.#parser.reset(request.method === 'HEAD');
@@ -166,6 +173,11 @@ export class H1Connection implements ResponseSink {
       return;
     }
     if (this.#trailers !== null && this.exchange === ex) this.#settle(ex, extra === 0);
+    else if (this.#held !== null) {
+      const held = this.#held;
+      this.#held = null;
+      if (this.exchange === ex) ex.handler.onResponseData?.(ex, held);
+    }
   }
 
   onHead(statusCode: number, headers: ResponseHeaders): void {
@@ -174,8 +186,12 @@ export class H1Connection implements ResponseSink {
   }
 
   onBody(chunk: Buffer): void {
-    const ex = this.exchange as H1Exchange;
-    ex.handler.onResponseData?.(ex, chunk);
+    const held = this.#held;
+    this.#held = chunk;
+    if (held !== null) {
+      const ex = this.exchange as H1Exchange;
+      ex.handler.onResponseData?.(ex, held);
+    }
   }
 
   onComplete(trailers: ResponseHeaders): void {
@@ -186,6 +202,8 @@ export class H1Connection implements ResponseSink {
   #settle(ex: H1Exchange, nothingFollowed: boolean): void {
     const trailers = this.#trailers as ResponseHeaders;
     this.#trailers = null;
+    const last = this.#held;
+    this.#held = null;
     this.exchange = null;
     ex.connection = null;
     ex.done = true;
@@ -195,7 +213,9 @@ export class H1Connection implements ResponseSink {
     // an idle connection keeps reading, so that a close (or stray bytes) from the backend is seen at once
     if (reusable && this.socket.isPaused()) this.socket.resume();
     this.#pool.released(this, reusable);
-    ex.handler.onResponseEnd?.(ex, trailers);
+    if (last === null) ex.handler.onResponseEnd?.(ex, trailers);
+    else if (ex.handler.onResponseEnd === undefined) ex.handler.onResponseData?.(ex, last);
+    else ex.handler.onResponseEnd(ex, trailers, last);
   }
 
   /** Arms the idle timer for the keep-alive period; false when the backend's period is too short to reuse. */
@@ -218,6 +238,7 @@ export class H1Connection implements ResponseSink {
   fail(err: Error): void {
     const ex = this.exchange;
     this.exchange = null;
+    this.#held = null;
     this.#parser.halt();
     this.socket.destroy();
     if (ex !== null) {
@@ -230,6 +251,7 @@ export class H1Connection implements ResponseSink {
   destroy(): void {
     const ex = this.exchange;
     this.exchange = null;
+    this.#held = null;
     if (ex !== null) ex.connection = null;
     this.#parser.halt();
     this.socket.destroy();

@@ -82,6 +82,9 @@ interface Result {
   body: string;
   trailers?: ResponseHeaders;
   error?: Error & { code?: string };
+  /** body reads handed as data, and whether the last bytes came with the end */
+  dataCalls?: number;
+  lastWithEnd?: boolean;
 }
 
 /** A handler recording everything; `hooks` may act on the controller. */
@@ -100,9 +103,12 @@ function collect(hooks: { onData?: (c: UpstreamController, chunk: Buffer, r: Res
     },
     onResponseData(c, chunk) {
       result.body += chunk.toString('latin1');
+      result.dataCalls = (result.dataCalls ?? 0) + 1;
       hooks.onData?.(c, chunk, result);
     },
-    onResponseEnd(_c, trailers) {
+    onResponseEnd(_c, trailers, lastChunk) {
+      if (lastChunk !== undefined) result.body += lastChunk.toString('latin1');
+      result.lastWithEnd = lastChunk !== undefined;
       result.trailers = trailers;
       settle(result);
     },
@@ -251,6 +257,26 @@ describe('H1Pool', () => {
     const r = await send(pool);
     expect(r.error?.code).toMatch(/^(TG_UPSTREAM_CLOSED|ECONNRESET)$/);
     expect(backend.sockets).toHaveLength(1);
+  });
+
+  it('hands a body that ends in the same read to the end (one write), and streams one that does not', async () => {
+    const { backend, pool } = await setup();
+    backend.onRequest = (r) => r.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n');
+    const whole = await send(pool);
+    expect(whole).toMatchObject({ status: 200, body: 'ok\n', lastWithEnd: true });
+    expect(whole.dataCalls).toBeUndefined();
+
+    // the first bytes arrive alone: they are handed over at once, not held until the rest comes
+    let rest: (() => void) | undefined;
+    backend.onRequest = (r) => {
+      r.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfir');
+      rest = () => r.socket.write('st\n');
+    };
+    const { handler, done, result } = collect();
+    pool.dispatch({ method: 'GET', path: '/', headers: ['host', 'h'], body: null }, handler);
+    await until(() => result.body === 'fir', 'the first bytes handed over before the rest was sent');
+    rest!();
+    expect(await done).toMatchObject({ body: 'first\n', dataCalls: 1, lastWithEnd: true });
   });
 
   it('backpressure: pause stops reading, resume continues', async () => {
