@@ -57,7 +57,7 @@ type Handlers = Parameters<ConfigMapCache['addHandlers']>[0];
  * relayed state, so additions, changes and deletions are found by comparing it with the previous one.
  */
 export class RelayedConfigMaps implements ConfigMapCache {
-  readonly #items = new Map<string, ConfigMapLike>();
+  #items = new Map<string, ConfigMapLike>();
   readonly #handlers = new Set<Handlers>();
   readonly synced: Promise<ConfigMapCache>;
   #markSynced!: () => void;
@@ -77,9 +77,8 @@ export class RelayedConfigMaps implements ConfigMapCache {
 
   onMessage(m: ConfigMapsMessage): void {
     const next = new Map(m.items.map((cm) => [keyOf(cm.metadata?.namespace, cm.metadata?.name), cm]));
-    const previous = new Map(this.#items);
-    this.#items.clear();
-    for (const [key, cm] of next) this.#items.set(key, cm);
+    const previous = this.#items;
+    this.#items = next;
     for (const [key, cm] of next) {
       const old = previous.get(key);
       if (old === undefined) for (const h of this.#handlers) h.onAdd?.(cm);

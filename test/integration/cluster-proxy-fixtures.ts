@@ -70,6 +70,48 @@ export function gatewayObjects(o: GatewayObjectsOptions): Named[] {
   ];
 }
 
+export interface GuardedRouteOptions extends Omit<GatewayObjectsOptions, 'listeners'> {
+  /** the HTTP listener's port */
+  port: number;
+  /** the AccessPolicy guarding HTTPRoute `guarded` */
+  policy: { name: string; rule: string; parameters: Record<string, unknown> };
+}
+
+/**
+ * gatewayObjects with one HTTP listener, HTTPRoute `guarded` (every path to Service `svc`) and an
+ * AccessPolicy on it: the setup of the tests that try to get past a data-path policy.
+ */
+export function guardedRouteObjects(o: GuardedRouteOptions): Named[] {
+  const { port, policy, ...gateway } = o;
+  return [
+    ...gatewayObjects({ ...gateway, listeners: [{ name: 'http', port, protocol: 'HTTP' }] }),
+    {
+      apiVersion: GW,
+      kind: 'HTTPRoute',
+      metadata: { name: 'guarded', namespace: o.namespace },
+      spec: {
+        parentRefs: [{ name: 'gw' }],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+            backendRefs: [{ name: 'svc', port: 80 }],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'tenantgate.io/v1alpha1',
+      kind: 'AccessPolicy',
+      metadata: { name: policy.name, namespace: o.namespace },
+      spec: {
+        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'guarded' }],
+        rule: policy.rule,
+        parameters: policy.parameters,
+      },
+    },
+  ];
+}
+
 type ClusterSource = Omit<Extract<ProxySourceOption, { kind: 'cluster' }>, 'kind' | 'endpointAddressMap'>;
 
 export interface ClusterProxyOptions extends Omit<ProxyOptions, 'source' | 'bindAddress' | 'accessLog'> {

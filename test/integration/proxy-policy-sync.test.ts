@@ -12,7 +12,7 @@ import type { RunningProxy } from '../../proxy/index.ts';
 import { servedKinds } from '../../proxy/sources/cluster.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
-import { gatewayObjects, GW, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
+import { GW, guardedRouteObjects, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
 import { uniqueName } from './tenant-fixtures.ts';
 
 const ns = uniqueName('policy-sync');
@@ -29,39 +29,14 @@ beforeAll(async () => {
   backend = await startLoopbackEcho('policy-sync-backend');
   port = await freePort();
   await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const objects = [
-    ...gatewayObjects({
-      className,
-      controllerName: CONTROLLER,
-      namespace: ns,
-      listeners: [{ name: 'http', port, protocol: 'HTTP' }],
-      backend,
-    }),
-    {
-      apiVersion: GW,
-      kind: 'HTTPRoute',
-      metadata: { name: 'guarded', namespace: ns },
-      spec: {
-        parentRefs: [{ name: 'gw' }],
-        rules: [
-          {
-            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-            backendRefs: [{ name: 'svc', port: 80 }],
-          },
-        ],
-      },
-    },
-    {
-      apiVersion: 'tenantgate.io/v1alpha1',
-      kind: 'AccessPolicy',
-      metadata: { name: 'private-only', namespace: ns },
-      spec: {
-        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'guarded' }],
-        rule: 'allow-cidrs',
-        parameters: { cidrs: ['10.0.0.0/8'] },
-      },
-    },
-  ];
+  const objects = guardedRouteObjects({
+    className,
+    controllerName: CONTROLLER,
+    namespace: ns,
+    port,
+    backend,
+    policy: { name: 'private-only', rule: 'allow-cidrs', parameters: { cidrs: ['10.0.0.0/8'] } },
+  });
   for (const o of objects) await applyObject(client, o as never);
 }, 60_000);
 

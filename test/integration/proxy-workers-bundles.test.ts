@@ -15,7 +15,7 @@ import type { RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { eventually, freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { buildBundle } from '../helpers/policies.ts';
-import { gatewayObjects, GW, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
+import { GW, guardedRouteObjects, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
 import { uniqueName } from './tenant-fixtures.ts';
 
 const ns = uniqueName('workers-bundles');
@@ -72,39 +72,14 @@ beforeAll(async () => {
   port = await freePort();
   await createObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   await createObject(client, configMap(teamGate('blue')));
-  const objects = [
-    ...gatewayObjects({
-      className,
-      controllerName: CONTROLLER,
-      namespace: ns,
-      listeners: [{ name: 'http', port, protocol: 'HTTP' }],
-      backend,
-    }),
-    {
-      apiVersion: GW,
-      kind: 'HTTPRoute',
-      metadata: { name: 'guarded', namespace: ns },
-      spec: {
-        parentRefs: [{ name: 'gw' }],
-        rules: [
-          {
-            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
-            backendRefs: [{ name: 'svc', port: 80 }],
-          },
-        ],
-      },
-    },
-    {
-      apiVersion: 'tenantgate.io/v1alpha1',
-      kind: 'AccessPolicy',
-      metadata: { name: 'team-only', namespace: ns },
-      spec: {
-        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'guarded' }],
-        rule: 'team-gate',
-        parameters: {},
-      },
-    },
-  ];
+  const objects = guardedRouteObjects({
+    className,
+    controllerName: CONTROLLER,
+    namespace: ns,
+    port,
+    backend,
+    policy: { name: 'team-only', rule: 'team-gate', parameters: {} },
+  });
   for (const o of objects) await applyObject(client, o as never);
   const dir = mkdtempSync(join(tmpdir(), 'tg-workers-bundles-'));
   const policyConfigPath = join(dir, 'policy-config.yaml');
