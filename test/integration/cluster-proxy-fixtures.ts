@@ -3,7 +3,8 @@
 // and the proxy started on them. The API server refuses loopback endpoint addresses: the EndpointSlice
 // publishes a stand-in (TEST-NET) address that the proxy maps to the loopback backend, as `tenantgate
 // local` does.
-import type { Named } from '../../kube/apply.ts';
+import { deleteObject, type Named } from '../../kube/apply.ts';
+import type { KubeClient } from '../../kube/client.ts';
 import {
   startProxy,
   type ProxyOptions,
@@ -110,6 +111,20 @@ export function guardedRouteObjects(o: GuardedRouteOptions): Named[] {
       },
     },
   ];
+}
+
+/** Teardown of gatewayObjects: the test namespace and the GatewayClass (cluster-scoped), if they exist. */
+export async function deleteGatewayObjects(
+  client: KubeClient,
+  namespace: string,
+  className: string,
+): Promise<void> {
+  await deleteObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }).catch(
+    () => {},
+  );
+  await deleteObject(client, { apiVersion: GW, kind: 'GatewayClass', metadata: { name: className } }).catch(
+    () => {},
+  );
 }
 
 type ClusterSource = Omit<Extract<ProxySourceOption, { kind: 'cluster' }>, 'kind' | 'endpointAddressMap'>;

@@ -5,14 +5,19 @@
 // route and its AccessPolicy exist before the proxy starts, and the first answer the listener gives to a
 // client outside the allowed range must already be the refusal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyObject, createObject, deleteObject } from '../../kube/apply.ts';
+import { applyObject, createObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { KINDS } from '../../kube/resources.ts';
 import type { RunningProxy } from '../../proxy/index.ts';
 import { servedKinds } from '../../proxy/sources/cluster.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
-import { GW, guardedRouteObjects, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
+import {
+  deleteGatewayObjects,
+  guardedRouteObjects,
+  startClusterProxy,
+  startLoopbackEcho,
+} from './cluster-proxy-fixtures.ts';
 import { uniqueName } from './tenant-fixtures.ts';
 
 const ns = uniqueName('policy-sync');
@@ -43,10 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await backend?.close();
-  await deleteObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => {});
-  await deleteObject(client, { apiVersion: GW, kind: 'GatewayClass', metadata: { name: className } }).catch(
-    () => {},
-  );
+  await deleteGatewayObjects(client, ns, className);
   await client?.close();
 });
 

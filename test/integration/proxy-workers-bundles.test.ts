@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyObject, createObject, deleteObject, replaceObject } from '../../kube/apply.ts';
+import { applyObject, createObject, replaceObject } from '../../kube/apply.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { InformerFactory } from '../../kube/informer-factory.ts';
 import { KINDS } from '../../kube/resources.ts';
@@ -15,7 +15,12 @@ import type { RunningProxy } from '../../proxy/index.ts';
 import { testKubeConfig } from '../env/test-cluster.ts';
 import { eventually, freePort, request, type EchoBackend } from '../e2e/proxy-harness.ts';
 import { buildBundle } from '../helpers/policies.ts';
-import { GW, guardedRouteObjects, startClusterProxy, startLoopbackEcho } from './cluster-proxy-fixtures.ts';
+import {
+  deleteGatewayObjects,
+  guardedRouteObjects,
+  startClusterProxy,
+  startLoopbackEcho,
+} from './cluster-proxy-fixtures.ts';
 import { uniqueName } from './tenant-fixtures.ts';
 
 const ns = uniqueName('workers-bundles');
@@ -99,10 +104,7 @@ afterAll(async () => {
   await proxy?.stop();
   await backend?.close();
   informers?.stop();
-  await deleteObject(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => {});
-  await deleteObject(client, { apiVersion: GW, kind: 'GatewayClass', metadata: { name: className } }).catch(
-    () => {},
-  );
+  await deleteGatewayObjects(client, ns, className);
   await client?.close();
 });
 
