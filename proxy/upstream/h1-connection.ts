@@ -27,10 +27,15 @@ const KEEP_ALIVE_MARGIN_MS = 1_000;
 const CONNECTION = Symbol('tenantgate.h1-connection');
 type TaggedSocket = Socket & { [CONNECTION]: H1Connection };
 
+/**
+ * Every upstream socket of this thread reads into this one buffer (net's `onread`), which the parser
+ * consumes before the next read can happen: no 64 KiB allocation per read and no stream machinery
+ * (push, buffer, 'data' event) between the socket and the parser. The price: nothing may keep a view of
+ * it past the read, so the parser copies a split header section and `onBody` copies the bytes it hands on.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 // shared socket listeners (no closures per connection or request): `this` is the socket
-function onSocketData(this: TaggedSocket, chunk: Buffer): void {
-  this[CONNECTION].data(chunk);
-}
 function onSocketError(this: TaggedSocket, err: Error): void {
   this[CONNECTION].socketError ??= err;
 }
@@ -86,10 +91,21 @@ export class H1Connection implements ResponseSink {
     this.#pool = pool;
     this.#settings = settings;
     this.#parser = new H1ResponseParser(this, settings.maxHeaderBytes);
-    const socket = connect({ host: settings.host, port: settings.port, noDelay: true }) as TaggedSocket;
+    const socket = connect({
+      host: settings.host,
+      port: settings.port,
+      noDelay: true,
+      // one closure per connection (net does not document what `this` is in this callback)
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (nread) => {
+          this.data(nread === READ_BUFFER.length ? READ_BUFFER : READ_BUFFER.subarray(0, nread));
+          return true; // reading stops through pause(), which the exchange drives (backpressure)
+        },
+      },
+    }) as TaggedSocket;
     socket[CONNECTION] = this;
     this.socket = socket;
-    socket.on('data', onSocketData);
     socket.on('error', onSocketError);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
@@ -187,7 +203,8 @@ export class H1Connection implements ResponseSink {
 
   onBody(chunk: Buffer): void {
     const held = this.#held;
-    this.#held = chunk;
+    // a copy: `chunk` is a view of the shared read buffer, and the client response may queue what it is given
+    this.#held = Buffer.from(chunk);
     if (held !== null) {
       const ex = this.exchange as H1Exchange;
       ex.handler.onResponseData?.(ex, held);

@@ -279,6 +279,37 @@ describe('H1Pool', () => {
     expect(await done).toMatchObject({ body: 'first\n', dataCalls: 1, lastWithEnd: true });
   });
 
+  it('every read lands in one shared buffer: a split head and the body bytes handed on survive later reads', async () => {
+    const { backend, pool } = await setup();
+    let next: (() => void)[] = [];
+    backend.onRequest = (r) => {
+      // the head split mid-name; then the body's first bytes alone; then more bytes than those, which land
+      // at the start of the same read buffer, where the earlier ones were read
+      r.socket.write('HTTP/1.1 200 OK\r\nContent-Le');
+      next = [
+        () => r.socket.write('ngth: 1004\r\nX-Mark: kept\r\n\r\n'),
+        () => r.socket.write('AAAA'),
+        () => r.socket.write('B'.repeat(1000)),
+      ];
+    };
+    const kept: Buffer[] = [];
+    const { handler, done, result } = collect({ onData: (_c, chunk) => kept.push(chunk) });
+    pool.dispatch({ method: 'GET', path: '/', headers: ['host', 'h'], body: null }, handler);
+    await until(() => backend.requests.length === 1, 'the request reached the backend');
+    // the backend's writes are separate reads only if each is read before the next is sent
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    next[0]!();
+    await until(() => result.status === 200, 'the head parsed');
+    next[1]!();
+    await until(() => result.body === 'AAAA', 'the first body bytes handed over');
+    next[2]!();
+    const r = await done;
+    expect(r).toMatchObject({ status: 200, body: 'AAAA' + 'B'.repeat(1000) });
+    expect(r.headers?.['x-mark']).toBe('kept');
+    // the Buffer handed on earlier (a client response may still queue it) still holds its own bytes
+    expect(kept[0]?.toString('latin1')).toBe('AAAA');
+  });
+
   it('backpressure: pause stops reading, resume continues', async () => {
     const { backend, pool } = await setup();
     // more than loopback socket buffers hold, written at once: the backend can only drain it to a reader

@@ -1,6 +1,7 @@
 // A strict, incremental HTTP/1.1 response parser (RFC 9112) for the proxy's upstream connections. It is
 // fed socket chunks as they come and calls its sink with the final response head, body slices (views of
-// the socket's chunks, never copies) and the end with trailers. Anything the RFC does not allow, or that
+// the chunk given, never copies: valid during the call only, as the chunk may be a reused read buffer — a
+// sink copies what it keeps) and the end with trailers. Anything the RFC does not allow, or that
 // two parsers could read two ways, throws UpstreamProtocolError: the caller then fails the exchange and
 // destroys the connection, so that bytes of a response never reach another request (response smuggling).
 //
@@ -179,7 +180,7 @@ export class H1ResponseParser {
           if (this.#state === TRAILERS && buf[off] === CR) {
             // no trailer fields: the section is the final CRLF alone
             if (off + 1 >= buf.length) {
-              this.#pending = buf.subarray(off);
+              this.#pending = Buffer.from(buf.subarray(off)); // the chunk may be a reused read buffer
               return 0;
             }
             if (buf[off + 1] !== LF) fail('bare CR after the last chunk');
@@ -191,7 +192,7 @@ export class H1ResponseParser {
           if (end < 0) {
             if (buf.length - off > this.#maxHeaderBytes)
               fail(`header section larger than ${this.#maxHeaderBytes} bytes`);
-            this.#pending = buf.subarray(off);
+            this.#pending = Buffer.from(buf.subarray(off)); // the chunk may be a reused read buffer
             return 0;
           }
           if (end + 4 - off > this.#maxHeaderBytes)
