@@ -157,6 +157,11 @@ class BindServer {
       requireHostHeader: false,
       // how often Node checks headersTimeout; its 30 s default would let a slow client hold a socket that long
       connectionsCheckingInterval: Math.min(1000, this.#limits.headersTimeoutMs),
+      // a request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): Node then hands it
+      // already ended, skipping the body stream's life cycle (end, dump, destroy, close: a handful of
+      // process.nextTick rounds per request). The pipeline reads a body only when those headers say there is
+      // one (hasBody), so it never waited on that stream.
+      optimizeEmptyRequests: true,
     });
     this.#configureHttp1(http1);
     http1.on('request', this.#onRequest);
@@ -185,11 +190,16 @@ class BindServer {
   }
 
   #tlsServer(): net.Server {
-    // requireHostHeader reaches the HTTP/1.1 fallback (Node's types do not list it); shouldUpgradeCallback
-    // does not, so here every Upgrade (h2c too) takes the upgrade path, where only a 101 joins the sockets
-    const options: http2.SecureServerOptions & { requireHostHeader: boolean } = {
+    // requireHostHeader and optimizeEmptyRequests reach the HTTP/1.1 fallback (Node's types do not list
+    // them; both as in #plainServer); shouldUpgradeCallback does not, so here every Upgrade (h2c too) takes
+    // the upgrade path, where only a 101 joins the sockets
+    const options: http2.SecureServerOptions & {
+      requireHostHeader: boolean;
+      optimizeEmptyRequests: boolean;
+    } = {
       allowHTTP1: true,
       requireHostHeader: false,
+      optimizeEmptyRequests: true,
       settings: { maxHeaderListSize: this.#limits.maxHeaderSize },
       SNICallback: (servername, cb) => cb(null, this.#contextFor(servername)),
     };
