@@ -1,16 +1,17 @@
 // The spool in front of the audit store (a real PostgreSQL server; SQLite files): records appended are
-// loaded in batches and their segments deleted; records appended while the database is unreachable stay
+// loaded in batches (into PostgreSQL in short statements) and their segments deleted; records appended while the database is unreachable stay
 // on disk and load once it is back, none twice; a spool a crashed process left behind — with a write
 // torn mid-line and a line whose bytes were damaged — loads every whole, intact line on the next start,
 // skips the rest (and the zeros of its preallocated size), and is never written to.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.ts';
 import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { SqliteAuditStore } from '../../webhooks/audit/sqlite-store.ts';
-import { AuditSpool } from '../../webhooks/audit/spool.ts';
+import { AuditSpool, POSTGRES_STATEMENT_BYTES } from '../../webhooks/audit/spool.ts';
 import { freePortOutsideEphemeralRange } from '../env/server-process.ts';
 import { auditTestEnv, sampleRecord } from './audit-fixtures.ts';
 
@@ -63,6 +64,41 @@ describe('audit spool', () => {
       await store.close();
     }
     expect(segments(dir)).toEqual([]); // every segment loaded, the last one too at close
+  });
+
+  it('loads into PostgreSQL in short statements, one transaction each, never one per batch', async () => {
+    // the server works on a statement at normal priority, holding a core until it is done: a batch's
+    // worth is split so that it never holds one long (spool.ts, POSTGRES_STATEMENT_BYTES)
+    const dsn = await env.pg.createDatabase('spool_e');
+    const store = new PostgresAuditStore({ dsn });
+    await store.migrate();
+    const dir = join(env.dir, 'e');
+    const spool = new AuditSpool({ dir, store: { backend: 'postgres', dsn } }); // the defaults
+    const all = records('e', 200).map((r) => JSON.stringify(r));
+    const lineBytes = new Map(all.map((json, i) => [`e-${i}`, Buffer.byteLength(line(json))]));
+    const total = [...lineBytes.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(4 * POSTGRES_STATEMENT_BYTES); // all of it one batch (< 256 KiB), spooled at once
+    const c = new pg.Client({ connectionString: dsn });
+    await c.connect();
+    try {
+      await Promise.all(all.map((json) => spool.append(json)));
+      expect(await spool.drain(10_000)).toBe(0);
+      // rows a transaction inserted share its id (xmin)
+      const rows = (
+        await c.query<{ tx: string; uid: string }>(
+          `SELECT xmin::text AS tx, uid FROM audit_records WHERE uid LIKE 'e-%'`,
+        )
+      ).rows;
+      expect(rows.length).toBe(200);
+      const bytesByTx = new Map<string, number>();
+      for (const r of rows) bytesByTx.set(r.tx, (bytesByTx.get(r.tx) ?? 0) + lineBytes.get(r.uid)!);
+      expect(Math.max(...bytesByTx.values())).toBeLessThanOrEqual(POSTGRES_STATEMENT_BYTES);
+      expect(bytesByTx.size).toBeGreaterThanOrEqual(Math.ceil(total / POSTGRES_STATEMENT_BYTES));
+    } finally {
+      await c.end();
+      await spool.close();
+      await store.close();
+    }
   });
 
   it('keeps records while the database is unreachable, and the next start loads them, none twice', async () => {

@@ -105,7 +105,8 @@ export class PostgresAuditStore implements AuditStore {
         violations.action.push(v.action);
       }
     }
-    // One statement, so one round trip and one implicit transaction (one commit) per batch, prepared
+    // One statement, so one round trip and one implicit transaction (one commit) per call (the loader
+    // calls with ~10 records at a time: spool.ts, POSTGRES_STATEMENT_BYTES), prepared
     // once per connection (named): the loader's cost per batch is then a parse of the arrays and the rows.
     // The insert lock comes first (`lock` is joined into the rows' source, so no row — and no id — is
     // made before it is held) and is held until the commit: replicas insert one at a time, so ids become

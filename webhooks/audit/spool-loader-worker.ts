@@ -1,6 +1,7 @@
 // The spool loader's thread (spool.ts): reads what the webhook appended to the spool segments, inserts it
-// into the store (SQLite: one transaction per batch; PostgreSQL: one statement per batch, its own
-// transaction) and deletes a segment once everything in it is stored. It runs at a lower CPU priority than the
+// into the store (SQLite: one transaction per batch; PostgreSQL: statements of ~10 records, each its own
+// transaction, so that the server never works long on one — spool.ts, POSTGRES_STATEMENT_BYTES) and
+// deletes a segment once everything in it is stored. It runs at a lower CPU priority than the
 // webhook's event loop: on a busy node, loading waits a little rather than the answers to admission
 // reviews (a load that falls behind shows in tenantgate_audit_spool_depth).
 //
@@ -23,8 +24,8 @@ export type LoaderStoreConfig =
 
 export interface LoaderConfig {
   store: LoaderStoreConfig;
-  /** bytes read (and records inserted, in one transaction) per batch, at least one whole record */
-  batchBytes: number;
+  /** bytes read and inserted per statement (one transaction), at least one whole record */
+  statementBytes: number;
   /** first retry delay after a failed load, doubling to 30 s */
   retryMs: number;
   /**
@@ -172,13 +173,15 @@ async function loadAll(): Promise<void> {
       skipped: batch.skipped,
       seconds: (performance.now() - started) / 1000,
     });
-    // small batches and a pause between them: this thread never holds a core for long, so where it
-    // runs niced (no SCHED_IDLE) an answer waking meanwhile waits for a short batch, not a long one
+    // short statements and a pause between them: neither this thread nor PostgreSQL's server process
+    // (which works on a statement at normal priority) holds a core for long, so an answer waking
+    // meanwhile waits for a short statement, not a long batch; and, this thread being SCHED_IDLE, the
+    // next statement is sent only when a core is idle
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 
-/** The next whole lines of a segment, up to batchBytes (more when one record is larger). */
+/** The next whole lines of a segment, up to statementBytes (more when one record is larger). */
 function readBatch(segment: Segment): {
   records: AuditRecord[];
   json: string[];
@@ -188,7 +191,7 @@ function readBatch(segment: Segment): {
 } {
   const fd = openSync(segment.file, 'r');
   let buf: Buffer;
-  let length = Math.min(config.batchBytes, segment.end - segment.position);
+  let length = Math.min(config.statementBytes, segment.end - segment.position);
   try {
     for (;;) {
       buf = Buffer.allocUnsafe(length);

@@ -61,13 +61,19 @@ export interface SpoolOptions {
   segmentBytes?: number;
   /**
    * the loader is told of new records at most this often (or at once when a batch's worth is waiting):
-   * each load is then one transaction carrying many records — one commit (a WAL flush), one advisory lock
-   * and one round trip for all of them — rather than a few each; default 200 ms
+   * in SQLite each load is then one transaction carrying many records — one commit, one round trip for
+   * all of them — rather than a few each (PostgreSQL: statements of statementBytes); default 200 ms
    */
   loadIntervalMs?: number;
-  /** bytes the loader reads (and inserts) per batch; default 128 KiB for SQLite, 256 KiB for PostgreSQL
-   *  (a round trip and a commit each) */
+  /** durable bytes that make the loader be told at once rather than at the next interval; default 128 KiB
+   *  for SQLite, 256 KiB for PostgreSQL */
   batchBytes?: number;
+  /**
+   * bytes the loader inserts per statement (one transaction each) while it works through what it was told;
+   * default: the whole batch for SQLite, 16 KiB (about ten records) for PostgreSQL — see
+   * POSTGRES_STATEMENT_BYTES
+   */
+  statementBytes?: number;
   /** first retry delay after a failed load (doubling to 30 s); default 500 ms */
   retryMs?: number;
   /** the loader thread's CPU priority (spool-loader-worker.ts); default 'idle' */
@@ -77,6 +83,16 @@ export interface SpoolOptions {
 
 const SEGMENT = /^(\d{12})\.spool$/;
 export const DEFAULT_LOAD_INTERVAL_MS = 200;
+/**
+ * PostgreSQL's work on a batch runs in its server, not on the loader's SCHED_IDLE thread: once a statement
+ * is sent, the server works on it at normal priority until it is done (about 55 µs per record: the JSONB,
+ * the row, seven indexes, the WAL). One statement per 256 KiB batch was ~8–10 ms of that in one go and
+ * added ~0.5 ms more than SQLite to admission's p99 on a 2-core node with the server on it (the server at
+ * SCHED_IDLE did not remove it); statements of ~10 records (~0.6 ms of server CPU each) did, the loader
+ * sending the next one only when it gets a core (docs/audit.md, Benchmarks). SQLite's inserts run on the
+ * loader's thread itself, preempted at once: its batches need no splitting.
+ */
+export const POSTGRES_STATEMENT_BYTES = 16 * 1024;
 
 interface Waiter {
   line: Buffer;
@@ -89,6 +105,7 @@ export class AuditSpool {
   readonly #sync: boolean;
   readonly #segmentBytes: number;
   readonly #loadIntervalMs: number;
+  readonly #batchBytes: number;
   readonly #log: Logger;
   readonly #storeBackend: string;
   readonly #loaderConfig: LoaderConfig;
@@ -126,9 +143,13 @@ export class AuditSpool {
     this.#number = left.length ? Number(SEGMENT.exec(left.at(-1)!)![1]) + 1 : 1;
     this.#fd = this.#openSegmentSync(this.#number);
     this.#prepareNext();
+    const batchBytes = options.batchBytes ?? (options.store.backend === 'sqlite' ? 128 : 256) * 1024;
+    this.#batchBytes = batchBytes;
     const config: LoaderConfig = {
       store: options.store,
-      batchBytes: options.batchBytes ?? (options.store.backend === 'sqlite' ? 128 : 256) * 1024,
+      statementBytes:
+        options.statementBytes ??
+        (options.store.backend === 'sqlite' ? batchBytes : Math.min(batchBytes, POSTGRES_STATEMENT_BYTES)),
       retryMs: options.retryMs ?? 500,
       priority: options.loaderPriority ?? 'idle',
     };
@@ -302,7 +323,7 @@ export class AuditSpool {
       this.#depth += group.length;
       auditSpoolDepth.set(this.#depth);
       for (const w of group) w.resolve();
-      if (this.#unannounced >= this.#loaderConfig.batchBytes) this.#announce();
+      if (this.#unannounced >= this.#batchBytes) this.#announce();
       else this.#announceTimer ??= setTimeout(() => this.#announce(), this.#loadIntervalMs);
       this.#writeNext();
     });

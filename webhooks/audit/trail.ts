@@ -17,7 +17,8 @@
 //                                 not a power loss)
 //   TENANTGATE_AUDIT_LOAD_INTERVAL_MS  how often the loader stores what was spooled, in ms (default 200;
 //                                 at once when a batch's worth is waiting): longer carries more records
-//                                 per transaction and commit, and leaves them longer before a watch sees them
+//                                 per SQLite transaction and commit (PostgreSQL: ~10 per statement
+//                                 regardless), and leaves them longer before a watch sees them
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
