@@ -1,8 +1,10 @@
 // The audit store's contract, against both real backends: a SQLite file (node:sqlite) and a real
 // PostgreSQL server started from a temp initdb'd directory (test/env/postgres.ts). Migrations from an empty
 // database and from the previous schema version, idempotent inserts, every filter, pagination, the
-// per-policy/per-tenant histogram, and retention by age and by count.
+// per-policy/per-tenant histogram, and retention by age and by count; on PostgreSQL, that a database
+// default of synchronous_commit=off does not reach the store's commits.
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../lib/metrics.ts';
 import type { AuditRecord } from '../../webhooks/audit-log.ts';
@@ -243,6 +245,37 @@ describe.each(backends)('audit store: %s', (backend, open) => {
       await s.close();
     }
   });
+});
+
+describe('audit store: postgres commit durability', () => {
+  // the loader deletes a spool segment once the insert returned: with synchronous_commit=off that would be
+  // before the rows are on disk, so the store's sessions raise 'off' and keep anything stronger
+  it.each([
+    ['off', 'local'],
+    ['on', 'on'],
+    ['remote_apply', 'remote_apply'],
+  ])(
+    'a database configured with synchronous_commit=%s: our sessions commit with %s',
+    async (configured, used) => {
+      const dsn = await env.pg.createDatabase(`durability_${configured}`);
+      const admin = new pg.Client({ connectionString: dsn });
+      await admin.connect();
+      await admin.query(`ALTER DATABASE durability_${configured} SET synchronous_commit = ${configured}`);
+      await admin.end();
+      const s = new PostgresAuditStore({ dsn, maxConnections: 2 });
+      try {
+        // two connections, so that the second one is made while the first is busy: each is raised
+        const both = await Promise.all([s.commitDurability(), s.commitDurability(), s.migrate()]);
+        expect(both.slice(0, 2)).toEqual([
+          { setting: used, configured },
+          { setting: used, configured },
+        ]);
+        expect(await s.insert([sampleRecord({ uid: 'durable-1' })])).toBe(1);
+      } finally {
+        await s.close();
+      }
+    },
+  );
 });
 
 async function prunedMetric(backend: string): Promise<number> {

@@ -41,6 +41,9 @@ const types = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format),
 } as pg.CustomTypesConfig;
 
+const DURABLE_COMMITS_SQL = `SELECT set_config('synchronous_commit', 'local', false)
+  WHERE current_setting('synchronous_commit') = 'off'`;
+
 export class PostgresAuditStore implements AuditStore {
   readonly backend = 'postgres' as const;
   readonly #pool: pg.Pool;
@@ -59,8 +62,21 @@ export class PostgresAuditStore implements AuditStore {
     });
     // an idle client losing its connection must not crash the process; the next query reconnects
     this.#pool.on('error', () => {});
+    // The loader deletes a spool segment once its insert has returned, which must mean "on disk". A database
+    // or role default of synchronous_commit=off would make it mean "in the server's memory" (lost if the
+    // server crashes), so our sessions raise that to 'local'; a stronger setting (on, remote_write,
+    // remote_apply: a DBA's choice for standbys) is kept. Queued ahead of anything the pool hands out.
+    this.#pool.on('connect', (client) => void client.query(DURABLE_COMMITS_SQL).catch(() => {}));
     this.#replica = options.replica ?? null;
     this.#targetVersion = options.targetVersion ?? LATEST_SCHEMA_VERSION;
+  }
+
+  /** synchronous_commit in our sessions, and what the database/role configured (what a session starts with) */
+  async commitDurability(): Promise<{ setting: string; configured: string }> {
+    const res = await this.#pool.query<{ setting: string; configured: string }>(
+      `SELECT setting, reset_val AS configured FROM pg_settings WHERE name = 'synchronous_commit'`,
+    );
+    return res.rows[0]!;
   }
 
   async migrate(): Promise<number> {

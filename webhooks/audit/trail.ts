@@ -89,6 +89,11 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   else if (cfg.backend === 'postgres') store = new PostgresAuditStore({ dsn: cfg.dsn, replica });
   try {
     const version = await store?.migrate();
+    if (store instanceof PostgresAuditStore && (await store.commitDurability()).configured === 'off')
+      log.warn(
+        "the audit database's synchronous_commit is off; the audit store's sessions raise it to 'local', " +
+          'so that a record is on disk before its spool segment is deleted',
+      );
     if (cfg.backend !== 'off')
       spool = new AuditSpool({
         dir: cfg.spoolPath ?? `${(cfg as { path: string }).path}.spool`,
