@@ -3,17 +3,19 @@
 // on disk and load once it is back, none twice; a spool a crashed process left behind — with a write
 // torn mid-line and a line whose bytes were damaged — loads every whole, intact line on the next start,
 // skips the rest (and the zeros of its preallocated size), and is never written to.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../lib/logger.ts';
 import { registry } from '../../lib/metrics.ts';
 import { PostgresAuditStore } from '../../webhooks/audit/postgres-store.ts';
 import { SqliteAuditStore } from '../../webhooks/audit/sqlite-store.ts';
 import { AuditSpool, POSTGRES_STATEMENT_BYTES } from '../../webhooks/audit/spool.ts';
 import { freePortOutsideEphemeralRange } from '../env/server-process.ts';
 import { auditTestEnv, sampleRecord } from './audit-fixtures.ts';
+import { eventually } from './proxy-harness.ts';
 
 const env = auditTestEnv('tg-audit-spool-');
 
@@ -163,6 +165,43 @@ describe('audit spool', () => {
       await store.close();
     }
     expect(segments(dir)).toEqual([]);
+  });
+
+  it('a loader restarted after it died loads every segment, and leaves the one prepared ahead alone', async () => {
+    const dir = join(env.dir, 'f.spool');
+    const path = join(env.dir, 'f.db');
+    mkdirSync(path); // a directory where the SQLite file should be: the loader dies at start, and is restarted
+    const logged: string[] = [];
+    const log = (message: string) => void logged.push(message);
+    const logger = { error: log, warn: log, info: log, debug: log } as unknown as Logger;
+    const spool = new AuditSpool({ dir, store: { backend: 'sqlite', path }, segmentBytes: 8 * 1024, logger });
+    let reader: SqliteAuditStore | undefined;
+    try {
+      const first = records('f1', 2);
+      await Promise.all(first.map((r) => spool.append(JSON.stringify(r))));
+      await eventually(() => logged.some((m) => m.startsWith('audit spool loader exited')));
+      // the store becomes openable: the restart that follows succeeds and loads segment 1
+      rmSync(path, { recursive: true });
+      reader = new SqliteAuditStore({ path });
+      await reader.migrate();
+      const opened = reader;
+      // the restarted loader stores segment 1 (restarts back off from 1 s, doubling)
+      await eventually(async () => (await count(opened, 'f1-')) === 2, 20_000);
+      // segment 1 filled (12 lines fit in it) and every line of it loaded
+      for (const r of records('f2', 10)) await spool.append(JSON.stringify(r));
+      expect(await spool.drain(10_000)).toBe(0);
+      expect(spool.segment).toBe(1);
+      // the next line rotates into the segment prepared ahead: the loader, with nothing left in segment 1,
+      // goes on to segment 2 at once — which it must not take for an empty, sealed one and delete
+      for (const r of records('f3', 3)) await spool.append(JSON.stringify(r));
+      expect(spool.segment).toBe(2);
+      expect(await spool.drain(5_000)).toBe(0);
+      expect(await count(opened, 'f2-')).toBe(10);
+      expect(await count(opened, 'f3-')).toBe(3);
+    } finally {
+      await spool.close();
+      await reader?.close();
+    }
   });
 
   it('a store that cannot be opened: answers stay durable, the loader retries, the next start loads them', async () => {

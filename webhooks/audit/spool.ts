@@ -156,13 +156,8 @@ export class AuditSpool {
     this.#loaderConfig = config;
     this.#loader = this.#startLoader();
     // what a previous run left goes first: every record in it counts as spooled until loaded
-    for (const name of left) {
-      const content = readFileSync(join(this.dir, name));
-      this.#depth += linesIn(content, content.length);
-      this.#post({ op: 'durable', file: join(this.dir, name), end: content.length, sealed: true });
-    }
+    this.#postSegmentsOnDisk();
     if (left.length) this.#log.info('loading audit records a previous run spooled', { records: this.#depth });
-    auditSpoolDepth.set(this.#depth);
   }
 
   #startLoader(): Worker {
@@ -201,12 +196,23 @@ export class AuditSpool {
     this.#restartTimer = undefined;
     if (this.#closed) return;
     this.#loader = this.#startLoader();
+    this.#postSegmentsOnDisk();
+  }
+
+  /**
+   * Tells the loader of every segment on disk up to the current one, and counts their records as the
+   * spool's depth: sealed ones whole, the current one as far as appends were acknowledged. The segment
+   * after the current one, preallocated ahead of the rotation, holds nothing yet: told of it, the loader
+   * would find it empty and sealed, and delete the file the next appends are to go to.
+   */
+  #postSegmentsOnDisk(): void {
     this.#depth = 0;
-    for (const name of readdirSync(this.dir)
-      .filter((n) => SEGMENT.test(n))
-      .sort()) {
+    for (const name of readdirSync(this.dir).sort()) {
+      const n = Number(SEGMENT.exec(name)?.[1] ?? Infinity);
+      if (n > this.#number) continue;
+      const current = n === this.#number;
+      if (current && this.#size === 0) continue; // nothing appended yet
       const file = join(this.dir, name);
-      const current = file === this.#file(this.#number);
       const content = readFileSync(file);
       const end = current ? this.#size : content.length;
       this.#depth += linesIn(content, end);
@@ -215,9 +221,6 @@ export class AuditSpool {
     this.#unannounced = 0;
     auditSpoolDepth.set(this.#depth);
   }
-
-  /** the spool is ready when constructed (kept for callers that wait for it) */
-  readonly ready: Promise<void> = Promise.resolve();
 
   /** the number of the segment appends go to (grows by one per segment) */
   get segment(): number {
