@@ -376,23 +376,20 @@ export class H1ResponseParser {
     }
   }
 
+  #contentLengthValue(v: string): void {
+    if (!DIGITS.test(v) || v.length > MAX_CONTENT_LENGTH_DIGITS) fail('invalid Content-Length');
+    const n = Number(v);
+    if (this.#contentLength >= 0 && n !== this.#contentLength) fail('differing Content-Length values');
+    this.#contentLength = n;
+  }
+
   /** Reads a framing field; true when it is consumed here (not passed on). */
   #framingField(name: string, value: string): boolean {
     switch (name) {
       case 'content-length':
-        if (DIGITS.test(value) && value.length <= MAX_CONTENT_LENGTH_DIGITS) {
-          const n = Number(value);
-          if (this.#contentLength >= 0 && n !== this.#contentLength) fail('differing Content-Length values');
-          this.#contentLength = n;
-          return false;
-        }
-        for (const part of value.split(',')) {
-          const v = part.trim();
-          if (!DIGITS.test(v) || v.length > MAX_CONTENT_LENGTH_DIGITS) fail('invalid Content-Length');
-          const n = Number(v);
-          if (this.#contentLength >= 0 && n !== this.#contentLength) fail('differing Content-Length values');
-          this.#contentLength = n;
-        }
+        // one value (nearly always) without splitting; a list's values must all be the same
+        if (!value.includes(',')) this.#contentLengthValue(value);
+        else for (const part of value.split(',')) this.#contentLengthValue(part.trim());
         return false;
       case 'transfer-encoding':
         for (const part of value.split(',')) {

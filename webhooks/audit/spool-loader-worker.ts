@@ -13,6 +13,7 @@ import { closeSync, openSync, readlinkSync, readSync, unlinkSync } from 'node:fs
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import { Backoff } from '../../lib/async.ts';
 import type { AuditRecord } from '../audit-log.ts';
 import { PostgresAuditStore } from './postgres-store.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
@@ -87,7 +88,8 @@ const segments = new Map<string, Segment>();
 let running: Promise<void> | undefined;
 let again = false;
 let retryTimer: NodeJS.Timeout | undefined;
-let failures = 0;
+// not jittered: one loader per replica, retrying its own store; nothing to spread apart
+const retries = new Backoff({ initialMs: config.retryMs, maxMs: 30_000, jitter: 0 });
 let stopping = false;
 
 port.on('message', (req: LoaderRequest) => {
@@ -157,7 +159,7 @@ async function loadAll(): Promise<void> {
       batch = readBatch(segment);
       if (batch.records.length) await store.insert(batch.records, batch.json);
     } catch (err) {
-      const retryInMs = Math.min(config.retryMs * 2 ** failures++, 30_000);
+      const retryInMs = retries.next();
       reply({ op: 'failed', error: (err as Error).message, retryInMs });
       retryTimer = setTimeout(() => {
         retryTimer = undefined;
@@ -165,7 +167,7 @@ async function loadAll(): Promise<void> {
       }, retryInMs);
       return;
     }
-    failures = 0;
+    retries.reset();
     segment.position += batch.bytes;
     reply({
       op: 'loaded',

@@ -28,6 +28,7 @@ import { AuditLog, type AuditRecord, type AuditSink } from '../audit-log.ts';
 import { auditRecordsPrunedTotal, auditRefusalsTotal } from './metrics.ts';
 import { PostgresAuditStore } from './postgres-store.ts';
 import { AuditSpool } from './spool.ts';
+import type { LoaderStoreConfig } from './spool-loader-worker.ts';
 import { SqliteAuditStore } from './sqlite-store.ts';
 import type { AuditStore, Retention } from './store.ts';
 
@@ -84,9 +85,15 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
   let store: AuditStore | undefined;
   let spool: AuditSpool | undefined;
   const cfg = options.store;
-  // the query API reads through this one; the loader thread writes through its own connection
-  if (cfg.backend === 'sqlite') store = new SqliteAuditStore({ path: cfg.path, replica });
-  else if (cfg.backend === 'postgres') store = new PostgresAuditStore({ dsn: cfg.dsn, replica });
+  // where records are stored: the query API reads through `store`; the loader thread writes through its own
+  const target: LoaderStoreConfig | undefined =
+    cfg.backend === 'sqlite'
+      ? { backend: 'sqlite', path: cfg.path, replica }
+      : cfg.backend === 'postgres'
+        ? { backend: 'postgres', dsn: cfg.dsn, replica }
+        : undefined;
+  if (target?.backend === 'sqlite') store = new SqliteAuditStore(target);
+  else if (target?.backend === 'postgres') store = new PostgresAuditStore(target);
   try {
     const version = await store?.migrate();
     if (store instanceof PostgresAuditStore && (await store.commitDurability()).configured === 'off')
@@ -94,13 +101,10 @@ export async function openAuditTrail(options: AuditTrailOptions): Promise<AuditT
         "the audit database's synchronous_commit is off; the audit store's sessions raise it to 'local', " +
           'so that a record is on disk before its spool segment is deleted',
       );
-    if (cfg.backend !== 'off')
+    if (target && cfg.backend !== 'off')
       spool = new AuditSpool({
-        dir: cfg.spoolPath ?? `${(cfg as { path: string }).path}.spool`,
-        store:
-          cfg.backend === 'sqlite'
-            ? { backend: 'sqlite', path: cfg.path, replica }
-            : { backend: 'postgres', dsn: cfg.dsn, replica },
+        dir: cfg.backend === 'sqlite' ? (cfg.spoolPath ?? `${cfg.path}.spool`) : cfg.spoolPath,
+        store: target,
         logger: log,
         ...(cfg.synchronous ? { synchronous: cfg.synchronous } : {}),
         ...(cfg.loadIntervalMs !== undefined ? { loadIntervalMs: cfg.loadIntervalMs } : {}),
