@@ -167,7 +167,7 @@ describe('audit spool', () => {
     expect(segments(dir)).toEqual([]);
   });
 
-  it('a loader restarted after it died loads every segment, and leaves the one prepared ahead alone', async () => {
+  it('a loader restarted after it died loads every segment, through a rotation into the one prepared ahead', async () => {
     const dir = join(env.dir, 'f.spool');
     const path = join(env.dir, 'f.db');
     mkdirSync(path); // a directory where the SQLite file should be: the loader dies at start, and is restarted
